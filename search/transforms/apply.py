@@ -1,0 +1,247 @@
+"""Apply a candidate to a float model: prune, threshold, quantize, and build both views.
+
+    transformed = transform(model, candidate, calibration_inputs)
+    transformed.quantized        # fake-quant torch model (float64), fast accuracy evaluation
+    transformed.integer_network  # the integer reference model (chain models only)
+
+Order matters and is fixed: (1) prune every weighted layer to its exact sparsity; (2) set
+each ReLU's threshold, in data-flow order, on the pruned model's calibration activations;
+(3) choose weight and input scales on the pruned, thresholded float model; (4) build the
+quantized modules.
+"""
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from search.transforms._base import BasePruner, BaseQuantizer
+from search.transforms._graph import WEIGHTED, relu_feeds, set_submodule, weighted_layers
+from search.transforms._magnitude import MagnitudePruner
+from search.transforms._mse import MSEQuantizer
+from search.transforms.candidate import Candidate, LayerConfig
+from search.transforms.fake_quant import (
+    QuantizedConv2d,
+    QuantizedLinear,
+    QuantizedReLU,
+    ThresholdReLU,
+)
+from search.transforms.fixed_point import FixedPoint
+from search.transforms.integer_model import (
+    Flatten,
+    IntegerNetwork,
+    IntLayer,
+    MaxPool,
+    Requantization,
+)
+
+MAX_QUANTILE_VALUES = 1_000_000
+
+
+class TransformError(ValueError):
+    """The model has a layer or structure the transforms do not support."""
+
+
+@dataclass(frozen=True)
+class QuantizedLayer:
+    """A weighted layer after the candidate: integer codes and formats, PyTorch layout."""
+
+    name: str
+    kind: str  # "linear" or "conv2d"
+    config: LayerConfig
+    weight: np.ndarray  # int64 codes
+    bias: np.ndarray  # int64 codes, scale 2^-(weight_format.frac + input_format.frac)
+    weight_format: FixedPoint
+    input_format: FixedPoint
+    input_threshold: float  # the float threshold of the ReLU feeding this layer (0 if none)
+    stride: int = 1
+    padding: int = 0
+
+
+@dataclass
+class TransformedModel:
+    configs: dict[str, LayerConfig]
+    float_model: nn.Module  # pruned and thresholded, float32
+    quantized: nn.Module  # fake-quant, float64
+    layers: dict[str, QuantizedLayer]
+    relu_feeds: dict[str, str]
+
+    @property
+    def integer_network(self) -> IntegerNetwork:
+        return build_integer_network(self)
+
+
+def _check_supported(name: str, module: nn.Module) -> None:
+    if isinstance(module, nn.Conv2d):
+        square = len(set(module.kernel_size)) == 1 and len(set(module.stride)) == 1
+        if not square or module.groups != 1 or module.dilation != (1, 1):
+            raise TransformError(
+                f"layer {name}: only square, ungrouped, undilated Conv2d is supported"
+            )
+        if isinstance(module.padding, str) or len(set(module.padding)) != 1:
+            raise TransformError(f"layer {name}: padding must be one integer")
+
+
+@torch.no_grad()
+def _capture_inputs(model: nn.Module, names: list[str], x: torch.Tensor) -> dict[str, torch.Tensor]:
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [
+        model.get_submodule(n).register_forward_pre_hook(
+            lambda _m, args, n=n: captured.__setitem__(n, args[0].detach())
+        )
+        for n in names
+    ]
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return captured
+
+
+def transform(
+    model: nn.Module,
+    candidate: Candidate,
+    calibration: torch.Tensor,
+    pruner: BasePruner | None = None,
+    quantizer: BaseQuantizer | None = None,
+    source: str = "candidate",
+) -> TransformedModel:
+    pruner = pruner or MagnitudePruner()
+    quantizer = quantizer or MSEQuantizer()
+    model = copy.deepcopy(model).float().eval()
+    layers = weighted_layers(model)
+    for name, module in layers:
+        _check_supported(name, module)
+    feeds = relu_feeds(model)
+    feeding_relu = {layer: relu for relu, layer in feeds.items()}
+    configs = candidate.resolve([n for n, _ in layers], set(feeding_relu), source)
+
+    # (1) prune
+    with torch.no_grad():
+        for name, module in layers:
+            module.weight.mul_(pruner.keep_mask(module.weight, configs[name].weight_sparsity))
+
+    # (2) thresholds, in data-flow order: each sees the upstream thresholds already applied
+    thresholds: dict[str, float] = {}
+    for relu_name, layer_name in feeds.items():
+        set_submodule(model, relu_name, ThresholdReLU(0.0))
+    for relu_name, layer_name in feeds.items():
+        target = configs[layer_name].act_sparsity
+        if target > 0:
+            # measured at the consumer's input, so pooling between ReLU and layer counts:
+            # max-pool commutes with the monotone thresholded ReLU
+            seen = _capture_inputs(model, [layer_name], calibration)[layer_name]
+            model.get_submodule(relu_name).threshold = threshold_for_sparsity(seen, target)
+        thresholds[layer_name] = model.get_submodule(relu_name).threshold
+
+    # (3) scales
+    inputs = _capture_inputs(model, [n for n, _ in layers], calibration)
+    quantized_layers: dict[str, QuantizedLayer] = {}
+    for name, module in layers:
+        cfg = configs[name]
+        w = module.weight.detach()
+        w_frac = quantizer.choose_frac(w, cfg.w_bits, signed=True, symmetric=True)
+        w_fmt = FixedPoint(cfg.w_bits, w_frac, signed=True, symmetric=True)
+        signed = name not in feeding_relu
+        a_frac = quantizer.choose_frac(inputs[name], cfg.a_bits, signed=signed, symmetric=False)
+        a_fmt = FixedPoint(cfg.a_bits, a_frac, signed=signed)
+        bias = module.bias.detach() if module.bias is not None else torch.zeros(w.shape[0])
+        acc_fmt_scale = 2.0 ** (w_frac + a_frac)
+        quantized_layers[name] = QuantizedLayer(
+            name=name,
+            kind="conv2d" if isinstance(module, nn.Conv2d) else "linear",
+            config=cfg,
+            weight=w_fmt.to_int(w.numpy()),
+            bias=np.floor(bias.double().numpy() * acc_fmt_scale + 0.5).astype(np.int64),
+            weight_format=w_fmt,
+            input_format=a_fmt,
+            input_threshold=thresholds.get(name, 0.0),
+            stride=module.stride[0] if isinstance(module, nn.Conv2d) else 1,
+            padding=module.padding[0] if isinstance(module, nn.Conv2d) else 0,
+        )
+
+    # (4) the fake-quant model
+    quantized = copy.deepcopy(model).double()
+    for name, q in quantized_layers.items():
+        args = (
+            torch.from_numpy(q.weight),
+            torch.from_numpy(q.bias),
+            q.weight_format,
+            q.input_format,
+        )
+        module = (
+            QuantizedConv2d(*args, stride=q.stride, padding=q.padding)
+            if q.kind == "conv2d"
+            else QuantizedLinear(*args)
+        )
+        set_submodule(quantized, name, module)
+    for relu_name, layer_name in feeds.items():
+        q = quantized_layers[layer_name]
+        code = int(np.floor(q.input_threshold * 2.0**q.input_format.frac))
+        set_submodule(quantized, relu_name, QuantizedReLU(max(code, 0), q.input_format))
+    return TransformedModel(configs, model, quantized.eval(), quantized_layers, feeds)
+
+
+def threshold_for_sparsity(pre_activations: torch.Tensor, target: float) -> float:
+    """The threshold t >= 0 with P(x <= t) = target on calibration values.
+
+    `pre_activations` are ReLU outputs (with threshold 0), possibly pooled. A target below
+    their natural sparsity keeps t = 0: a ReLU cannot make fewer zeros.
+    """
+    flat = pre_activations.flatten().double()
+    if len(flat) > MAX_QUANTILE_VALUES:  # torch.quantile's input limit; a seeded subsample
+        pick = torch.randperm(len(flat), generator=torch.Generator().manual_seed(0))
+        flat = flat[pick[:MAX_QUANTILE_VALUES]]
+    return max(torch.quantile(flat, target).item(), 0.0)
+
+
+def build_integer_network(transformed: TransformedModel) -> IntegerNetwork:
+    """The integer chain of a Sequential model (Linear, Conv2d, ReLU, MaxPool2d, Flatten)."""
+    model = transformed.float_model
+    if not isinstance(model, nn.Sequential):
+        raise TransformError(
+            "the integer reference model covers chain (nn.Sequential) models; "
+            f"{type(model).__name__} is not one (its layers are checked one by one instead)"
+        )
+    ops: list = []
+    for name, module in model.named_children():
+        if isinstance(module, WEIGHTED):
+            q = transformed.layers[name]
+            ops.append(
+                IntLayer(
+                    name,
+                    q.kind,
+                    q.weight,
+                    q.bias,
+                    q.weight_format,
+                    q.input_format,
+                    q.stride,
+                    q.padding,
+                )
+            )
+        elif isinstance(module, ThresholdReLU):
+            consumer = transformed.layers[transformed.relu_feeds[name]]
+            producer = ops[-1] if ops and isinstance(ops[-1], IntLayer) else None
+            if producer is None:
+                raise TransformError(f"{name}: a ReLU must directly follow a Linear or Conv2d")
+            out = consumer.input_format
+            code = max(int(np.floor(consumer.input_threshold * 2.0**out.frac)), 0)
+            shift = producer.acc_frac - out.frac
+            ops[-1] = IntLayer(**{**producer.__dict__, "requant": Requantization(shift, code, out)})
+        elif isinstance(module, nn.MaxPool2d):
+            if module.padding != 0 or module.dilation != 1:
+                raise TransformError(f"{name}: max-pool padding/dilation is not supported")
+            ops.append(MaxPool(name, _as_int(module.kernel_size), _as_int(module.stride)))
+        elif isinstance(module, nn.Flatten):
+            ops.append(Flatten(name))
+        elif not isinstance(module, nn.Dropout | nn.Identity):
+            raise TransformError(f"{name}: {type(module).__name__} has no integer implementation")
+    first = next(op for op in ops if isinstance(op, IntLayer))
+    return IntegerNetwork(first.input_format, tuple(ops))
+
+
+def _as_int(value: int | tuple[int, ...]) -> int:
+    return value if isinstance(value, int) else value[0]

@@ -1,0 +1,97 @@
+"""Per-layer sparsity statistics the hardware model needs.
+
+Measured on the quantized model (the codes the hardware will hold and see), on calibration
+inputs: achieved weight sparsity and nonzero weights per output channel, input activation
+density, and the histogram of nonzero input activations per window (conv) or per vector
+(linear) — the quantity a zero-skipping engine's cycle count depends on.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from search.transforms.apply import TransformedModel, _capture_inputs
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    name: str
+    kind: str
+    in_shape: tuple[int, int, int]  # (C, H, W); a linear layer's input is (K, 1, 1)
+    out_shape: tuple[int, int, int]
+    kernel: int
+    stride: int
+    padding: int
+    weight_sparsity: float  # fraction of zero weight codes
+    nnz_per_row: np.ndarray  # nonzero weights per output channel
+    act_sparsity: float  # fraction of zero input codes on calibration data
+    window_nnz_hist: np.ndarray  # windows (or vectors) with k nonzero inputs, k = 0..K
+
+    def summary(self) -> dict:
+        return {
+            "kind": self.kind,
+            "in_shape": list(self.in_shape),
+            "out_shape": list(self.out_shape),
+            "weight_sparsity": round(self.weight_sparsity, 4),
+            "act_sparsity": round(self.act_sparsity, 4),
+            "nnz_per_row_min": int(self.nnz_per_row.min()),
+            "nnz_per_row_max": int(self.nnz_per_row.max()),
+        }
+
+
+def _window_nonzeros(mask: torch.Tensor, kind: str, kernel: int, stride: int, padding: int):
+    """Nonzero count of every window (conv2d) or vector (linear)."""
+    if kind == "conv2d":
+        windows = F.unfold(mask, kernel, padding=padding, stride=stride)  # (N, K, L)
+        return windows.sum(dim=1).flatten()
+    return mask.reshape(-1, mask.shape[-1]).sum(dim=1)  # (N*, K)
+
+
+@torch.no_grad()
+def collect_stats(
+    transformed: TransformedModel, calibration: torch.Tensor
+) -> dict[str, LayerStats]:
+    names = list(transformed.layers)
+    model = transformed.quantized
+    inputs = _capture_inputs(model, names, calibration.to(torch.float64))
+    outputs: dict[str, tuple[int, ...]] = {}
+    hooks = [
+        model.get_submodule(n).register_forward_hook(
+            lambda _m, _a, out, n=n: outputs.__setitem__(n, tuple(out.shape[1:]))
+        )
+        for n in names
+    ]
+    try:
+        model(calibration[:1].to(torch.float64))
+    finally:
+        for h in hooks:
+            h.remove()
+
+    stats = {}
+    for name in names:
+        layer = transformed.layers[name]
+        mask = (layer.input_format.fake_quant(inputs[name]) != 0).to(torch.float32)
+        kernel = layer.weight.shape[-1] if layer.kind == "conv2d" else 1
+        if layer.kind == "conv2d":
+            in_shape, out_shape = tuple(mask.shape[1:]), outputs[name]
+        else:
+            in_shape, out_shape = (mask.shape[-1], 1, 1), (outputs[name][-1], 1, 1)
+        k_total = int(np.prod(layer.weight.shape[1:]))
+        counts = _window_nonzeros(mask, layer.kind, kernel, layer.stride, layer.padding)
+        nonzero_weights = layer.weight != 0
+        stats[name] = LayerStats(
+            name=name,
+            kind=layer.kind,
+            in_shape=tuple(int(v) for v in in_shape),
+            out_shape=tuple(int(v) for v in out_shape),
+            kernel=kernel,
+            stride=layer.stride,
+            padding=layer.padding,
+            weight_sparsity=1.0 - nonzero_weights.mean(),
+            nnz_per_row=nonzero_weights.reshape(len(nonzero_weights), -1).sum(axis=1),
+            act_sparsity=1.0 - mask.mean().item(),
+            window_nnz_hist=np.bincount(counts.long().numpy(), minlength=k_total + 1),
+        )
+    return stats
