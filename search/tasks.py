@@ -8,6 +8,7 @@ search needs to change.
 
 import abc
 from collections.abc import Iterator
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ class Task(abc.ABC):
     (calibration data, test vectors); `batches` yields shuffled (input, target) training pairs.
     """
 
-    metrics: dict[str, str] = {}
+    metrics: ClassVar[dict[str, str]] = {}
 
     @abc.abstractmethod
     def inputs(self, dataset, split: str, limit: int | None = None) -> torch.Tensor: ...
@@ -77,7 +78,7 @@ class Task(abc.ABC):
 class ClassificationTask(Task):
     """Image or feature vectors to one label each."""
 
-    metrics = {"accuracy": MAXIMIZE, "cross_entropy": MINIMIZE}
+    metrics: ClassVar[dict[str, str]] = {"accuracy": MAXIMIZE, "cross_entropy": MINIMIZE}
 
     def _split(self, dataset: ArrayDataset, split: str, limit: int | None):
         s = getattr(dataset, split)
@@ -99,7 +100,7 @@ class ClassificationTask(Task):
 class NextCharTask(Task):
     """Character sequences; every position predicts the next character."""
 
-    metrics = {"accuracy": MAXIMIZE, "cross_entropy": MINIMIZE}
+    metrics: ClassVar[dict[str, str]] = {"accuracy": MAXIMIZE, "cross_entropy": MINIMIZE}
 
     def __init__(self, block_size: int = 64, eval_windows: int = 256, steps_per_epoch: int = 500):
         self.block_size = block_size

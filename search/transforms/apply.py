@@ -126,7 +126,7 @@ def transform(
 
     # (2) thresholds, in data-flow order: each sees the upstream thresholds already applied
     thresholds: dict[str, float] = {}
-    for relu_name, layer_name in feeds.items():
+    for relu_name in feeds:
         set_submodule(model, relu_name, ThresholdReLU(0.0))
     for relu_name, layer_name in feeds.items():
         target = configs[layer_name].act_sparsity
