@@ -69,7 +69,9 @@ class Task(abc.ABC):
         limit: int | None = None,
         batch_size: int = 1024,
     ) -> dict[str, float]:
-        x = self.inputs(dataset, split, limit).to(model_dtype(model))
+        x = self.inputs(dataset, split, limit)
+        if x.is_floating_point():
+            x = x.to(model_dtype(model))
         y = self.targets(dataset, split, limit)
         logits = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
         return self.score(logits, y)

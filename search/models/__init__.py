@@ -34,7 +34,7 @@ ZOO: dict[str, ZooEntry] = {
     "fmnist-cnn": ZooEntry(FMNISTCNN, "fashion-mnist", "classification", epochs=4, lr=2e-3),
     "jsc-mlp": ZooEntry(JSCMLP, "jsc", "classification", epochs=10, lr=1e-3, batch_size=256),
     "char-gpt": ZooEntry(
-        CharGPT, "tiny-shakespeare", "next-char", epochs=6, lr=2e-3, batch_size=32
+        CharGPT, "tiny-shakespeare", "next-char", epochs=8, lr=2e-3, batch_size=32
     ),
 }
 

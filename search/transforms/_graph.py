@@ -5,6 +5,7 @@ registration order is data-flow order: the ReLU that feeds a weighted layer is t
 registered before it with no weighted layer in between.
 """
 
+import torch
 from torch import nn
 
 WEIGHTED = (nn.Linear, nn.Conv2d)
@@ -31,3 +32,21 @@ def set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     setattr(parent, child, new)
+
+
+@torch.no_grad()
+def capture_inputs(model: nn.Module, names: list[str], x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Run `model` on `x` and return the input tensor of each named submodule."""
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [
+        model.get_submodule(n).register_forward_pre_hook(
+            lambda _m, args, n=n: captured.__setitem__(n, args[0].detach())
+        )
+        for n in names
+    ]
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return captured

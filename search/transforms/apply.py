@@ -18,7 +18,13 @@ import torch
 from torch import nn
 
 from search.transforms._base import BasePruner, BaseQuantizer
-from search.transforms._graph import WEIGHTED, relu_feeds, set_submodule, weighted_layers
+from search.transforms._graph import (
+    WEIGHTED,
+    capture_inputs,
+    relu_feeds,
+    set_submodule,
+    weighted_layers,
+)
 from search.transforms._magnitude import MagnitudePruner
 from search.transforms._mse import MSEQuantizer
 from search.transforms.candidate import Candidate, LayerConfig
@@ -84,23 +90,6 @@ def _check_supported(name: str, module: nn.Module) -> None:
             raise TransformError(f"layer {name}: padding must be one integer")
 
 
-@torch.no_grad()
-def _capture_inputs(model: nn.Module, names: list[str], x: torch.Tensor) -> dict[str, torch.Tensor]:
-    captured: dict[str, torch.Tensor] = {}
-    hooks = [
-        model.get_submodule(n).register_forward_pre_hook(
-            lambda _m, args, n=n: captured.__setitem__(n, args[0].detach())
-        )
-        for n in names
-    ]
-    try:
-        model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return captured
-
-
 def transform(
     model: nn.Module,
     candidate: Candidate,
@@ -133,12 +122,12 @@ def transform(
         if target > 0:
             # measured at the consumer's input, so pooling between ReLU and layer counts:
             # max-pool commutes with the monotone thresholded ReLU
-            seen = _capture_inputs(model, [layer_name], calibration)[layer_name]
+            seen = capture_inputs(model, [layer_name], calibration)[layer_name]
             model.get_submodule(relu_name).threshold = threshold_for_sparsity(seen, target)
         thresholds[layer_name] = model.get_submodule(relu_name).threshold
 
     # (3) scales
-    inputs = _capture_inputs(model, [n for n, _ in layers], calibration)
+    inputs = capture_inputs(model, [n for n, _ in layers], calibration)
     quantized_layers: dict[str, QuantizedLayer] = {}
     for name, module in layers:
         cfg = configs[name]

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from search.transforms.apply import TransformedModel, _capture_inputs
+from search.transforms._graph import capture_inputs
+from search.transforms.apply import TransformedModel
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class LayerStats:
             "kind": self.kind,
             "in_shape": list(self.in_shape),
             "out_shape": list(self.out_shape),
-            "weight_sparsity": round(self.weight_sparsity, 4),
-            "act_sparsity": round(self.act_sparsity, 4),
+            "measured_weight_sparsity": round(float(self.weight_sparsity), 4),
+            "measured_act_sparsity": round(float(self.act_sparsity), 4),
             "nnz_per_row_min": int(self.nnz_per_row.min()),
             "nnz_per_row_max": int(self.nnz_per_row.max()),
         }
@@ -55,7 +56,9 @@ def collect_stats(
 ) -> dict[str, LayerStats]:
     names = list(transformed.layers)
     model = transformed.quantized
-    inputs = _capture_inputs(model, names, calibration.to(torch.float64))
+    if calibration.is_floating_point():
+        calibration = calibration.to(torch.float64)
+    inputs = capture_inputs(model, names, calibration)
     outputs: dict[str, tuple[int, ...]] = {}
     hooks = [
         model.get_submodule(n).register_forward_hook(
@@ -64,7 +67,7 @@ def collect_stats(
         for n in names
     ]
     try:
-        model(calibration[:1].to(torch.float64))
+        model(calibration[:1])
     finally:
         for h in hooks:
             h.remove()
@@ -89,7 +92,7 @@ def collect_stats(
             kernel=kernel,
             stride=layer.stride,
             padding=layer.padding,
-            weight_sparsity=1.0 - nonzero_weights.mean(),
+            weight_sparsity=float(1.0 - nonzero_weights.mean()),
             nnz_per_row=nonzero_weights.reshape(len(nonzero_weights), -1).sum(axis=1),
             act_sparsity=1.0 - mask.mean().item(),
             window_nnz_hist=np.bincount(counts.long().numpy(), minlength=k_total + 1),

@@ -1,0 +1,167 @@
+"""The `hwsearch` command line: thin wrappers over search/, hw_models/ and rtl/."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="Hardware-aware sparsity and quantization search for dataflow FPGA accelerators.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ModelArg = Annotated[
+    str, typer.Argument(help="zoo model: digits-mlp, digits-cnn, fmnist-cnn, jsc-mlp, char-gpt")
+]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="dataset file (jsc CSV/parquet)")]
+
+
+def fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def train(
+    model: ModelArg,
+    epochs: Annotated[int | None, typer.Option(help="default: the zoo entry's")] = None,
+    out: Annotated[Path | None, typer.Option(help="checkpoint path (.safetensors)")] = None,
+    seed: int = 0,
+    data: DataOpt = None,
+) -> None:
+    """Train a zoo model and save a tensors-only checkpoint."""
+    from search.train import train_model
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[loss]}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task(f"train {model}", total=None, loss="")
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            progress.update(bar, completed=step, total=total, loss=f"loss {loss:.3f}")
+
+        try:
+            result = train_model(model, epochs, out, seed, data, on_step)
+        except (KeyError, ValueError) as err:
+            fail(str(err))
+    metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.val_metrics.items())
+    console.print(
+        f"{model}: {result.epochs} epochs in {result.seconds:.1f} s; validation {metrics}"
+    )
+    console.print(f"checkpoint: {result.checkpoint}")
+    if result.loss_curve:
+        console.print(f"loss curve: {result.checkpoint.with_suffix('.losses.png')}")
+
+
+@app.command("eval")
+def evaluate(
+    model: ModelArg,
+    candidate: Annotated[Path, typer.Option(help="candidate JSON (per-layer sparsity and bits)")],
+    split: Annotated[str, typer.Option(help="train, val or test")] = "test",
+    checkpoint: Annotated[Path | None, typer.Option(help="default: the shipped one")] = None,
+    data: DataOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Float, fake-quant and integer accuracy of a candidate, with per-layer statistics."""
+    from search.evaluate import Workload, evaluate_candidate
+    from search.transforms import load_candidate
+
+    try:
+        result = evaluate_candidate(
+            Workload.load(model, checkpoint, data),
+            load_candidate(candidate),
+            split,
+            source=str(candidate),
+        )
+    except (KeyError, ValueError) as err:
+        fail(str(err))
+    if as_json:
+        json.dump(result.to_dict(), sys.stdout, indent=2, default=float)
+        print()
+        return
+    table = Table(title=f"{model} on the {split} split")
+    for col in ("", *result.float_metrics):
+        table.add_column(col)
+    rows = [("float", result.float_metrics), ("fake-quant", result.quantized_metrics)]
+    if result.integer_metrics is not None:
+        rows.append(("integer", result.integer_metrics))
+    for label, metrics in rows:
+        table.add_row(label, *(f"{v:.4f}" for v in metrics.values()))
+    console.print(table)
+    console.print(f"integer == fake-quant on {result.integer_agreement:.1%}")
+    layers = Table(title="per layer (target -> measured on calibration data)")
+    for col in (
+        "layer",
+        "kind",
+        "in -> out",
+        "w_bits",
+        "a_bits",
+        "weight sparsity",
+        "act sparsity",
+        "nnz/row",
+    ):
+        layers.add_column(col)
+    for name, info in result.layers.items():
+        layers.add_row(
+            name,
+            info["kind"],
+            "x".join(map(str, info["in_shape"])) + " -> " + "x".join(map(str, info["out_shape"])),
+            str(info["w_bits"]),
+            str(info["a_bits"]),
+            f"{info['weight_sparsity']:.2f} -> {info['measured_weight_sparsity']:.3f}",
+            f"{info['act_sparsity']:.2f} -> {info['measured_act_sparsity']:.3f}",
+            f"{info['nnz_per_row_min']}..{info['nnz_per_row_max']}",
+        )
+    console.print(layers)
+
+
+@app.command()
+def sample(
+    model: Annotated[str, typer.Argument(help="a text model: char-gpt")] = "char-gpt",
+    tokens: Annotated[int, typer.Option(help="characters to generate")] = 300,
+    candidate: Annotated[Path | None, typer.Option(help="prune/quantize first")] = None,
+    seed: int = 0,
+    prompt: str = "\n",
+) -> None:
+    """Print text generated by the float model or by a pruned/quantized candidate."""
+    from search.evaluate import Workload
+    from search.sample import sample_text
+    from search.transforms import load_candidate, transform
+
+    try:
+        workload = Workload.load(model)
+        if workload.task.__class__.__name__ != "NextCharTask":
+            fail(f"{model} is not a text model; sampling needs char-gpt")
+        generator = workload.model
+        float_loss = workload.task.evaluate(workload.model, workload.dataset)["cross_entropy"]
+        if candidate is not None:
+            generator = transform(
+                workload.model,
+                load_candidate(candidate),
+                workload.calibration(64),
+                source=str(candidate),
+            ).quantized
+        text = sample_text(generator, workload.dataset, tokens, seed, prompt)
+    except (KeyError, ValueError) as err:
+        fail(str(err))
+    console.print(text, markup=False, highlight=False)
+    console.print(f"\nvalidation loss: float {float_loss:.4f} nats/char", highlight=False)
+    if candidate is not None:
+        loss = workload.task.evaluate(generator, workload.dataset)["cross_entropy"]
+        console.print(f"validation loss: candidate {loss:.4f} nats/char", highlight=False)
+
+
+def main() -> None:
+    app()

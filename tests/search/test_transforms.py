@@ -1,0 +1,124 @@
+"""Pruning, activation thresholds and quantization, and integer == fake-quant everywhere."""
+
+import numpy as np
+import pytest
+import torch
+
+from search.models import build_model
+from search.transforms import (
+    Candidate,
+    IntLayer,
+    LayerConfig,
+    collect_stats,
+    transform,
+    uniform_candidate,
+)
+from search.transforms._graph import capture_inputs
+
+
+def _calibration(digits, n=512):
+    return torch.from_numpy(digits.train.x[:n])
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.37, 0.5, 0.9, 0.99])
+def test_magnitude_pruning_reaches_exact_sparsity(digits_mlp, digits, sparsity):
+    t = transform(digits_mlp, uniform_candidate(weight_sparsity=sparsity), _calibration(digits))
+    for name, module in t.float_model.named_children():
+        if isinstance(module, torch.nn.Linear):
+            zeros = (module.weight == 0).sum().item()
+            assert zeros == round(sparsity * module.weight.numel()), name
+
+
+def test_pruning_keeps_the_largest_weights(digits_mlp, digits):
+    t = transform(digits_mlp, uniform_candidate(weight_sparsity=0.5), _calibration(digits))
+    original, pruned = digits_mlp.fc1.weight.abs(), t.float_model.fc1.weight
+    assert original[pruned == 0].max() <= original[pruned != 0].min()
+
+
+@pytest.mark.parametrize("model_fixture", ["digits_mlp", "digits_cnn"])
+@pytest.mark.parametrize("target", [0.75, 0.8, 0.9])
+def test_activation_sparsity_within_two_points_of_target(request, model_fixture, digits, target):
+    model = request.getfixturevalue(model_fixture)
+    calibration = _calibration(digits)
+    t = transform(model, uniform_candidate(act_sparsity=target, w_bits=16, a_bits=16), calibration)
+    stats = collect_stats(t, calibration)
+    for name in t.relu_feeds.values():
+        assert abs(stats[name].act_sparsity - target) <= 0.02, name
+
+
+def test_activation_target_below_natural_sparsity_keeps_plain_relu(digits_mlp, digits):
+    t = transform(digits_mlp, uniform_candidate(act_sparsity=0.01), _calibration(digits))
+    assert all(t.layers[n].input_threshold == 0.0 for n in t.relu_feeds.values())
+
+
+def _assert_integer_equals_fake_quant(transformed, x: torch.Tensor):
+    network = transformed.integer_network
+    ints = network.run(network.quantize_input(x.numpy()))
+    fake = transformed.quantized(x.double()).numpy()
+    assert np.array_equal(ints * 2.0**-network.output_frac, fake)
+    assert np.array_equal(ints.argmax(-1), fake.argmax(-1))
+
+
+@pytest.mark.parametrize("bits", range(2, 17))
+@pytest.mark.parametrize("model_fixture", ["digits_mlp", "digits_cnn"])
+def test_integer_model_equals_fake_quant_for_every_width(request, model_fixture, digits, bits):
+    model = request.getfixturevalue(model_fixture)
+    candidate = uniform_candidate(weight_sparsity=0.4, act_sparsity=0.75, w_bits=bits, a_bits=bits)
+    t = transform(model, candidate, _calibration(digits))
+    _assert_integer_equals_fake_quant(t, torch.from_numpy(digits.test.x))
+
+
+def test_integer_model_equals_fake_quant_with_mixed_widths(digits_mlp, digits):
+    candidate = Candidate(
+        default=LayerConfig(weight_sparsity=0.3, w_bits=5, a_bits=7),
+        layers={"fc1": {"w_bits": 2, "a_bits": 16}, "fc3": {"a_bits": 3, "act_sparsity": 0.8}},
+    )
+    _assert_integer_equals_fake_quant(
+        transform(digits_mlp, candidate, _calibration(digits)), torch.from_numpy(digits.test.x)
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"), [("fmnist-cnn", (64, 1, 28, 28)), ("jsc-mlp", (256, 16))]
+)
+@pytest.mark.parametrize("bits", [2, 8, 16])
+def test_integer_model_equals_fake_quant_on_other_zoo_models(name, shape, bits):
+    model = build_model(name).eval()  # random weights: equality must not depend on training
+    x = torch.rand(shape) if len(shape) == 4 else torch.randn(shape)
+    candidate = uniform_candidate(weight_sparsity=0.5, act_sparsity=0.6, w_bits=bits, a_bits=bits)
+    _assert_integer_equals_fake_quant(transform(model, candidate, x), x)
+
+
+@pytest.mark.parametrize("bits", [2, 8, 16])
+def test_char_gpt_linear_layers_equal_their_integer_twins(bits):
+    model = build_model("char-gpt").eval()
+    tokens = torch.randint(0, 65, (4, 64))
+    t = transform(model, uniform_candidate(0.5, 0.5, bits, bits), tokens)
+    inputs = capture_inputs(t.quantized, list(t.layers), tokens)
+    for name, q in t.layers.items():
+        twin = IntLayer(name, q.kind, q.weight, q.bias, q.weight_format, q.input_format)
+        codes = q.input_format.fake_quant(inputs[name]).numpy().astype(np.int64)
+        expected = twin(codes) * 2.0**-twin.acc_frac
+        assert np.array_equal(t.quantized.get_submodule(name)(inputs[name]).numpy(), expected)
+
+
+def test_eight_bit_half_sparse_digits_mlp_stays_within_one_point(digits_mlp, digits):
+    from search.tasks import ClassificationTask
+
+    task = ClassificationTask()
+    t = transform(digits_mlp, uniform_candidate(0.5, 0.0, 8, 8), _calibration(digits))
+    float_acc = task.evaluate(digits_mlp, digits, "test")["accuracy"]
+    quant_acc = task.evaluate(t.quantized, digits, "test")["accuracy"]
+    assert quant_acc >= float_acc - 0.01
+
+
+def test_stats_count_nonzero_weights_per_output_channel(digits_cnn, digits):
+    calibration = _calibration(digits)
+    t = transform(digits_cnn, uniform_candidate(weight_sparsity=0.5), calibration)
+    stats = collect_stats(t, calibration)
+    conv2 = stats["conv2"]
+    assert conv2.nnz_per_row.shape == (16,)
+    assert conv2.nnz_per_row.sum() == np.count_nonzero(t.layers["conv2"].weight)
+    assert conv2.window_nnz_hist.shape == (8 * 9 + 1,)
+    assert conv2.window_nnz_hist.sum() == len(calibration) * 16  # 4x4 windows per image
+    assert conv2.in_shape == (8, 4, 4) and conv2.out_shape == (16, 4, 4)
