@@ -163,5 +163,147 @@ def sample(
         console.print(f"validation loss: candidate {loss:.4f} nats/char", highlight=False)
 
 
+DEFAULT_STORAGE = "sqlite:///runs/hwsearch.db"
+
+
+@app.command()
+def export(
+    model: Annotated[str | None, typer.Argument(help="zoo model (not with --trial)")] = None,
+    out: Annotated[Path, typer.Option(help="output directory")] = Path("export"),
+    candidate: Annotated[Path | None, typer.Option(help="candidate JSON")] = None,
+    device: Annotated[str | None, typer.Option(help="add a hardware estimate for it")] = None,
+    clock_mhz: float = 200.0,
+    samples: Annotated[int, typer.Option(help="test vectors")] = 64,
+    storage: Annotated[str | None, typer.Option(help="export a stored trial: storage URL")] = None,
+    study: Annotated[str | None, typer.Option(help="... its study name")] = None,
+    trial: Annotated[int | None, typer.Option(help="... and trial number")] = None,
+) -> None:
+    """Integer weights, metadata, test vectors and a README for the hardware team."""
+    from search.evaluate import Workload
+    from search.export import export_from_candidate
+    from search.transforms import load_candidate
+
+    try:
+        if trial is not None:
+            if storage is None or study is None:
+                fail("--trial needs --storage and --study")
+            from search.stored import load_trial_candidate
+
+            stored = load_trial_candidate(storage, study, trial)
+            model, chosen = stored.model, stored.candidate
+            device = device or stored.device
+            clock_mhz = stored.clock_mhz
+        elif model is None or candidate is None:
+            fail("give MODEL and --candidate, or --storage/--study/--trial")
+        else:
+            chosen = load_candidate(candidate)
+        written = export_from_candidate(
+            Workload.load(model), chosen, out, device, clock_mhz, samples
+        )
+    except (KeyError, ValueError) as err:
+        fail(str(err))
+    console.print(f"exported {model} to {written}/ (see README.md there)")
+
+
+def _si(value: float) -> str:
+    """Compact engineering notation: 8.24M, 39.0k, 100."""
+    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def _rows_table(title: str, rows: list[dict]) -> Table:
+    """One row per design point; the per-layer choices go on a second line."""
+    table = Table(title=title, show_lines=True)
+    for col in ("design", "val acc", "test acc", "inf/s", "lat us", "LUT", "FF", "DSP", "BRAM"):
+        table.add_column(col, no_wrap=True)
+    for r in rows:
+        test = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"
+        label = r["label"] + ("" if r["fits"] else " (no fit)")
+        table.add_row(
+            f"{label}\n[dim]{r['layers']}[/]",
+            f"{r['val_accuracy']:.4f}",
+            test,
+            _si(r["throughput_fps"]),
+            f"{r['latency_us']:.2f}",
+            _si(r["lut"]),
+            _si(r["ff"]),
+            str(r["dsp"]),
+            str(r["bram"]),
+        )
+    return table
+
+
+@app.command()
+def run(
+    job: Annotated[Path, typer.Argument(help="job spec (.toml or .json)")],
+    storage: Annotated[str, typer.Option(help="Optuna storage URL")] = DEFAULT_STORAGE,
+    workers: Annotated[int, typer.Option(help="local worker processes")] = 1,
+    out: Annotated[Path | None, typer.Option(help="plots directory (default runs/<name>)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Run a search job: the Pareto front beside dense and uniform baselines, with plots."""
+    from search.report import baseline_rows, front_rows, search_gain, write_plots
+    from search.spec import load_job
+    from search.study import run_job
+
+    try:
+        spec = load_job(job)
+    except ValueError as err:
+        fail(str(err))
+    if storage.startswith("sqlite:///"):
+        Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=as_json,
+    ) as progress:
+        bar = progress.add_task(f"search {spec.name}", total=spec.budget.n_trials)
+
+        def on_progress(done: int, total: int | None) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        try:
+            result = run_job(spec, storage, workers, on_progress)
+        except ValueError as err:
+            fail(str(err))
+    png, html = write_plots(result, out or Path("runs") / spec.name)
+    front, baselines, gain = front_rows(result), baseline_rows(result), search_gain(result)
+    if as_json:
+        json.dump(
+            {
+                "study": spec.name,
+                "storage": storage,
+                "seconds": result.seconds,
+                "front": front,
+                "baselines": baselines,
+                "gain": gain,
+                "plots": [str(png), str(html)],
+            },
+            sys.stdout,
+            indent=2,
+            default=float,
+        )
+        print()
+        return
+    console.print(_rows_table(f"Pareto front of {spec.name} on {spec.device}", front))
+    console.print(_rows_table("Baselines (every layer alike)", baselines))
+    if gain["throughput_ratio"] is not None:
+        console.print(
+            f"Within 1 point of dense accuracy ({gain['dense_accuracy']:.4f}): best front "
+            f"{_si(gain['best_front']['throughput_fps'])} inf/s vs best uniform "
+            f"{_si(gain['best_uniform']['throughput_fps'])} inf/s = "
+            f"[bold]{gain['throughput_ratio']:.2f}x[/]"
+        )
+    console.print(
+        f"{len(front)} front members from {spec.budget.n_trials} trials in "
+        f"{result.seconds:.0f} s; plots: {png}, {html}; storage: {storage}"
+    )
+
+
 def main() -> None:
     app()

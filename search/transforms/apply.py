@@ -138,13 +138,12 @@ def transform(
         a_frac = quantizer.choose_frac(inputs[name], cfg.a_bits, signed=signed, symmetric=False)
         a_fmt = FixedPoint(cfg.a_bits, a_frac, signed=signed)
         bias = module.bias.detach() if module.bias is not None else torch.zeros(w.shape[0])
-        acc_fmt_scale = 2.0 ** (w_frac + a_frac)
         quantized_layers[name] = QuantizedLayer(
             name=name,
             kind="conv2d" if isinstance(module, nn.Conv2d) else "linear",
             config=cfg,
             weight=w_fmt.to_int(w.numpy()),
-            bias=np.floor(bias.double().numpy() * acc_fmt_scale + 0.5).astype(np.int64),
+            bias=bias_codes(bias.double().numpy(), w_fmt, a_fmt, fan_in=w[0].numel()),
             weight_format=w_fmt,
             input_format=a_fmt,
             input_threshold=thresholds.get(name, 0.0),
@@ -172,6 +171,17 @@ def transform(
         code = int(np.floor(q.input_threshold * 2.0**q.input_format.frac))
         set_submodule(quantized, relu_name, QuantizedReLU(max(code, 0), q.input_format))
     return TransformedModel(configs, model, quantized.eval(), quantized_layers, feeds)
+
+
+def bias_codes(bias: np.ndarray, w_fmt: FixedPoint, a_fmt: FixedPoint, fan_in: int) -> np.ndarray:
+    """Bias in the accumulator's scale, rounded half up and clamped to the products' bound.
+
+    `|bias| <= fan_in * max|w| * max|x|` keeps `|acc| <= 2 * fan_in * max|w| * max|x|`, the
+    bound `hw_models.accumulator_bits` sizes the hardware accumulator for.
+    """
+    bound = fan_in * w_fmt.qmax * max(-a_fmt.qmin, a_fmt.qmax)
+    codes = np.floor(bias * 2.0 ** (w_fmt.frac + a_fmt.frac) + 0.5)
+    return np.clip(codes, -bound, bound).astype(np.int64)
 
 
 def threshold_for_sparsity(pre_activations: torch.Tensor, target: float) -> float:

@@ -14,8 +14,11 @@ from torch import nn
 from search.transforms.fixed_point import FixedPoint, fake_requantize
 
 
-class ThresholdReLU(nn.Module):
-    """x if x > threshold else 0 (threshold >= 0; 0 is a plain ReLU)."""
+class ThresholdReLU(nn.ReLU):
+    """x if x > threshold else 0 (threshold >= 0; 0 is a plain ReLU).
+
+    A ReLU subclass, so a transformed float model (fine-tuned, say) can be transformed again.
+    """
 
     def __init__(self, threshold: float = 0.0):
         super().__init__()

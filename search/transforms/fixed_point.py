@@ -15,6 +15,10 @@ with `out_frac` fractional bits, `shift = in_frac - out_frac`:
     2. y = y if y > threshold else 0        (thresholded ReLU; threshold >= 0)
     3. y = clamp(y, 0, 2^bits - 1)
 
+Biases are stored in the accumulator's scale (`w_frac + a_frac` fractional bits), rounded half
+up and clamped to `fan_in * max|w| * max|x|`, so an accumulator of `hw_models.accumulator_bits`
+never overflows.
+
 Each rule exists twice, for numpy int64 (the integer reference model) and for float64 torch
 tensors holding integers (the fake-quant path). Float64 is exact here because every value
 stays far below 2^53; tests prove the two paths equal.

@@ -1,0 +1,110 @@
+"""Search benchmark on digits-mlp: trials/s, storage share of trial time, and sampler quality.
+
+    .venv/bin/python bench/search.py [--trials 60] [--seeds 3]
+
+1. Throughput: the same trials against an in-memory storage (the baseline) and against
+   SQLite RDBStorage; prints trials/s for both, their ratio, and the share of each trial's
+   wall time spent inside storage calls (measured by a timing proxy around the storage).
+2. Quality: hypervolume of the (accuracy, throughput) front of TPE and NSGA-II over random
+   search at equal budget, for each seed, as ratios (random = 1.0).
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+
+from search.report import hypervolume
+from search.scoring import CandidateScorer
+from search.spec import parse_job
+from search.storage import make_storage
+from search.study import TrialObjective, create_job_study, load_workload
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class TimedStorage:
+    """Forwards every call to an Optuna storage and adds up the seconds spent in it."""
+
+    def __init__(self, inner):
+        self._inner, self.seconds = inner, 0.0
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        return timed
+
+
+def job(sampler: str, seed: int, trials: int, name: str):
+    return parse_job(
+        {
+            "name": name,
+            "model": "digits-mlp",
+            "device": "xc7a100t",
+            "sampler": {"name": sampler, "seed": seed},
+            "budget": {"n_trials": trials},
+        }
+    )
+
+
+def run_trials(spec, storage, scorer) -> tuple[optuna.Study, float]:
+    study = create_job_study(spec, storage)
+    start = time.perf_counter()
+    study.optimize(TrialObjective(spec, scorer), n_trials=spec.budget.n_trials)
+    return study, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=60)
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+
+    base = job("random", 0, args.trials, "bench-memory")
+    scorer = CandidateScorer(base, load_workload(base))
+    _, memory_s = run_trials(base, optuna.storages.InMemoryStorage(), scorer)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        timed = TimedStorage(make_storage(url, heartbeat=False))
+        _, sqlite_s = run_trials(job("random", 0, args.trials, "bench-sqlite"), timed, scorer)
+    print(f"digits-mlp, {args.trials} random-sampler trials on xc7a100t")
+    print(f"  in-memory storage (baseline): {args.trials / memory_s:6.1f} trials/s")
+    print(
+        f"  SQLite RDBStorage:            {args.trials / sqlite_s:6.1f} trials/s "
+        f"({memory_s / sqlite_s:.2f}x the baseline)"
+    )
+    print(f"  share of trial time in storage calls (SQLite): {timed.seconds / sqlite_s:.1%}")
+
+    reference = [0.0, 0.0]  # accuracy 0, throughput 0: both objectives are maximised
+    ratios: dict[str, list[float]] = {"tpe": [], "nsga2": []}
+    print(f"\nhypervolume at {args.trials} trials, ratio to random search (same seed):")
+    for seed in range(args.seeds):
+        volumes = {}
+        for sampler in ("random", "tpe", "nsga2"):
+            spec = job(sampler, seed, args.trials, f"bench-{sampler}-{seed}")
+            study, _ = run_trials(spec, optuna.storages.InMemoryStorage(), scorer)
+            volumes[sampler] = hypervolume(study, reference)
+        for sampler in ratios:
+            ratios[sampler].append(volumes[sampler] / volumes["random"])
+        print(
+            f"  seed {seed}: TPE {ratios['tpe'][-1]:.3f}x, NSGA-II {ratios['nsga2'][-1]:.3f}x "
+            f"(random hypervolume {volumes['random']:.4g})"
+        )
+    for sampler, values in ratios.items():
+        print(f"  mean {sampler}: {statistics.mean(values):.3f}x random")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Export a candidate for the hardware team: integer weights, metadata, test vectors, README.
+
+    out/
+      network.json    the integer network: ops in order, formats, requantization constants
+      weights.npz     int64 weight and bias codes, keyed "<layer>.weight" / "<layer>.bias"
+      masks.npz       bool nonzero masks of the weights, keyed "<layer>"
+      metadata.json   per-layer config, sparsity statistics, hardware estimate (when given)
+      vectors.npz     test vectors: inputs (codes), golden outputs (accumulators), labels
+      rtl/            generated SystemVerilog and memory files (when rtl/ can generate it)
+      README.md       what every file and number means
+
+`load_integer_network(out)` rebuilds the integer reference model from the first two files
+only, so the hardware team (and our tests) can check an implementation without this package's
+training code. The service's per-candidate bundle is this directory, zipped.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from search.transforms import FixedPoint, IntegerNetwork, IntLayer, Requantization
+from search.transforms.integer_model import Flatten, MaxPool
+
+FORMAT_VERSION = 1
+
+
+def _fmt(f: FixedPoint) -> dict:
+    return {"bits": f.bits, "frac": f.frac, "signed": f.signed, "symmetric": f.symmetric}
+
+
+def _unfmt(d: dict) -> FixedPoint:
+    return FixedPoint(d["bits"], d["frac"], d["signed"], d.get("symmetric", False))
+
+
+def network_to_json(network: IntegerNetwork) -> dict:
+    ops = []
+    for op in network.ops:
+        if isinstance(op, IntLayer):
+            r = op.requant
+            ops.append(
+                {
+                    "op": op.kind,
+                    "name": op.name,
+                    "weight_shape": list(op.weight.shape),
+                    "stride": op.stride,
+                    "padding": op.padding,
+                    "weight_format": _fmt(op.weight_format),
+                    "input_format": _fmt(op.input_format),
+                    "requant": None
+                    if r is None
+                    else {
+                        "shift": r.shift,
+                        "threshold": r.threshold,
+                        "out_format": _fmt(r.out_format),
+                    },
+                }
+            )
+        elif isinstance(op, MaxPool):
+            ops.append({"op": "maxpool", "name": op.name, "kernel": op.kernel, "stride": op.stride})
+        else:
+            ops.append({"op": "flatten", "name": op.name})
+    return {
+        "format_version": FORMAT_VERSION,
+        "input_format": _fmt(network.input_format),
+        "output_frac": network.output_frac,
+        "ops": ops,
+    }
+
+
+def save_integer_network(network: IntegerNetwork, out: Path) -> None:
+    (out / "network.json").write_text(json.dumps(network_to_json(network), indent=1))
+    arrays = {}
+    for layer in network.weighted:
+        arrays[f"{layer.name}.weight"] = layer.weight
+        arrays[f"{layer.name}.bias"] = layer.bias
+    np.savez(out / "weights.npz", **arrays)
+    np.savez(out / "masks.npz", **{lay.name: lay.weight != 0 for lay in network.weighted})
+
+
+def load_integer_network(directory: str | Path) -> IntegerNetwork:
+    """Rebuild the integer reference model from network.json and weights.npz."""
+    directory = Path(directory)
+    spec = json.loads((directory / "network.json").read_text())
+    if spec.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{directory}/network.json: unsupported format_version")
+    ops: list = []
+    with np.load(directory / "weights.npz", allow_pickle=False) as arrays:
+        for op in spec["ops"]:
+            if op["op"] in ("linear", "conv2d"):
+                r = op["requant"]
+                ops.append(
+                    IntLayer(
+                        op["name"],
+                        op["op"],
+                        arrays[f"{op['name']}.weight"],
+                        arrays[f"{op['name']}.bias"],
+                        _unfmt(op["weight_format"]),
+                        _unfmt(op["input_format"]),
+                        op["stride"],
+                        op["padding"],
+                        None
+                        if r is None
+                        else Requantization(r["shift"], r["threshold"], _unfmt(r["out_format"])),
+                    )
+                )
+            elif op["op"] == "maxpool":
+                ops.append(MaxPool(op["name"], op["kernel"], op["stride"]))
+            else:
+                ops.append(Flatten(op["name"]))
+    return IntegerNetwork(_unfmt(spec["input_format"]), tuple(ops))
+
+
+def write_vectors(network: IntegerNetwork, x: np.ndarray, labels: np.ndarray, out: Path) -> None:
+    codes = network.quantize_input(x)
+    outputs, layer_inputs = network.trace(codes)
+    np.savez(
+        out / "vectors.npz",
+        inputs=codes,
+        outputs=outputs,
+        labels=labels,
+        **{f"input.{name}": v for name, v in layer_inputs.items()},
+    )
+
+
+README = """# {title}
+
+Exported by hwsearch. Every number is an integer code; a real value is `code * 2^-frac`.
+
+## Files
+- `network.json`: the integer network, ops in execution order. `linear` and `conv2d` ops give
+  `weight_format` (signed, symmetric: codes in [-(2^(bits-1)-1), 2^(bits-1)-1]),
+  `input_format` (unsigned [0, 2^bits-1] after a ReLU, signed [-2^(bits-1), 2^(bits-1)-1] for
+  the network input), and `requant` (null for the last layer, whose outputs are the raw
+  accumulators, real value `acc * 2^-output_frac`).
+- `weights.npz`: int64 codes. `<layer>.weight` in PyTorch layout ((out, in) or
+  (cout, cin, kh, kw)); `<layer>.bias` already in the accumulator's scale
+  (`weight_format.frac + input_format.frac` fractional bits).
+- `masks.npz`: bool, True where a weight is nonzero (the zero-skipping schedule).
+- `metadata.json`: per-layer configuration (target sparsities and bit widths), measured
+  sparsity statistics, and the analytic hardware estimate (PE, SIMD, cycles, resources).
+- `vectors.npz`: `inputs` (network input codes, N samples of the test split), `outputs`
+  (golden output accumulators), `labels`, and `input.<layer>` (each layer's input codes).
+{rtl_section}
+## Arithmetic (exact)
+`acc = bias + sum_k w[o, k] * x[k]` in wide integers. Then, for all but the last layer, with
+`shift = weight_format.frac + input_format.frac - out_format.frac`:
+1. `y = (acc + 2^(shift-1)) >> shift` (arithmetic shift; round half up) if `shift > 0`,
+   else `y = acc << -shift`;
+2. `y = y if y > threshold else 0` (thresholded ReLU);
+3. `y = clamp(y, 0, 2^out_bits - 1)`.
+Max-pool takes the maximum of requantized codes. Flatten is PyTorch's (C, H, W) order.
+"""
+
+RTL_SECTION = """- `rtl/`: the generated accelerator (SystemVerilog top, memory files, its own README).
+"""
+
+
+def export_candidate(
+    network: IntegerNetwork,
+    x: np.ndarray,
+    labels: np.ndarray,
+    out: str | Path,
+    metadata: dict,
+    title: str,
+    rtl_writer=None,
+) -> Path:
+    """Write the directory described in the module docstring; returns it.
+
+    `rtl_writer(network, out / "rtl")`, when given, generates the hardware into `rtl/`.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_integer_network(network, out)
+    write_vectors(network, x, labels, out)
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=1, default=_jsonable))
+    if rtl_writer is not None:
+        rtl_writer(network, out / "rtl")
+    section = RTL_SECTION if rtl_writer is not None else ""
+    (out / "README.md").write_text(README.format(title=title, rtl_section=section))
+    return out
+
+
+def export_from_candidate(
+    workload,
+    candidate,
+    out: str | Path,
+    device: str | None = None,
+    clock_mhz: float = 200.0,
+    samples: int = 64,
+    rtl_writer=None,
+) -> Path:
+    """Transform `workload`'s model with `candidate` and export it (with an estimate if a
+    device is named)."""
+    from search.scoring import CandidateScorer
+    from search.spec import JobSpec
+
+    spec = JobSpec(
+        name="export", model="digits-mlp", device=device or "zcu102", clock_mhz=clock_mhz
+    ).model_copy(update={"model": workload.model_name})
+    scorer = CandidateScorer(spec, workload)
+    transformed = scorer.build(candidate)
+    metadata: dict = {
+        "model": workload.model_name,
+        "candidate": candidate.model_dump(),
+        "layers": {n: c.model_dump() for n, c in transformed.configs.items()},
+    }
+    if device is not None:
+        hardware, stats = scorer.estimate(transformed)
+        metadata["hardware"] = hardware
+        metadata["statistics"] = {n: s.summary() for n, s in stats.items()}
+    split = workload.dataset.test
+    title = f"{workload.model_name} candidate"
+    return export_candidate(
+        transformed.integer_network,
+        split.x[:samples],
+        split.y[:samples],
+        out,
+        metadata,
+        title,
+        rtl_writer,
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

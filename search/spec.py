@@ -1,0 +1,244 @@
+"""Job specs: one pydantic schema for `hwsearch run JOB.toml` and the REST API.
+
+    name = "digits-mlp-a7"
+    model = "digits-mlp"
+    device = "xc7a100t"
+    objectives = ["accuracy", "throughput"]
+    [space]
+    weight_sparsity = [0.0, 0.9]
+    act_sparsity = [0.0, 0.8]      # or false to turn activation sparsity off
+    w_bits = [2, 3, 4, 5, 6, 8]
+    a_bits = [3, 4, 5, 6, 8]
+    [layers.fc1]                  # overrides by layer name, or by type ("linear", "conv2d")
+    w_bits = [6, 8]
+    [budget]
+    n_trials = 100
+
+Errors name the file and the field (`job.toml: budget.n_trials: ...`).
+"""
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from search.transforms.fixed_point import MAX_BITS, MIN_BITS
+
+Bits = Annotated[int, Field(ge=MIN_BITS, le=MAX_BITS)]
+SAMPLERS = ("tpe", "nsga2", "nsga3", "gp", "random")
+LAYER_TYPES = ("linear", "conv2d")
+
+
+class JobSpecError(ValueError):
+    """A job spec is malformed; the message names the source and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparsityRange(_Strict):
+    low: float = Field(ge=0, lt=1)
+    high: float = Field(ge=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            if len(value) != 2:
+                raise ValueError("a range is [low, high]")
+            return {"low": value[0], "high": value[1]}
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SparsityRange":
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        return self
+
+
+class LayerSpace(_Strict):
+    """What one layer may take. `act_sparsity = false` turns activation sparsity off."""
+
+    weight_sparsity: SparsityRange = SparsityRange(low=0.0, high=0.9)
+    act_sparsity: SparsityRange | None = SparsityRange(low=0.0, high=0.8)
+    w_bits: list[Bits] = Field(default=[2, 3, 4, 5, 6, 8], min_length=1)
+    a_bits: list[Bits] = Field(default=[3, 4, 5, 6, 8], min_length=1)
+    sparsity_step: float = Field(default=0.05, gt=0, le=0.5)
+
+    @field_validator("act_sparsity", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        return None if value is False else value
+
+
+class LayerSpaceOverride(_Strict):
+    weight_sparsity: SparsityRange | None = None
+    act_sparsity: SparsityRange | Literal[False] | None = None
+    w_bits: list[Bits] | None = Field(default=None, min_length=1)
+    a_bits: list[Bits] | None = Field(default=None, min_length=1)
+
+
+OBJECTIVES = {
+    # name: (direction, where the value comes from)
+    "accuracy": ("maximize", "metric"),
+    "cross_entropy": ("minimize", "metric"),
+    "throughput": ("maximize", "hardware"),  # inferences per second
+    "latency": ("minimize", "hardware"),  # microseconds for one inference
+    "lut": ("minimize", "hardware"),
+    "ff": ("minimize", "hardware"),
+    "dsp": ("minimize", "hardware"),
+    "bram": ("minimize", "hardware"),
+    "utilisation": ("minimize", "hardware"),  # the largest resource fraction of the device
+}
+
+
+class Constraints(_Strict):
+    fits_device: bool = True
+    min_accuracy: float | None = Field(default=None, ge=0, le=1)
+
+
+class Budget(_Strict):
+    n_trials: int | None = Field(default=100, gt=0)
+    timeout_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> "Budget":
+        if self.n_trials is None and self.timeout_s is None:
+            raise ValueError("give n_trials, timeout_s, or both")
+        return self
+
+
+class Sampler(_Strict):
+    name: Literal["tpe", "nsga2", "nsga3", "gp", "random"] = "tpe"
+    seed: int = 0
+
+
+class FineTune(_Strict):
+    """Short training of the pruned float model (masks fixed) before quantization."""
+
+    epochs: int = Field(default=0, ge=0, le=50)
+    lr: float = Field(default=1e-3, gt=0)
+
+
+class Confirm(_Strict):
+    front_members: int = Field(default=0, ge=0)
+    samples: int = Field(default=64, gt=0, le=10_000)
+
+
+class Baselines(_Strict):
+    """Uniform baselines: every layer the same, swept over these values (plus dense float)."""
+
+    weight_sparsity: list[Annotated[float, Field(ge=0, lt=1)]] = [0.0, 0.25, 0.5, 0.75]
+    bits: list[Bits] = [4, 6, 8]
+
+
+class ModelFile(_Strict):
+    """A user model: torch.export program (.pt2) or ONNX, with an .npz dataset."""
+
+    path: str
+    format: Literal["pt2", "onnx"]
+    dataset: str
+
+
+class JobSpec(_Strict):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    model: str | ModelFile
+    dataset_path: str | None = None  # the data file for datasets without a shipped copy (jsc)
+    device: str = "zcu102"
+    clock_mhz: float = Field(default=200.0, gt=0, le=1000)
+    objectives: list[str] = Field(default=["accuracy", "throughput"], min_length=1)
+    space: LayerSpace = LayerSpace()
+    layers: dict[str, LayerSpaceOverride] = {}
+    constraints: Constraints = Constraints()
+    sampler: Sampler = Sampler()
+    budget: Budget = Budget()
+    finetune: FineTune = FineTune()
+    confirm: Confirm = Confirm()
+    baselines: Baselines = Baselines()
+    calibration_samples: int = Field(default=512, gt=0, le=100_000)
+    act_skip: Literal["auto", "on", "off"] = "auto"  # zero-activation skipping per layer
+
+    @field_validator("objectives")
+    @classmethod
+    def _known_objectives(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in OBJECTIVES:
+                raise ValueError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}")
+        if len(set(value)) != len(value):
+            raise ValueError("objectives repeat")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str | ModelFile) -> str | ModelFile:
+        from search.models import ZOO
+
+        if isinstance(value, str) and value not in ZOO:
+            raise ValueError(f"unknown model {value!r}; zoo models: {', '.join(ZOO)}")
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        from hw_models import DEVICES
+
+        if value not in DEVICES:
+            raise ValueError(f"unknown device {value!r}; known: {', '.join(DEVICES)}")
+        return value
+
+    def directions(self) -> list[str]:
+        return [OBJECTIVES[name][0] for name in self.objectives]
+
+    def layer_space(self, name: str, kind: str) -> LayerSpace:
+        """The space of one layer: the default, then its type's override, then its name's."""
+        space = self.space
+        for key in (kind, name):
+            override = self.layers.get(key)
+            if override is not None:
+                update = override.model_dump(exclude_unset=True)
+                space = LayerSpace.model_validate({**space.model_dump(), **update})
+        return space
+
+    def check_layers(self, layer_names: list[str], source: str = "job") -> None:
+        """Overrides must name a layer of the model or a layer type."""
+        for key in self.layers:
+            if key not in layer_names and key not in LAYER_TYPES:
+                raise JobSpecError(
+                    f"{source}: layers.{key}: not a layer of the model "
+                    f"({', '.join(layer_names)}) nor a type ({', '.join(LAYER_TYPES)})"
+                )
+
+
+def _format(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(top)"
+    return f"{source}: {where}: {first['msg']}"
+
+
+def parse_job(data: Any, source: str = "job") -> JobSpec:
+    try:
+        return JobSpec.model_validate(data)
+    except ValidationError as err:
+        raise JobSpecError(_format(err, source)) from err
+
+
+def parse_job_text(text: str, fmt: Literal["toml", "json"], source: str = "job") -> JobSpec:
+    try:
+        data = tomllib.loads(text) if fmt == "toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+        raise JobSpecError(f"{source}: not valid {fmt.upper()} ({err})") from err
+    return parse_job(data, source)
+
+
+def load_job(path: str | Path) -> JobSpec:
+    path = Path(path)
+    if path.suffix not in (".toml", ".json"):
+        raise JobSpecError(f"{path}: a job file is .toml or .json")
+    try:
+        text = path.read_text()
+    except FileNotFoundError as err:
+        raise JobSpecError(f"{path}: job file not found") from err
+    return parse_job_text(text, "toml" if path.suffix == ".toml" else "json", str(path))

@@ -1,0 +1,49 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from search.export import export_candidate, load_integer_network
+from search.transforms import transform, uniform_candidate
+
+
+def test_exported_files_alone_reproduce_the_integer_predictions(tmp_path, digits_mlp, digits):
+    t = transform(
+        digits_mlp, uniform_candidate(0.5, 0.6, 6, 6), torch.from_numpy(digits.train.x[:512])
+    )
+    network = t.integer_network
+    x, y = digits.test.x, digits.test.y
+    out = export_candidate(network, x[:32], y[:32], tmp_path / "export", {"note": 1}, "test")
+    reloaded = load_integer_network(out)
+    assert np.array_equal(
+        reloaded.predict(reloaded.quantize_input(x)), network.predict(network.quantize_input(x))
+    )
+    with np.load(out / "vectors.npz") as v:
+        assert np.array_equal(reloaded.run(v["inputs"]), v["outputs"])
+        assert v["input.fc2"].shape == (32, 64)
+    assert json.loads((out / "metadata.json").read_text()) == {"note": 1}
+    assert "round half up" in (out / "README.md").read_text()
+
+
+def test_export_of_a_conv_network_round_trips(tmp_path, digits_cnn, digits):
+    t = transform(
+        digits_cnn, uniform_candidate(0.3, 0.0, 8, 8), torch.from_numpy(digits.train.x[:256])
+    )
+    out = export_candidate(
+        t.integer_network, digits.test.x[:8], digits.test.y[:8], tmp_path, {}, "cnn"
+    )
+    reloaded = load_integer_network(out)
+    codes = reloaded.quantize_input(digits.test.x)
+    assert np.array_equal(reloaded.run(codes), t.integer_network.run(codes))
+
+
+def test_unknown_format_version_is_refused(tmp_path, digits_mlp, digits):
+    t = transform(digits_mlp, uniform_candidate(), torch.from_numpy(digits.train.x[:64]))
+    out = export_candidate(
+        t.integer_network, digits.test.x[:2], digits.test.y[:2], tmp_path, {}, "x"
+    )
+    spec = json.loads((out / "network.json").read_text())
+    (out / "network.json").write_text(json.dumps({**spec, "format_version": 99}))
+    with pytest.raises(ValueError, match="format_version"):
+        load_integer_network(out)

@@ -1,0 +1,79 @@
+"""Job specs: TOML/JSON in, every bad field named with its file."""
+
+import json
+
+import pytest
+
+from search.spec import JobSpecError, LayerSpace, load_job, parse_job, parse_job_text
+
+MINIMAL = {"name": "j1", "model": "digits-mlp"}
+
+
+def test_examples_parse():
+    from pathlib import Path
+
+    examples = sorted((Path(__file__).parents[2] / "examples").glob("*.toml"))
+    assert len(examples) >= 3
+    for path in examples:
+        load_job(path)
+
+
+def test_defaults_maximise_accuracy_and_throughput():
+    spec = parse_job(MINIMAL)
+    assert spec.objectives == ["accuracy", "throughput"]
+    assert spec.directions() == ["maximize", "maximize"]
+    assert spec.budget.n_trials == 100 and spec.device == "zcu102"
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"budget": {"n_trials": 0}}, "budget.n_trials"),
+        ({"budget": {"n_trials": None, "timeout_s": None}}, "budget"),
+        ({"model": "resnet-9000"}, "model"),
+        ({"device": "vu19p-imaginary"}, "device"),
+        ({"objectives": ["accuracy", "speed"]}, "objectives"),
+        ({"space": {"w_bits": [1, 4]}}, "space.w_bits.0"),
+        ({"space": {"weight_sparsity": [0.9, 0.1]}}, "space.weight_sparsity"),
+        ({"space": {"weight_sparsity": [0.1, 1.0]}}, "space.weight_sparsity.high"),
+        ({"sampler": {"name": "cmaes"}}, "sampler.name"),
+        ({"name": "bad name/with slash"}, "name"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+def test_bad_field_is_named(patch, field):
+    with pytest.raises(JobSpecError) as err:
+        parse_job({**MINIMAL, **patch}, "job.toml")
+    assert str(err.value).startswith(f"job.toml: {field}:"), str(err.value)
+
+
+def test_malformed_toml_names_the_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('name = "x"\nmodel = ')
+    with pytest.raises(JobSpecError, match=r"broken\.toml: not valid TOML"):
+        load_job(path)
+
+
+def test_json_and_toml_give_the_same_spec(tmp_path):
+    toml = 'name = "j1"\nmodel = "digits-mlp"\n[budget]\nn_trials = 7\n'
+    as_json = json.dumps({**MINIMAL, "budget": {"n_trials": 7}})
+    assert parse_job_text(toml, "toml") == parse_job_text(as_json, "json")
+
+
+def test_layer_overrides_apply_type_then_name():
+    spec = parse_job(
+        {
+            **MINIMAL,
+            "layers": {"linear": {"w_bits": [4, 8]}, "fc1": {"w_bits": [8], "act_sparsity": False}},
+        }
+    )
+    assert spec.layer_space("fc2", "linear").w_bits == [4, 8]
+    fc1 = spec.layer_space("fc1", "linear")
+    assert fc1.w_bits == [8] and fc1.act_sparsity is None
+    assert spec.layer_space("conv1", "conv2d") == LayerSpace()
+
+
+def test_override_of_unknown_layer_is_named():
+    spec = parse_job({**MINIMAL, "layers": {"fc7": {"w_bits": [8]}}})
+    with pytest.raises(JobSpecError, match=r"job: layers\.fc7: not a layer"):
+        spec.check_layers(["fc1", "fc2", "fc3"])
