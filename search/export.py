@@ -152,7 +152,7 @@ Exported by hwsearch. Every number is an integer code; a real value is `code * 2
 Max-pool takes the maximum of requantized codes. Flatten is PyTorch's (C, H, W) order.
 """
 
-RTL_SECTION = """- `rtl/`: the generated accelerator (SystemVerilog top, memory files, its own README).
+RTL_SECTION = """- `rtl/`: the generated accelerator (SystemVerilog top, memory files, its README).
 """
 
 

@@ -123,7 +123,10 @@ def run_trials(
     while time.time() < deadline and budget.claim():
         finished: list[optuna.trial.FrozenTrial] = []
         study.optimize(
-            objective, n_trials=1, catch=(Exception,), callbacks=[lambda _s, t: finished.append(t)]
+            objective,
+            n_trials=1,
+            catch=(Exception,),
+            callbacks=[lambda _s, t, out=finished: out.append(t)],
         )
         if not finished or finished[-1].state != TrialState.COMPLETE:
             budget.release()
