@@ -1,0 +1,72 @@
+"""Analytic model of the hwsearch layer-pipelined FPGA accelerator with zero skipping.
+
+Pure numpy, no I/O. The microarchitecture contract is SPEC.md; its constants are in
+`_contract.py`. Typical use from search/:
+
+    net = Network("mlp", (LayerSpec("fc1", "linear", (64, 1, 1), (32, 1, 1), ...), ...))
+    est = estimate(net, "zcu102", clock_mhz=200.0)      # folds for max throughput
+    est.throughput_fps, est.resources, est.to_dict()
+
+and for confirmation against simulation:
+
+    schedule = exact_network_cycles(net, est.folding, input_masks)
+    schedule.stage_cycles, schedule.total_cycles   # (stages, N) and the simulated total
+"""
+
+from ._contract import (
+    HANDOFF,
+    INPUT_NAME,
+    LAYER_OVERHEAD,
+    VECTOR_OVERHEAD,
+    accumulator_bits,
+)
+from ._cycles import (
+    Schedule,
+    exact_network_cycles,
+    exact_stage_cycles,
+    interval_cycles,
+    latency_cycles,
+    pipeline_schedule,
+    window_masks,
+)
+from ._devices import DEFAULT_MAX_UTILISATION, DEVICES, Device, get_device
+from ._estimate import Estimate, StageEstimate, estimate
+from ._fold import DoesNotFitError, fold
+from ._folding import Folding, pe_options, simd_options
+from ._network import LayerSpec, Network
+from ._prepared import Evaluation, PreparedNetwork, expected_stage_cycles, prepare
+from ._resources import RESOURCE_NAMES
+
+__all__ = [
+    "DEFAULT_MAX_UTILISATION",
+    "DEVICES",
+    "HANDOFF",
+    "INPUT_NAME",
+    "LAYER_OVERHEAD",
+    "RESOURCE_NAMES",
+    "VECTOR_OVERHEAD",
+    "Device",
+    "DoesNotFitError",
+    "Estimate",
+    "Evaluation",
+    "Folding",
+    "LayerSpec",
+    "Network",
+    "PreparedNetwork",
+    "Schedule",
+    "StageEstimate",
+    "accumulator_bits",
+    "estimate",
+    "exact_network_cycles",
+    "exact_stage_cycles",
+    "expected_stage_cycles",
+    "fold",
+    "get_device",
+    "interval_cycles",
+    "latency_cycles",
+    "pe_options",
+    "pipeline_schedule",
+    "prepare",
+    "simd_options",
+    "window_masks",
+]

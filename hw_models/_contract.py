@@ -1,0 +1,60 @@
+"""Constants of the accelerator contract (SPEC.md) shared by hw_models and rtl/.
+
+Every number here is part of the cycle-exact contract: the RTL generator reads them from this
+module, and Verilator simulation checks that the RTL takes exactly the cycles the formulas in
+`_cycles.py` predict. Change one only together with the RTL.
+"""
+
+from __future__ import annotations
+
+# Cycles a layer engine, max-pool or add stage spends per frame on top of its work: start
+# handshake, pipeline fill and drain (memory read, multiply, adder tree, accumulate,
+# requantize, write). The RTL pads its pipeline so the drain is exactly this long.
+LAYER_OVERHEAD = 16
+# Cycles between two input vectors (windows) of a layer engine: the lanes synchronise and the
+# prefetched window register is swapped in (the next window is read during the current one).
+VECTOR_OVERHEAD = 1
+# Cycles from a stage's `done` to the next stage's `start` on the same frame (registered
+# handshake across the ping-pong buffer).
+HANDOFF = 1
+# The loader writes one pixel (all channels) of the input frame per cycle.
+LOADER_PIXELS_PER_CYCLE = 1
+
+# Layer kinds. Engine kinds are matrix-vector engines with PE lanes and SIMD multipliers.
+ENGINE_KINDS = ("linear", "conv2d", "matmul")
+WEIGHTED_KINDS = ("linear", "conv2d")
+TWO_INPUT_KINDS = ("add", "matmul")
+LAYER_KINDS = ("linear", "conv2d", "maxpool", "add", "matmul")
+# Name by which a two-input layer refers to the network input (the loader's frame).
+INPUT_NAME = "input"
+
+
+def accumulator_bits(w_bits: int, a_bits: int, k: int, input_signed: bool) -> int:
+    """Signed accumulator width that can never overflow (SPEC section 1).
+
+    Weights are symmetric, `|w| <= 2^(w_bits-1) - 1`; activations are unsigned
+    `[0, 2^a_bits - 1]` or signed `[-2^(a_bits-1), 2^(a_bits-1) - 1]`. A sum of `k` products
+    is bounded by `k * max|w| * max|x|`, and the bias is clamped (by search/) to the same
+    bound, so `|acc| <= 2 * k * max|w| * max|x|`. A two's complement width `b` holds
+    `[-B, B]` iff `2^(b-1) > B`. This is the exact data-type bound of Colbert et al.,
+    "Quantized neural networks with guaranteed overflow avoidance" (arXiv 2301.13376),
+    which FINN uses for MVAU accumulators, plus one bit for the bias.
+
+    Args:
+        w_bits: weight width (>= 2; a 1-bit symmetric weight can only be zero).
+        a_bits: input activation width (>= 1).
+        k: number of products per output (the layer's fan-in, `in_features` or `K*K*Cin`).
+        input_signed: True when the activations are signed (the network input).
+
+    Returns:
+        The accumulator width in bits.
+    """
+    if w_bits < 2 or a_bits < 1 or k < 1:
+        raise ValueError(
+            f"accumulator_bits needs w_bits>=2, a_bits>=1, k>=1, got "
+            f"w_bits={w_bits}, a_bits={a_bits}, k={k}"
+        )
+    w_max = 2 ** (w_bits - 1) - 1
+    x_max = 2 ** (a_bits - 1) if input_signed else 2**a_bits - 1
+    bound = 2 * k * w_max * x_max
+    return bound.bit_length() + 1

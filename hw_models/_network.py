@@ -1,0 +1,350 @@
+"""Network description filled in by search/: one `LayerSpec` per stage, in pipeline order.
+
+Specs are validated on construction; errors name the layer and the field. Shapes follow
+PyTorch: `(C, H, W)` frames, weight masks `(out, in)` or `(cout, cin, kh, kw)`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from ._contract import ENGINE_KINDS, INPUT_NAME, LAYER_KINDS, TWO_INPUT_KINDS, WEIGHTED_KINDS
+
+MAX_BITS = 32
+MAX_OUT_BITS = 64  # the last layer's out_bits may carry its accumulator width (ignored)
+# (field, lowest, highest) of the integer fields; 1-bit symmetric weights could only be 0
+_INT_FIELDS = (
+    ("kernel", 1, 1 << 16),
+    ("stride", 1, 1 << 16),
+    ("padding", 0, 1 << 16),
+    ("w_bits", 2, MAX_BITS),
+    ("a_bits", 1, MAX_BITS),
+    ("out_bits", 1, MAX_OUT_BITS),
+)
+
+
+def _fail(layer: str, field_name: str, message: str) -> ValueError:
+    return ValueError(f"layer {layer!r}: field {field_name!r}: {message}")
+
+
+def _check_shape(name: str, field_name: str, shape: object) -> tuple[int, int, int]:
+    ok = isinstance(shape, tuple) and len(shape) == 3
+    ok = ok and all(isinstance(d, int | np.integer) and d >= 1 for d in shape)
+    if not ok:
+        raise _fail(
+            name, field_name, f"must be a tuple of 3 positive ints (C, H, W), got {shape!r}"
+        )
+    return tuple(int(d) for d in shape)  # type: ignore[return-value]
+
+
+def pooled_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output rows/cols of a sliding window (PyTorch Conv2d/MaxPool2d, dilation 1)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+@dataclass(frozen=True, eq=False)
+class LayerSpec:
+    """One stage of the accelerator (see SPEC.md section 2).
+
+    `eq=False`: specs hold numpy arrays, so they compare and hash by identity.
+    `second_input` names the earlier layer (or "input", the network input) whose output frame
+    is the second operand of an "add" (elementwise) or "matmul" (the stationary matrix B) layer.
+    """
+
+    name: str
+    kind: str
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    w_bits: int = 8
+    a_bits: int = 8
+    out_bits: int = 8
+    input_signed: bool = False
+    act_skip: bool = False
+    weight_mask: np.ndarray | None = field(default=None, repr=False)
+    act_density: float = 1.0
+    window_nnz_hist: np.ndarray | None = field(default=None, repr=False)
+    second_input: str | None = None
+
+    def __post_init__(self) -> None:
+        name = self.name
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"layer {name!r}: field 'name': must be a non-empty string")
+        if name == INPUT_NAME:
+            raise _fail(name, "name", f"{INPUT_NAME!r} is reserved for the network input")
+        if self.kind not in LAYER_KINDS:
+            raise _fail(name, "kind", f"must be one of {LAYER_KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "in_shape", _check_shape(name, "in_shape", self.in_shape))
+        object.__setattr__(self, "out_shape", _check_shape(name, "out_shape", self.out_shape))
+        for f, lo, hi in _INT_FIELDS:
+            value = getattr(self, f)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise _fail(name, f, f"must be an int, got {value!r}")
+            if not lo <= value <= hi:
+                raise _fail(name, f, f"must be in [{lo}, {hi}], got {value}")
+            object.__setattr__(self, f, int(value))
+        density = self.act_density
+        if not isinstance(density, float | int | np.floating) or not 0.0 <= density <= 1.0:
+            raise _fail(name, "act_density", f"must be a number in [0, 1], got {density!r}")
+        object.__setattr__(self, "act_density", float(density))
+        self._check_geometry()
+        self._check_operands()
+        self._freeze_arrays()
+
+    def _check_geometry(self) -> None:
+        name, kind = self.name, self.kind
+        c_in, h_in, w_in = self.in_shape
+        c_out, h_out, w_out = self.out_shape
+        if kind in ("conv2d", "maxpool"):
+            if self.padding >= self.kernel:
+                raise _fail(name, "padding", f"must be in [0, kernel), got {self.padding}")
+            expect = tuple(
+                pooled_size(s, self.kernel, self.stride, self.padding) for s in (h_in, w_in)
+            )
+            if expect != (h_out, w_out):
+                raise _fail(
+                    name,
+                    "out_shape",
+                    f"spatial size must be {expect} for in_shape "
+                    f"{self.in_shape}, kernel {self.kernel}, stride {self.stride}, "
+                    f"padding {self.padding}; got {(h_out, w_out)}",
+                )
+        elif (self.kernel, self.stride, self.padding) != (1, 1, 0):
+            raise _fail(name, "kernel", f"a {kind} layer takes kernel=1, stride=1, padding=0")
+        if kind == "linear" and (self.in_shape[1:] != (1, 1) or self.out_shape[1:] != (1, 1)):
+            raise _fail(
+                name,
+                "in_shape",
+                "a linear layer has in_shape (K, 1, 1) and out_shape "
+                f"(M, 1, 1), got {self.in_shape} and {self.out_shape}",
+            )
+        if kind in ("maxpool", "add") and c_out != c_in:
+            raise _fail(name, "out_shape", f"a {kind} layer keeps the channels ({c_in})")
+        if kind == "add" and self.out_shape != self.in_shape:
+            raise _fail(name, "out_shape", f"must equal in_shape {self.in_shape}")
+        if kind == "matmul" and (h_out, w_out) != (h_in, w_in):
+            raise _fail(name, "out_shape", f"a matmul keeps the pixels ({h_in}, {w_in})")
+        if kind == "maxpool" and self.out_bits != self.a_bits:
+            raise _fail(
+                name, "out_bits", f"a maxpool keeps the width: must equal a_bits {self.a_bits}"
+            )
+
+    def _check_operands(self) -> None:
+        name, kind = self.name, self.kind
+        if kind in TWO_INPUT_KINDS:
+            if not isinstance(self.second_input, str) or not self.second_input:
+                raise _fail(name, "second_input", f"a {kind} layer must name its second operand")
+        elif self.second_input is not None:
+            raise _fail(name, "second_input", f"only {TWO_INPUT_KINDS} layers take one")
+        if kind not in WEIGHTED_KINDS:
+            for f in ("weight_mask", "window_nnz_hist"):
+                if getattr(self, f) is not None:
+                    raise _fail(name, f, f"must be None for a {kind} layer")
+            if self.act_skip:
+                raise _fail(name, "act_skip", f"zero skipping needs a weighted layer, not {kind}")
+        if self.weight_mask is not None:
+            mask = np.asarray(self.weight_mask)
+            if mask.dtype != np.bool_:
+                raise _fail(name, "weight_mask", f"must be a bool array, got dtype {mask.dtype}")
+            if mask.shape != self.weight_mask_shape:
+                raise _fail(
+                    name, "weight_mask", f"shape must be {self.weight_mask_shape}, got {mask.shape}"
+                )
+        if self.window_nnz_hist is not None:
+            hist = np.asarray(self.window_nnz_hist, dtype=np.float64)
+            if hist.shape != (self.fan_in + 1,):
+                raise _fail(
+                    name,
+                    "window_nnz_hist",
+                    f"must have length K+1 = {self.fan_in + 1}, got shape {hist.shape}",
+                )
+            if not np.all(np.isfinite(hist)) or np.any(hist < 0) or hist.sum() <= 0:
+                raise _fail(name, "window_nnz_hist", "must be finite, >= 0, with a positive sum")
+
+    def _freeze_arrays(self) -> None:
+        for f, dtype in (("weight_mask", np.bool_), ("window_nnz_hist", np.float64)):
+            value = getattr(self, f)
+            if value is not None:
+                frozen = np.array(value, dtype=dtype)
+                frozen.flags.writeable = False
+                object.__setattr__(self, f, frozen)
+
+    @property
+    def is_engine(self) -> bool:
+        """True for matrix-vector engine stages (linear, conv2d, matmul): foldable."""
+        return self.kind in ENGINE_KINDS
+
+    @property
+    def weight_mask_shape(self) -> tuple[int, ...]:
+        """PyTorch weight shape: (out, in) for linear, (cout, cin, kh, kw) for conv2d."""
+        if self.kind == "conv2d":
+            return (self.out_shape[0], self.in_shape[0], self.kernel, self.kernel)
+        return (self.out_shape[0], self.in_shape[0])
+
+    @property
+    def rows(self) -> int:
+        """M: output channels of an engine (rows of its matrix)."""
+        return self.out_shape[0]
+
+    @property
+    def fan_in(self) -> int:
+        """K: columns of the engine matrix (`in_features`, `K*K*Cin`, or the matmul's depth)."""
+        k = self.kernel if self.kind in ("conv2d", "maxpool") else 1
+        return k * k * self.in_shape[0]
+
+    @property
+    def n_vectors(self) -> int:
+        """Input vectors (windows / pixels) an engine processes per frame."""
+        return self.out_shape[1] * self.out_shape[2]
+
+    @cached_property
+    def weight_matrix(self) -> np.ndarray:
+        """(M, K) bool nonzero-weight matrix, columns in window order (kh, kw, cin)."""
+        if self.kind == "matmul" or self.weight_mask is None:
+            return np.ones((self.rows, self.fan_in), dtype=bool)
+        if self.kind == "conv2d":
+            return self.weight_mask.transpose(0, 2, 3, 1).reshape(self.rows, self.fan_in)
+        return self.weight_mask
+
+    @cached_property
+    def row_nnz(self) -> np.ndarray:
+        """(M,) int64 nonzero weights per row (all K for dense layers and matmul)."""
+        if self.kind == "matmul" or self.weight_mask is None:
+            return np.full(self.rows, self.fan_in, dtype=np.int64)
+        return self.weight_matrix.sum(axis=1, dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A chain of stages; the loader stage is implicit from `layers[0].in_shape`.
+
+    Rules checked here (SPEC section 2, "Network rules"): frames chain (a linear layer reads its
+    predecessor's frame flattened), `a_bits` equals the predecessor's `out_bits` (they share one
+    frame buffer), only layers before the first weighted layer may take signed input, two-input
+    layers name an earlier operand of matching shape, and the last layer is an engine (its
+    accumulators are the network outputs).
+    """
+
+    name: str
+    layers: tuple[LayerSpec, ...]
+    _index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        if not self.layers:
+            raise ValueError(f"network {self.name!r}: field 'layers': must not be empty")
+        index: dict[str, int] = {}
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, LayerSpec):
+                raise ValueError(
+                    f"network {self.name!r}: field 'layers': item {i} is not a LayerSpec"
+                )
+            if layer.name in index:
+                raise _fail(layer.name, "name", "duplicate layer name")
+            index[layer.name] = i
+        object.__setattr__(self, "_index", index)
+        self._check_chain()
+        if not self.layers[-1].is_engine:
+            raise _fail(
+                self.layers[-1].name,
+                "kind",
+                f"the last layer must be one of {ENGINE_KINDS} (its accumulators are the outputs)",
+            )
+
+    def _check_chain(self) -> None:
+        seen_weighted = False
+        prev: LayerSpec | None = None
+        for layer in self.layers:
+            if prev is not None:
+                if layer.kind == "linear":
+                    if layer.in_shape[0] != math.prod(prev.out_shape):
+                        raise _fail(
+                            layer.name,
+                            "in_shape",
+                            f"K must be {math.prod(prev.out_shape)}"
+                            f" (flattened {prev.out_shape} of {prev.name!r})",
+                        )
+                elif layer.in_shape != prev.out_shape:
+                    raise _fail(
+                        layer.name,
+                        "in_shape",
+                        f"must equal out_shape {prev.out_shape} of {prev.name!r}",
+                    )
+                if layer.a_bits != prev.out_bits:
+                    raise _fail(
+                        layer.name,
+                        "a_bits",
+                        f"must equal out_bits {prev.out_bits} of {prev.name!r} (one frame buffer)",
+                    )
+            if layer.input_signed and seen_weighted:
+                raise _fail(
+                    layer.name,
+                    "input_signed",
+                    "activations after a weighted layer are ReLU outputs, hence unsigned",
+                )
+            if layer.kind in TWO_INPUT_KINDS:
+                self._check_second_input(layer)
+            seen_weighted = seen_weighted or layer.is_engine
+            prev = layer
+
+    def _check_second_input(self, layer: LayerSpec) -> None:
+        src = layer.second_input
+        here = self._index[layer.name]
+        if src == INPUT_NAME:
+            shape, bits = self.layers[0].in_shape, self.layers[0].a_bits
+        elif src in self._index and self._index[src] < here:
+            shape, bits = (
+                self.layers[self._index[src]].out_shape,
+                self.layers[self._index[src]].out_bits,
+            )
+        else:
+            raise _fail(
+                layer.name,
+                "second_input",
+                f"must name an earlier layer or {INPUT_NAME!r}, got {src!r}",
+            )
+        if layer.kind == "add" and shape != layer.in_shape:
+            raise _fail(
+                layer.name,
+                "second_input",
+                f"{src!r} has shape {shape}, the add needs {layer.in_shape}",
+            )
+        if layer.kind == "matmul":
+            if shape[0] != layer.fan_in or shape[1] * shape[2] != layer.rows:
+                raise _fail(
+                    layer.name,
+                    "second_input",
+                    f"B[m, k] = {src!r}[channel k, pixel m] "
+                    f"needs {layer.fan_in} channels and {layer.rows} pixels, got {shape}",
+                )
+            if layer.w_bits != bits:
+                raise _fail(layer.name, "w_bits", f"must equal the width {bits} of {src!r}")
+
+    def index(self, name: str) -> int:
+        """Position of layer `name` in `layers` (raises KeyError naming the known layers)."""
+        try:
+            return self._index[name]
+        except KeyError:
+            raise KeyError(
+                f"network {self.name!r} has no layer {name!r}; layers: {list(self._index)}"
+            ) from None
+
+    def stage_of(self, name: str) -> int:
+        """Pipeline stage index of layer `name` (or `INPUT_NAME`); stage 0 is the loader."""
+        return 0 if name == INPUT_NAME else self.index(name) + 1
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """Stage names in pipeline order: the loader ("input") then every layer."""
+        return (INPUT_NAME, *(layer.name for layer in self.layers))
+
+    @property
+    def engines(self) -> tuple[LayerSpec, ...]:
+        """The foldable layers (linear, conv2d, matmul), in pipeline order."""
+        return tuple(layer for layer in self.layers if layer.is_engine)

@@ -1,0 +1,217 @@
+"""Per-network precomputation: expected cycles and resources of every (PE, SIMD) option of
+every engine, so that evaluating a folding is a table lookup (vectorised over candidates).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._buffers import skip_depth_frames, stage_fixed_resources
+from ._contract import HANDOFF
+from ._cycles import fixed_stage_cycles, lane_max_table, loader_cycles
+from ._devices import Device, get_device
+from ._expected import EngineCycles
+from ._folding import Folding, pe_options, simd_options
+from ._network import LayerSpec, Network
+from ._resources import EngineShape, engine_resources
+
+_CYCLE_CACHE: weakref.WeakKeyDictionary[Network, tuple[EngineCycles, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+_PREPARED_CACHE: weakref.WeakKeyDictionary[Network, dict[tuple[int, int], PreparedNetwork]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Expected performance and resources of n candidate foldings."""
+
+    stage_cycles: np.ndarray  # (n, stages) expected cycles per frame
+    resources: np.ndarray  # (n, 4) LUT, FF, DSP, BRAM18
+
+    @property
+    def interval_cycles(self) -> np.ndarray:
+        """(n,) slowest stage (SPEC 4)."""
+        return self.stage_cycles.max(axis=1)
+
+    @property
+    def latency_cycles(self) -> np.ndarray:
+        """(n,) one frame through the empty pipeline: stage times plus handoffs (SPEC 4)."""
+        return self.stage_cycles.sum(axis=1) + (self.stage_cycles.shape[1] - 1) * HANDOFF
+
+
+def _engine_shape(network: Network, layer: LayerSpec) -> EngineShape:
+    depth = 0
+    if layer.kind == "matmul":
+        assert layer.second_input is not None  # checked by LayerSpec
+        depth = skip_depth_frames(
+            network.stage_of(layer.second_input), network.stage_of(layer.name)
+        )
+    return EngineShape.of(layer, layer is network.layers[-1], depth)
+
+
+def engine_cycles(network: Network) -> tuple[EngineCycles, ...]:
+    """Expected-cycle tables of every engine, filled on demand (device independent, cached
+    while the network object lives)."""
+    if network not in _CYCLE_CACHE:
+        _CYCLE_CACHE[network] = tuple(
+            EngineCycles(layer, pe_options(layer.rows), simd_options(layer.fan_in))
+            for layer in network.engines
+        )
+    return _CYCLE_CACHE[network]
+
+
+class PreparedNetwork:
+    """Option tables of one network on one device's DSP geometry.
+
+    Engine e has options `pes[e]` x `simds[e]`; `cycles[e, i, j]` (expected cycles per frame)
+    and `resources[e, i, j]` (4,) are padded to a common shape with +inf cycles and
+    resources, so illegal options are never chosen. Resources are whole numbers per stage and
+    known for every option; cycles are NaN until a PE option's row is computed (`ensure`,
+    `ensure_affordable`; `evaluate` computes what it needs).
+    """
+
+    def __init__(self, network: Network, device: Device) -> None:
+        # a weak reference: the caches are keyed weakly by the network, so a strong one
+        # from the cached value would keep every network ever prepared alive
+        self._network = weakref.ref(network)
+        self.stage_names = network.stage_names
+        engines = network.engines
+        self.engine_stage = np.array([network.stage_of(e.name) for e in engines], dtype=np.int64)
+        self.pes = [pe_options(e.rows) for e in engines]
+        self.simds = [simd_options(e.fan_in) for e in engines]
+        n_pe = max((len(p) for p in self.pes), default=1)
+        n_simd = max((len(s) for s in self.simds), default=1)
+        self.cycles = np.full((len(engines), n_pe, n_simd), np.inf)
+        self.resources = np.full((len(engines), n_pe, n_simd, 4), np.inf)
+        self._engine_cycles = engine_cycles(network)
+        for e, (layer, model) in enumerate(zip(engines, self._engine_cycles, strict=True)):
+            pes, simds = self.pes[e], self.simds[e]
+            words = lane_max_table(layer.row_nnz, pes, simds)
+            res = engine_resources(
+                _engine_shape(network, layer),
+                pes[:, None],
+                simds[None, :],
+                words,
+                device.dsp_port_a,
+                device.dsp_port_b,
+            )
+            self.cycles[e, : len(pes), : len(simds)] = model.table
+            self.resources[e, : len(pes), : len(simds)] = res
+        fixed = stage_fixed_resources(network)
+        self.resources[:, :, :] += np.ceil(fixed[self.engine_stage])[:, None, None, :]
+        self.resources = np.ceil(self.resources)
+        self.fixed_resources = np.ceil(np.delete(fixed, self.engine_stage, axis=0)).sum(axis=0)
+        self.fixed_stage_resources = np.ceil(fixed)
+        self.stage_cycles_fixed = np.zeros(len(self.stage_names))
+        self.stage_cycles_fixed[0] = loader_cycles(network.layers[0].in_shape)
+        for i, layer in enumerate(network.layers):
+            if not layer.is_engine:
+                self.stage_cycles_fixed[i + 1] = fixed_stage_cycles(layer)
+        # value -> option index lookups (PE: divisors of M; SIMD: log2)
+        self._pe_index = np.full(
+            (len(engines), max((e.rows for e in engines), default=0) + 1), -1, dtype=np.int64
+        )
+        for e, pes in enumerate(self.pes):
+            self._pe_index[e, pes] = np.arange(len(pes))
+
+    @property
+    def network(self) -> Network:
+        """The network these tables describe."""
+        network = self._network()
+        if network is None:
+            raise ReferenceError("the network of these tables no longer exists")
+        return network
+
+    def ensure(self, e: int, pe_index: np.ndarray) -> None:
+        """Compute the expected cycles of engine e's PE options `pe_index` (all SIMD)."""
+        pe_index = np.unique(pe_index)
+        if np.isnan(self.cycles[e, pe_index, 0]).any():
+            self.cycles[e, pe_index, : len(self.simds[e])] = self._engine_cycles[e].rows(pe_index)
+
+    def ensure_affordable(self, budget: np.ndarray) -> None:
+        """Compute every PE option with at least one (PE, SIMD) that fits `budget` next to the
+        cheapest options of all other engines; the others can never be chosen."""
+        cheapest = self.resources.min(axis=(1, 2))  # (E, 4) per-resource lower bounds
+        slack = budget - self.fixed_resources - cheapest.sum(axis=0) + cheapest  # (E, 4)
+        affordable = np.all(self.resources <= slack[:, None, None], axis=-1).any(axis=2)
+        for e in range(self.n_engines):
+            self.ensure(e, np.flatnonzero(affordable[e]))
+
+    @property
+    def n_engines(self) -> int:
+        """Number of foldable layers."""
+        return len(self.pes)
+
+    def indices(self, folding: Folding) -> tuple[np.ndarray, np.ndarray]:
+        """(E,) option indices (PE, SIMD) of a folding, checking it."""
+        folding.check(self.network)
+        pe = np.array([folding[e.name][0] for e in self.network.engines], dtype=np.int64)
+        simd = np.array([folding[e.name][1] for e in self.network.engines], dtype=np.int64)
+        return self.option_indices(pe, simd)
+
+    def option_indices(self, pe: np.ndarray, simd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Option indices for PE and SIMD values of shape (..., E) (legality not checked)."""
+        e = np.arange(self.n_engines)
+        return self._pe_index[e, pe], np.log2(simd).astype(np.int64)
+
+    def folding(self, pe_index: np.ndarray, simd_index: np.ndarray) -> Folding:
+        """The Folding for (E,) option indices."""
+        return Folding(
+            tuple(
+                (layer.name, int(self.pes[e][pe_index[e]]), int(self.simds[e][simd_index[e]]))
+                for e, layer in enumerate(self.network.engines)
+            )
+        )
+
+    def evaluate(self, pe_index: np.ndarray, simd_index: np.ndarray) -> Evaluation:
+        """Evaluate n foldings given as (n, E) option indices (vectorised)."""
+        pe_index, simd_index = np.atleast_2d(pe_index), np.atleast_2d(simd_index)
+        e = np.arange(self.n_engines)
+        if np.isnan(self.cycles[e, pe_index, 0]).any():
+            for engine in e:
+                self.ensure(engine, pe_index[:, engine])
+        cycles = np.broadcast_to(self.stage_cycles_fixed, (len(pe_index), len(self.stage_names)))
+        cycles = cycles.copy()
+        cycles[:, self.engine_stage] = self.cycles[e, pe_index, simd_index]
+        res = self.resources[e, pe_index, simd_index].sum(axis=1) + self.fixed_resources
+        return Evaluation(cycles, res)
+
+    def stage_resources(self, pe_index: np.ndarray, simd_index: np.ndarray) -> np.ndarray:
+        """(stages, 4) resources of one folding's stages."""
+        out = self.fixed_stage_resources.copy()
+        e = np.arange(self.n_engines)
+        out[self.engine_stage] = self.resources[e, pe_index, simd_index]
+        return out
+
+
+def prepare(network: Network, device: str | Device) -> PreparedNetwork:
+    """Option tables for `network` on `device` (cached while the network object lives)."""
+    dev = get_device(device)
+    key = (dev.dsp_port_a, dev.dsp_port_b)
+    per_device = _PREPARED_CACHE.setdefault(network, {})
+    if key not in per_device:
+        per_device[key] = PreparedNetwork(network, dev)
+    return per_device[key]
+
+
+def expected_stage_cycles(network: Network, folding: Folding) -> np.ndarray:
+    """(stages,) expected cycles per frame of every stage (stage 0 = loader), from the
+    layers' statistics (SPEC section 5); exact for stages without activation skipping."""
+    folding.check(network)
+    out = np.zeros(len(network.stage_names))
+    out[0] = loader_cycles(network.layers[0].in_shape)
+    models = iter(engine_cycles(network))
+    for i, layer in enumerate(network.layers):
+        if layer.is_engine:
+            pe, simd = folding[layer.name]
+            model = next(models)
+            row = model.rows(np.flatnonzero(model.pes == pe))[0]
+            out[i + 1] = row[int(simd).bit_length() - 1]
+        else:
+            out[i + 1] = fixed_stage_cycles(layer)
+    return out

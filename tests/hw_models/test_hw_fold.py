@@ -1,0 +1,143 @@
+"""Folding under a device budget (FINN SetFolding-like greedy and min-resources mode)."""
+
+import numpy as np
+import pytest
+
+from hw_models import (
+    DEVICES,
+    DoesNotFitError,
+    Folding,
+    PreparedNetwork,
+    estimate,
+    fold,
+    get_device,
+    prepare,
+)
+from hw_models._fold import _max_throughput
+from tests.hw_models.hw_factories import mlp, small_cnn
+
+
+def _random_network(rng):
+    if rng.random() < 0.5:
+        dims = tuple(int(d) for d in rng.choice([8, 12, 16, 32, 64, 96, 128], rng.integers(2, 5)))
+        return mlp(
+            rng,
+            dims,
+            weight_density=rng.uniform(0.05, 1.0),
+            act_skip=bool(rng.random() < 0.5),
+            bits=int(rng.integers(2, 9)),
+        )
+    channels = (int(rng.choice([4, 8, 16])), int(rng.choice([8, 16, 32])))
+    return small_cnn(
+        rng,
+        channels,
+        size=int(rng.choice([4, 8])),
+        weight_density=rng.uniform(0.1, 1.0),
+        act_skip=bool(rng.random() < 0.5),
+    )
+
+
+def test_folding_never_exceeds_the_budget(rng):
+    names = sorted(DEVICES)
+    folded = 0
+    for trial in range(30):
+        net = _random_network(rng)
+        device = names[trial % len(names)]
+        cap = float(rng.choice([0.3, 0.8, 1.0]))
+        try:
+            folding = fold(net, device, max_utilisation=cap)
+        except DoesNotFitError:
+            continue
+        folding.check(net)  # PE divides M, SIMD a power of two <= K
+        est = estimate(net, device, folding=folding, max_utilisation=cap)
+        budget = get_device(device).budget(cap)
+        folded += 1
+        assert est.fits and all(
+            est.resources[r] <= b
+            for r, b in zip(("lut", "ff", "dsp", "bram18"), budget, strict=True)
+        )
+
+
+def test_greedy_stops_only_when_the_bottleneck_cannot_be_sped_up(rng):
+    net = small_cnn(rng, (8, 16))
+    device = get_device("xc7a100t")
+    p = prepare(net, device)
+    pe_i, simd_i = p.indices(fold(net, device))
+    ev = p.evaluate(pe_i, simd_i)
+    b = int(np.argmax(ev.stage_cycles[0]))
+    e = int(np.flatnonzero(p.engine_stage == b)[0])
+    others = ev.resources[0] - p.resources[e, pe_i[e], simd_i[e]]
+    faster = p.cycles[e] < ev.stage_cycles[0, b]
+    fits = np.all(others + p.resources[e] <= device.budget(), axis=-1)
+    assert not np.any(faster & fits)
+
+
+def test_skipping_unaffordable_options_does_not_change_the_folding(rng):
+    net = small_cnn(rng, (32, 64), size=8)
+    device = get_device("pynq-z2")
+    lazy = fold(net, device)
+    skipped = np.isnan(prepare(net, device).cycles[:, :, 0]).sum()
+    assert skipped > 0  # some PE options cannot be afforded on this small device
+    full = PreparedNetwork(net, device)
+    for e in range(full.n_engines):
+        full.ensure(e, np.arange(len(full.pes[e])))
+    assert full.folding(*_max_throughput(full, device.budget())) == lazy
+
+
+def test_max_throughput_is_at_least_the_minimal_folding(rng):
+    net = mlp(rng, (64, 64, 32, 10))
+    best = estimate(net, "zcu102")
+    slow = estimate(net, "zcu102", folding=Folding.minimal(net))
+    assert best.throughput_fps >= slow.throughput_fps
+    assert best.folding != Folding.minimal(net)
+
+
+def test_min_resources_meets_the_target_with_no_more_than_max_throughput(rng):
+    net = small_cnn(rng, (8, 16))
+    fast = estimate(net, "zcu102")
+    target = fast.throughput_fps / 3
+    folding = fold(net, "zcu102", mode="min_resources", target_fps=target)
+    cheap = estimate(net, "zcu102", folding=folding)
+    assert cheap.throughput_fps >= target and cheap.fits
+    capacity = get_device("zcu102").capacity
+    assert sum(cheap.resources[r] / c for r, c in zip(cheap.resources, capacity, strict=True)) <= (
+        sum(fast.resources[r] / c for r, c in zip(fast.resources, capacity, strict=True))
+    )
+
+
+def test_unreachable_target_fps_is_a_clear_error(rng):
+    net = small_cnn(rng)
+    with pytest.raises(ValueError, match="unreachable: stage 'input'"):
+        fold(net, "u250", mode="min_resources", target_fps=1e9)
+    with pytest.raises(ValueError, match="target_fps"):
+        fold(net, "u250", mode="min_resources")
+
+
+def test_a_model_that_cannot_fit_raises_does_not_fit_naming_the_resource(rng):
+    net = mlp(rng, (2048, 2048, 10), weight_density=1.0, act_skip=False)  # 4M 8-bit weights
+    with pytest.raises(
+        DoesNotFitError,
+        match=r"xc7a100t.*bram18 needs [\d,]+ > 216 available "
+        r"\(over by [\d,]+",
+    ):
+        fold(net, "xc7a100t")
+    assert issubclass(DoesNotFitError, ValueError)
+
+
+def test_unknown_device_and_mode_are_rejected_listing_the_options(rng):
+    net = mlp(rng, (8, 4))
+    with pytest.raises(ValueError, match=r"unknown device 'vu9p'; known devices: .*zcu102"):
+        fold(net, "vu9p")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        fold(net, "zcu102", mode="fastest")
+
+
+def test_device_names_are_case_insensitive_with_part_aliases():
+    assert get_device("ZCU102") is get_device("xczu9eg") is DEVICES["zcu102"]
+    assert get_device("xc7z045").dsp == 900 and get_device("u250").bram18 == 5376
+
+
+def test_a_linear_layer_folds_by_divisors_of_its_rows(rng):
+    net = mlp(rng, (48, 24))
+    pe, simd = fold(net, "u250")["fc1"]
+    assert 24 % pe == 0 and simd & (simd - 1) == 0 and simd <= 48

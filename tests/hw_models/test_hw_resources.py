@@ -1,0 +1,142 @@
+"""Resource formulas: primitive geometry, monotonicity in widths, two-input stages."""
+
+import numpy as np
+
+from hw_models import (
+    LAYER_OVERHEAD,
+    VECTOR_OVERHEAD,
+    Folding,
+    LayerSpec,
+    Network,
+    estimate,
+    exact_stage_cycles,
+    get_device,
+    prepare,
+)
+from hw_models._buffers import skip_depth_frames
+from hw_models._resources import (
+    bram18_count,
+    dsp_packs_two,
+    dsp_per_product,
+    lut_multiplier_luts,
+    memory_resources,
+)
+from tests.hw_models.hw_factories import conv
+
+
+def test_bram18_count_uses_the_best_aspect_ratio():
+    assert bram18_count(512, 36) == 1
+    assert bram18_count(1024, 18) == 1
+    assert bram18_count(16384, 1) == 1
+    assert bram18_count(2048, 9) == 1
+    assert bram18_count(1024, 36) == 2
+    assert bram18_count(600, 20) == 2  # two blocks either as 1024 x 18 or as 512 x 36
+    assert bram18_count(100, 100) == 3  # 512 x 36, three wide
+    assert bram18_count(0, 8) == 0
+
+
+def test_small_memories_go_to_registers_or_lutram():
+    regs = memory_resources(2, 100)
+    assert regs.tolist() == [0, 200, 0, 0]
+    lutram = memory_resources(64, 9)
+    assert lutram.tolist() == [12, 0, 0, 0]  # RAM64M: 3 bits x 64 per 4 LUTs
+    bram = memory_resources(1024, 36)
+    assert bram.tolist() == [0, 0, 0, 2]
+
+
+def test_dsp_geometry_of_7_series_and_ultrascale():
+    assert dsp_per_product(18, 25, port_a=25, port_b=18) == 1
+    assert dsp_per_product(18, 27, port_a=25, port_b=18) == 2
+    assert dsp_per_product(18, 27, port_a=27, port_b=18) == 1
+    assert dsp_per_product(32, 32, port_a=27, port_b=18) == 4
+    # WP486 int8 packing: two 8-bit weights share an unsigned 8-bit (9-bit signed) input
+    assert dsp_packs_two(8, 9, port_a=27, port_b=18)
+    assert not dsp_packs_two(8, 9, port_a=25, port_b=18)
+    assert not dsp_packs_two(12, 9, port_a=27, port_b=18)
+
+
+def test_lut_multiplier_cost_is_finn_r():
+    assert lut_multiplier_luts(4, 4) == (2 * 2 - 1) * 8
+    assert lut_multiplier_luts(2, 2) == 4
+
+
+def _table(layer, device="zcu102"):
+    p = prepare(Network("n", (layer,)), device)
+    return p.resources[0][np.isfinite(p.cycles[0])]  # (options, 4)
+
+
+def test_more_bits_never_use_fewer_resources(rng):
+    """DSP and BRAM18 never decrease with wider weights; LUT and FF can drop where a multiplier
+    moves into a DSP or a memory from LUTRAM into BRAM, but the device-normalised total never
+    decreases."""
+    mask = rng.random((16, 8, 3, 3)) < 0.5
+    capacity = get_device("zcu102").capacity
+    prev = None
+    for w_bits in range(2, 17):
+        layer = LayerSpec(
+            "c",
+            "conv2d",
+            (8, 6, 6),
+            (16, 6, 6),
+            kernel=3,
+            padding=1,
+            w_bits=w_bits,
+            a_bits=8,
+            weight_mask=mask,
+        )
+        res = _table(layer)
+        if prev is not None:
+            assert np.all(res[:, 2:] >= prev[:, 2:]), w_bits
+            assert np.all(res @ (1 / capacity) >= prev @ (1 / capacity) - 1e-12), w_bits
+        prev = res
+
+
+def test_activation_bits_and_skipping_never_reduce_resources(rng):
+    mask = rng.random((16, 8, 3, 3)) < 0.5
+    capacity = get_device("zcu102").capacity
+    common = dict(
+        kind="conv2d",
+        in_shape=(8, 6, 6),
+        out_shape=(16, 6, 6),
+        kernel=3,
+        padding=1,
+        w_bits=8,
+        weight_mask=mask,
+    )
+    narrow = _table(LayerSpec("c", a_bits=6, **common))
+    wide = _table(LayerSpec("c", a_bits=10, **common))
+    skipping = _table(LayerSpec("c", a_bits=10, act_skip=True, **common))
+    assert np.all(wide >= narrow)
+    assert np.all(skipping[:, 0] >= wide[:, 0])  # compaction logic
+    assert np.all(skipping @ (1 / capacity) >= wide @ (1 / capacity))
+
+
+def test_add_skip_buffer_and_matmul_operand_are_priced_and_timed(rng):
+    """x -> q, k (1x1 convs) -> matmul(q, k) -> residual add is not needed: q.k^T is last."""
+    q = LayerSpec("q", "conv2d", (8, 4, 1), (8, 4, 1), weight_mask=rng.random((8, 8, 1, 1)) < 1)
+    k = LayerSpec("k", "conv2d", (8, 4, 1), (8, 4, 1))
+    add = LayerSpec("add", "add", (8, 4, 1), (8, 4, 1), second_input="q")
+    att = LayerSpec("att", "matmul", (8, 4, 1), (4, 4, 1), second_input="k")
+    net = Network("attn", (q, k, add, att))
+    folding = Folding.from_dict({"q": (2, 4), "k": (1, 8), "att": (2, 4)})
+    cycles = exact_stage_cycles(net, folding, n_frames=1)[:, 0]
+    assert cycles[3] == LAYER_OVERHEAD + 4  # add: one pixel per cycle
+    assert cycles[4] == LAYER_OVERHEAD + 4 * (VECTOR_OVERHEAD + (4 // 2) * (8 // 4))
+    assert skip_depth_frames(net.stage_of("k"), net.stage_of("att")) == 4
+    est = estimate(net, "zcu102", folding=folding)
+    assert est.fits and all(s.lut > 0 for s in est.stages)
+
+
+def test_skip_buffer_resources_grow_with_the_distance_spanned(rng):
+    def net(extra):
+        layers = [conv("c0", 4, 4, 16, rng, act_skip=False)]
+        layers += [conv(f"c{i + 1}", 4, 4, 16, rng, act_skip=False) for i in range(extra)]
+        layers.append(LayerSpec("add", "add", (4, 16, 16), (4, 16, 16), second_input="c0"))
+        layers.append(conv("last", 4, 4, 16, rng, act_skip=False))
+        return Network("res", tuple(layers))
+
+    def c0_resources(n):
+        p = prepare(n, "zcu102")
+        return p.fixed_stage_resources[n.stage_of("c0")]
+
+    assert c0_resources(net(3)).sum() > c0_resources(net(1)).sum()
