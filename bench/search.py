@@ -11,17 +11,21 @@
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import optuna
+# This script is bench/search.py: keep its folder off sys.path so `search` is the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-from search.report import hypervolume
-from search.scoring import CandidateScorer
-from search.spec import parse_job
-from search.storage import make_storage
-from search.study import TrialObjective, create_job_study, load_workload
+import optuna  # noqa: E402
+
+from search.report import hypervolume  # noqa: E402
+from search.scoring import CandidateScorer  # noqa: E402
+from search.spec import parse_job  # noqa: E402
+from search.storage import make_storage  # noqa: E402
+from search.study import TrialObjective, create_job_study, load_workload  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -12,7 +12,7 @@ import hw_models
 from search.evaluate import Workload
 from search.finetune import finetune_pruned
 from search.hardware import network_from_transformed
-from search.spec import OBJECTIVES, JobSpec
+from search.spec import HARDWARE_OBJECTIVES, JobSpec
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
 
 RESOURCE_KEYS = {"bram": "bram18"}  # objective name -> hw_models resource name
@@ -34,8 +34,8 @@ class Score:
         return max(self.hardware["utilisation"].values())
 
     def objective(self, name: str) -> float:
-        """The value of one job objective (OBJECTIVES in search.spec)."""
-        if OBJECTIVES[name][1] == "metric":
+        """The value of one job objective: a task metric or a hardware figure."""
+        if name not in HARDWARE_OBJECTIVES:
             return self.metrics[name]
         if name == "utilisation":
             return self.max_utilisation

@@ -81,18 +81,27 @@ class LayerSpaceOverride(_Strict):
     a_bits: list[Bits] | None = Field(default=None, min_length=1)
 
 
-OBJECTIVES = {
-    # name: (direction, where the value comes from)
-    "accuracy": ("maximize", "metric"),
-    "cross_entropy": ("minimize", "metric"),
-    "throughput": ("maximize", "hardware"),  # inferences per second
-    "latency": ("minimize", "hardware"),  # microseconds for one inference
-    "lut": ("minimize", "hardware"),
-    "ff": ("minimize", "hardware"),
-    "dsp": ("minimize", "hardware"),
-    "bram": ("minimize", "hardware"),
-    "utilisation": ("minimize", "hardware"),  # the largest resource fraction of the device
+HARDWARE_OBJECTIVES = {
+    # name: direction; values come from the hardware estimate
+    "throughput": "maximize",  # inferences per second
+    "latency": "minimize",  # microseconds for one inference
+    "lut": "minimize",
+    "ff": "minimize",
+    "dsp": "minimize",
+    "bram": "minimize",
+    "utilisation": "minimize",  # the largest resource fraction of the device
 }
+
+
+def metric_directions() -> dict[str, str]:
+    """Every metric some registered task declares (search.tasks.TASKS), with its direction."""
+    from search.tasks import TASKS
+
+    return {name: d for task in TASKS.values() for name, d in task.metrics.items()}
+
+
+def objective_direction(name: str) -> str:
+    return HARDWARE_OBJECTIVES.get(name) or metric_directions()[name]
 
 
 class Constraints(_Strict):
@@ -160,13 +169,24 @@ class JobSpec(_Strict):
     baselines: Baselines = Baselines()
     calibration_samples: int = Field(default=512, gt=0, le=100_000)
     act_skip: Literal["auto", "on", "off"] = "auto"  # zero-activation skipping per layer
+    task: str | None = None  # a search.tasks.TASKS name; default: the zoo model's task
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str | None) -> str | None:
+        from search.tasks import TASKS
+
+        if value is not None and value not in TASKS:
+            raise ValueError(f"unknown task {value!r}; known: {', '.join(TASKS)}")
+        return value
 
     @field_validator("objectives")
     @classmethod
     def _known_objectives(cls, value: list[str]) -> list[str]:
+        known = [*metric_directions(), *HARDWARE_OBJECTIVES]
         for name in value:
-            if name not in OBJECTIVES:
-                raise ValueError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}")
+            if name not in known:
+                raise ValueError(f"unknown objective {name!r}; known: {', '.join(known)}")
         if len(set(value)) != len(value):
             raise ValueError("objectives repeat")
         return value
@@ -190,7 +210,7 @@ class JobSpec(_Strict):
         return value
 
     def directions(self) -> list[str]:
-        return [OBJECTIVES[name][0] for name in self.objectives]
+        return [objective_direction(name) for name in self.objectives]
 
     def layer_space(self, name: str, kind: str) -> LayerSpace:
         """The space of one layer: the default, then its type's override, then its name's."""
@@ -215,7 +235,7 @@ class JobSpec(_Strict):
 def _format(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(top)"
-    return f"{source}: {where}: {first['msg']}"
+    return f"{source}: {where}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def parse_job(data: Any, source: str = "job") -> JobSpec:

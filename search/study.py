@@ -9,6 +9,7 @@ needs to be rebuilt is stored with its trial (user attrs), so the database alone
 
 import multiprocessing as mp
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,8 +21,9 @@ from search.budget import LocalBudget, TrialBudget, UnlimitedBudget
 from search.evaluate import Workload
 from search.sampling import make_sampler, sample_candidate
 from search.scoring import CandidateScorer, Score
-from search.spec import JobSpec
+from search.spec import HARDWARE_OBJECTIVES, JobSpec, JobSpecError
 from search.storage import make_storage
+from search.tasks import make_task
 from search.transforms import parse_candidate, uniform_candidate
 from search.transforms._graph import relu_feeds, weighted_layers
 
@@ -38,7 +40,17 @@ def load_workload(spec: JobSpec) -> Workload:
         from search.user_models import load_user_workload
 
         return load_user_workload(spec.model)
-    return Workload.load(spec.model, data_path=spec.dataset_path)
+    workload = Workload.load(spec.model, data_path=spec.dataset_path)
+    if spec.task is not None:
+        workload.task = make_task(spec.task)
+    missing = [o for o in spec.objectives
+               if o not in HARDWARE_OBJECTIVES and o not in workload.task.metrics]
+    if missing:
+        raise JobSpecError(
+            f"{spec.name}: objectives: {missing} are not metrics of the task "
+            f"{type(workload.task).__name__} ({', '.join(workload.task.metrics)})"
+        )
+    return workload
 
 
 class TrialObjective:
@@ -90,7 +102,9 @@ def create_job_study(spec: JobSpec, storage: optuna.storages.BaseStorage) -> opt
         raise ValueError(
             f"study {spec.name!r} already exists with a different job spec; choose another name"
         )
-    study.set_metric_names(spec.objectives)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(spec.objectives)
     study.set_user_attr("job_spec", spec.model_dump(mode="json"))
     return study
 
@@ -108,6 +122,7 @@ def run_trials(
 ) -> None:
     """A worker: load the study, then claim and run trials until the budget or time is spent."""
     torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is the caller's to show
     sampler = make_sampler(
         spec.model_copy(
             update={
@@ -198,6 +213,7 @@ def run_job(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     start = time.time()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = make_storage(storage_url, heartbeat=False)
     study = create_job_study(spec, storage)
     scorer = CandidateScorer(spec, load_workload(spec))

@@ -69,7 +69,7 @@ class QuantizedLayer:
 @dataclass
 class TransformedModel:
     configs: dict[str, LayerConfig]
-    float_model: nn.Module  # pruned and thresholded, float32
+    float_model: nn.Module  # pruned and thresholded, float64
     quantized: nn.Module  # fake-quant, float64
     layers: dict[str, QuantizedLayer]
     relu_feeds: dict[str, str]
@@ -100,7 +100,11 @@ def transform(
 ) -> TransformedModel:
     pruner = pruner or MagnitudePruner()
     quantizer = quantizer or MSEQuantizer()
-    model = copy.deepcopy(model).float().eval()
+    # float64 calibration: thresholds and scales must not depend on BLAS thread counts, so a
+    # trial rebuilt in another process gives the same candidate bit for bit
+    model = copy.deepcopy(model).double().eval()
+    if calibration.is_floating_point():
+        calibration = calibration.double()
     layers = weighted_layers(model)
     for name, module in layers:
         _check_supported(name, module)
@@ -152,7 +156,7 @@ def transform(
         )
 
     # (4) the fake-quant model
-    quantized = copy.deepcopy(model).double()
+    quantized = copy.deepcopy(model)
     for name, q in quantized_layers.items():
         args = (
             torch.from_numpy(q.weight),

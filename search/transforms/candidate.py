@@ -83,7 +83,7 @@ class Candidate(BaseModel):
 def _format_error(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    return f"{source}: {where}: {first['msg']}"
+    return f"{source}: {where}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def parse_candidate(data: Any, source: str = "candidate") -> Candidate:

@@ -1,0 +1,101 @@
+"""The search end to end: exact trial counts with several workers, rebuildable trials."""
+
+import uuid
+from wsgiref.util import setup_testing_defaults
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from search.scoring import CandidateScorer
+from search.spec import parse_job
+from search.stored import load_trial_candidate
+from search.study import load_workload, run_job
+
+JOB = {
+    "name": "digits-small",
+    "model": "digits-mlp",
+    "device": "xc7a100t",
+    "budget": {"n_trials": 10},
+    "baselines": {"weight_sparsity": [0.0, 0.5], "bits": [8]},
+}
+
+
+def _assert_exact_budget(study: optuna.Study, n: int) -> None:
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == n and len(trials) == n
+    assert len({t.number for t in trials}) == n
+    params = {tuple(sorted(t.params.items())) for t in complete}
+    assert len(params) == n  # no candidate evaluated twice
+
+
+@pytest.mark.slow
+def test_two_sqlite_workers_finish_exactly_n_trials(tmp_path):
+    spec = parse_job(JOB)
+    result = run_job(spec, f"sqlite:///{tmp_path / 's.db'}", workers=2)
+    _assert_exact_budget(result.study, 10)
+    assert result.front and len(result.baselines) == 3
+    assert set(result.study.user_attrs["front_test_metrics"]) == {
+        str(t.number) for t in result.front
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_two_postgres_workers_finish_exactly_n_trials(postgres_url):
+    result = run_job(parse_job(JOB), postgres_url, workers=2)
+    _assert_exact_budget(result.study, 10)
+
+
+@pytest.mark.slow
+def test_stored_trial_rebuilds_the_same_score(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    spec = parse_job({**JOB, "budget": {"n_trials": 3}})
+    result = run_job(spec, url)
+    trial = result.front[0]
+    stored = load_trial_candidate(url, spec.name, trial.number)
+    score = CandidateScorer(spec, load_workload(spec)).score(stored.candidate)
+    assert score.metrics == trial.user_attrs["metrics"]
+    assert score.hardware["throughput_fps"] == trial.user_attrs["hardware"]["throughput_fps"]
+
+
+@pytest.mark.slow
+def test_rerunning_a_finished_job_adds_no_trials(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    spec = parse_job({**JOB, "budget": {"n_trials": 2}})
+    run_job(spec, url)
+    _assert_exact_budget(run_job(spec, url).study, 2)
+
+
+@pytest.mark.slow
+def test_dashboard_shows_the_study_with_named_objectives(tmp_path):
+    import json
+
+    from optuna_dashboard import wsgi
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    run_job(parse_job({**JOB, "budget": {"n_trials": 2}}), url)
+    app = wsgi(optuna.storages.RDBStorage(url))
+
+    def get(path: str) -> dict:
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
+        setup_testing_defaults(environ)
+        status = []
+        body = b"".join(app(environ, lambda s, h, exc=None: status.append(s)))
+        assert status[0].startswith("200"), status
+        return json.loads(body)
+
+    studies = get("/api/studies")["study_summaries"]
+    assert [s["study_name"] for s in studies] == ["digits-small"]
+    detail = get(f"/api/studies/{studies[0]['study_id']}")
+    assert detail["objective_names"] == ["accuracy", "throughput"]
+
+
+def test_a_job_with_an_unknown_layer_fails_before_any_trial(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    spec = parse_job({**JOB, "name": f"bad-{uuid.uuid4().hex[:6]}",
+                      "layers": {"fc9": {"w_bits": [4]}}})
+    with pytest.raises(ValueError, match=r"layers\.fc9"):
+        run_job(spec, url)
+    assert optuna.load_study(study_name=spec.name, storage=url).trials == []
