@@ -47,10 +47,23 @@ def _row(
     }
 
 
+def confirmation_summary(report: dict | None) -> str:
+    """`bit-exact, cycles = model, expected off by 3.1%`, or why not."""
+    if report is None:
+        return "-"
+    if "error" in report:
+        return f"failed: {report['error']}"
+    exact = "bit-exact" if report["bit_exact"] else f"{report['mismatches']} mismatches"
+    cycles = "cycles = model" if report["cycles_equal"] else "CYCLES DIFFER from the model"
+    return f"{exact}, {cycles}, expected off by {report['expected_interval_error_pct']:.1f}%"
+
+
 def front_rows(result: JobResult) -> list[dict]:
-    tests = result.study.user_attrs.get("front_test_metrics", {})
-    return [
-        _row(
+    attrs = result.study.user_attrs
+    tests = attrs.get("front_test_metrics", {})
+    rows = []
+    for t in result.front:
+        row = _row(
             f"trial {t.number}",
             t.number,
             result.spec.objectives,
@@ -60,8 +73,9 @@ def front_rows(result: JobResult) -> list[dict]:
             t.user_attrs["layers"],
             tests.get(str(t.number)),
         )
-        for t in result.front
-    ]
+        row["confirmation"] = attrs.get(f"confirmation:{t.number}")
+        rows.append(row)
+    return rows
 
 
 def baseline_rows(result: JobResult) -> list[dict]:

@@ -43,8 +43,11 @@ def load_workload(spec: JobSpec) -> Workload:
     workload = Workload.load(spec.model, data_path=spec.dataset_path)
     if spec.task is not None:
         workload.task = make_task(spec.task)
-    missing = [o for o in spec.objectives
-               if o not in HARDWARE_OBJECTIVES and o not in workload.task.metrics]
+    missing = [
+        o
+        for o in spec.objectives
+        if o not in HARDWARE_OBJECTIVES and o not in workload.task.metrics
+    ]
     if missing:
         raise JobSpecError(
             f"{spec.name}: objectives: {missing} are not metrics of the task "
@@ -250,4 +253,14 @@ def run_job(
     if bad:
         raise JobFailedError(f"worker processes {bad} exited with an error (see their output)")
     study.set_user_attr("front_test_metrics", evaluate_front_on_test(study, scorer))
+    if spec.confirm.front_members:
+        from search.confirm import confirm_trials, front_numbers
+
+        confirm_trials(
+            storage_url,
+            spec.name,
+            front_numbers(study, spec.confirm.front_members),
+            spec.confirm.samples,
+            processes=min(workers, 2),
+        )
     return JobResult(spec, storage_url, study, study.user_attrs["baselines"], time.time() - start)

@@ -1,4 +1,4 @@
-"""Hardware commands: estimate (analytic model); confirm and synth arrive with rtl/."""
+"""Hardware commands: estimate (analytic model) and confirm (Verilator simulation)."""
 
 import json
 import sys
@@ -63,3 +63,41 @@ def estimate(
     )
     fits = "fits" if hardware["fits"] else "[bold red]does not fit[/]"
     console.print(f"utilisation: {util}; {fits} (cap {hardware['max_utilisation']:.0%})")
+
+
+def confirm(
+    storage: Annotated[str, typer.Option(help="Optuna storage URL of the study")],
+    study: Annotated[str, typer.Option(help="study (job) name")],
+    trial: Annotated[int | None, typer.Option(help="one trial number")] = None,
+    front: Annotated[bool, typer.Option("--front", help="every Pareto-front member")] = False,
+    samples: Annotated[int, typer.Option(help="test vectors per candidate")] = 64,
+    processes: Annotated[int, typer.Option(help="simulations in parallel")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Simulate candidates in Verilator: bit-exact outputs, cycles vs the model; stores it."""
+    from search.confirm import confirm_trials, front_numbers
+    from search.report import confirmation_summary
+    from search.stored import load_job_study
+
+    if (trial is None) == (not front):
+        fail("give exactly one of --trial N and --front")
+    try:
+        numbers = [trial] if trial is not None else front_numbers(load_job_study(storage, study)[0])
+        reports = confirm_trials(storage, study, numbers, samples, processes)
+    except (KeyError, ValueError) as err:
+        fail(str(err))
+    if as_json:
+        json.dump(reports, sys.stdout, indent=2)
+        print()
+        return
+    for number, report in reports.items():
+        console.print(f"trial {number}: {confirmation_summary(report)}", highlight=False)
+        for stage, s in report.get("stages", {}).items():
+            console.print(
+                f"  {stage:>8}: simulated {s['simulated_mean']:.1f} cycles/frame, model exact "
+                f"{s['exact_mean']:.1f}, expected {s['expected']:.1f} "
+                f"({s['expected_error_pct']:.1f}% off)",
+                highlight=False,
+            )
+    if any("error" in r or not (r["bit_exact"] and r["cycles_equal"]) for r in reports.values()):
+        raise typer.Exit(1)
