@@ -10,7 +10,8 @@ def _suggest_range(trial: optuna.Trial, key: str, low: float, high: float, step:
     if low == high:
         return low
     steps = max(round((high - low) / step), 1)
-    return round(trial.suggest_float(key, low, low + steps * step, step=step), 6)
+    high = round(low + steps * step, 9)  # 0.0 + 19 * 0.05 is 0.9500000000000001
+    return round(trial.suggest_float(key, low, high, step=step), 6)
 
 
 def sample_candidate(

@@ -1,0 +1,1 @@
+"""The REST API: routers under `Settings.api_prefix` (/v1)."""

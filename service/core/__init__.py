@@ -1,0 +1,1 @@
+"""Settings, database engine and API-key hashing shared by the API, workers and CLI."""

@@ -1,0 +1,76 @@
+"""The FastAPI app: the API under /v1, OpenAPI docs at /docs, the guarded dashboard at /.
+
+uvicorn --factory service.main:create_app     # settings from HWSEARCH_* variables
+hwsearch serve                                # the embedded default, with workers
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from search.spec import JobSpec
+from service import __version__
+from service.api.main import api_router
+from service.core.config import Settings, get_settings
+from service.core.db import make_engine, make_session_factory
+from service.core.schema import check_schema
+from service.payloads import SubmissionError
+
+DESCRIPTION = """Hardware-aware sparsity and quantization search for dataflow FPGA accelerators.
+
+Submit a job spec; workers search per-layer sparsity and bit widths with Optuna, score each
+candidate for accuracy and with an analytic FPGA model, confirm the Pareto front in RTL
+simulation. Every route but `/health` needs an API key (`hwsearch keys create`): header
+`X-API-Key`, `Authorization: Bearer <key>`, or HTTP Basic with the key as password. Keys with
+the `read` scope read; `submit` also submits and cancels. The optuna-dashboard is at `/`.
+"""
+
+
+def _document_job_spec(app: FastAPI) -> None:
+    """The submit route reads its body itself (JSON, TOML or multipart), so FastAPI does not
+    see its schema: add `search.spec.JobSpec` to the OpenAPI components by hand."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            spec = JobSpec.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(spec.pop("$defs", {}))
+            components["JobSpec"] = spec
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    read_engine = make_engine(settings.database_url, for_writes=False)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        check_schema(engine)
+        yield
+        engine.dispose()
+        read_engine.dispose()
+
+    app = FastAPI(title="hwsearch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.sessions = make_session_factory(engine)
+    app.state.read_sessions = make_session_factory(read_engine)
+    app.state.storage = None
+
+    @app.exception_handler(SubmissionError)
+    async def _refused(_request: Request, err: SubmissionError) -> JSONResponse:
+        return JSONResponse({"detail": err.detail()}, status_code=err.status_code)
+
+    app.include_router(api_router, prefix=settings.api_prefix)
+    _document_job_spec(app)
+    if settings.dashboard:
+        from service.dashboard import dashboard_app
+
+        app.mount("/", dashboard_app(settings.database_url, app.state.sessions))
+    return app

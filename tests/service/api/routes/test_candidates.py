@@ -1,0 +1,55 @@
+import io
+import json
+import zipfile
+
+BUNDLE_FILES = {
+    "network.json",
+    "weights.npz",
+    "masks.npz",
+    "metadata.json",
+    "vectors.npz",
+    "README.md",
+}
+
+
+def _front_trial(finished_job) -> int:
+    """A front member with a confirmation task."""
+    members = finished_job.get("/front").json()["members"]
+    return next(m["trial"] for m in members if m["confirmation"] is not None)
+
+
+def test_candidate_metadata_for_the_hardware_team(finished_job):
+    number = _front_trial(finished_job)
+    candidate = finished_job.get(f"/candidates/{number}").json()
+    assert candidate["on_front"] and candidate["state"] == "COMPLETE"
+    assert candidate["device"] == "xc7a100t" and candidate["test_metrics"] is not None
+    layer = candidate["layers"]["fc1"]
+    for key in (
+        "w_bits",
+        "a_bits",
+        "weight_sparsity",
+        "measured_weight_sparsity",
+        "pe",
+        "simd",
+        "expected_cycles",
+    ):
+        assert key in layer, key
+    hardware = candidate["hardware"]
+    assert hardware["throughput_fps"] > 0 and set(hardware["resources"]) >= {"lut", "dsp"}
+    assert candidate["confirmation"]["status"] == "failed"
+
+
+def test_unknown_candidate_is_404(finished_job):
+    assert finished_job.get("/candidates/999").status_code == 404
+
+
+def test_bundle_is_the_export_zipped(finished_job):
+    number = _front_trial(finished_job)
+    response = finished_job.get(f"/candidates/{number}/bundle")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    root = f"finished-trial{number}"
+    assert {n.removeprefix(root + "/") for n in archive.namelist()} == BUNDLE_FILES
+    metadata = json.loads(archive.read(f"{root}/metadata.json"))
+    assert metadata["hardware"]["device"] == "xc7a100t"
+    assert "simulation_report.json" not in archive.namelist()  # not confirmed in this build

@@ -1,0 +1,196 @@
+import json
+
+import pytest
+
+from service.core.security import Scope
+from tests.utils.jobs import JSON_TYPE, TOML_TYPE, job_dict, job_json, job_toml
+from tests.utils.keys import headers, make_key
+from tests.utils.uploads import malicious_pickle, npz_dataset_bytes, onnx_mlp_bytes
+
+
+def _post(client, body: str, auth: dict, content_type: dict = JSON_TYPE):
+    return client.post("/v1/jobs", content=body, headers={**auth, **content_type})
+
+
+def _locs(response) -> list[list]:
+    return [d["loc"] for d in response.json()["detail"]]
+
+
+def test_submit_toml_creates_a_queued_job_and_its_study(client, submit_headers, settings):
+    from search.stored import load_job_study
+
+    response = _post(client, job_toml(name="toml-job"), submit_headers, TOML_TYPE)
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["status"] == "queued" and job["name"] == "toml-job"
+    assert job["progress"]["n_trials"] == 6 and job["progress"]["trials_complete"] == 0
+    study, spec = load_job_study(settings.database_url, "toml-job")
+    assert spec.budget.n_trials == 6 and study.metric_names == ["accuracy", "throughput"]
+
+
+def test_submit_json_then_list_and_read(client, submit_headers, read_headers):
+    created = _post(client, job_json(name="json-job"), submit_headers).json()
+    listed = client.get("/v1/jobs", headers=read_headers).json()
+    assert listed["count"] == 1 and listed["data"][0]["id"] == created["id"]
+    job = client.get(f"/v1/jobs/{created['id']}", headers=read_headers).json()
+    assert job["spec"]["name"] == "json-job" and job["front"] == []
+
+
+def test_same_name_twice_is_a_conflict(client, submit_headers):
+    assert _post(client, job_json(name="twice"), submit_headers).status_code == 201
+    response = _post(client, job_json(name="twice"), submit_headers)
+    assert response.status_code == 409 and _locs(response) == [["body", "name"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "loc"),
+    [
+        ('{"name": "x", "model": ', JSON_TYPE, ["body"]),
+        ('name = "x"\nmodel = \n', TOML_TYPE, ["body"]),
+        ("[1, 2]", JSON_TYPE, ["body"]),
+        (job_json(model="lenet-9"), JSON_TYPE, ["body", "model"]),
+        (job_json(n_trials=0), JSON_TYPE, ["body", "budget", "n_trials"]),
+        (job_json(n_trials=-3), JSON_TYPE, ["body", "budget", "n_trials"]),
+        (job_json(device="vu19p"), JSON_TYPE, ["body", "device"]),
+        (job_json(objectives=["speed"]), JSON_TYPE, ["body", "objectives"]),
+        (job_json(colour="red"), JSON_TYPE, ["body", "colour"]),
+        (job_json(layers={"fc9": {"w_bits": [4]}}), JSON_TYPE, ["body", "layers", "fc9"]),
+        (job_json(dataset_path="/etc/passwd"), JSON_TYPE, ["body", "dataset_path"]),
+        (
+            json.dumps(job_dict(model={"path": "/etc/passwd", "format": "onnx", "dataset": "x"})),
+            JSON_TYPE,
+            ["body", "model"],
+        ),
+    ],
+)
+def test_bad_specs_get_a_422_naming_the_field(client, submit_headers, body, content_type, loc):
+    response = _post(client, body, submit_headers, content_type)
+    assert response.status_code == 422, response.text
+    assert _locs(response) == [loc], response.json()
+
+
+def test_unknown_model_lists_the_zoo(client, submit_headers):
+    response = _post(client, job_json(model="lenet-9"), submit_headers)
+    assert "digits-mlp" in response.json()["detail"][0]["msg"]
+
+
+def test_unsupported_content_type_is_415(client, submit_headers):
+    response = _post(client, "name: x", submit_headers, {"Content-Type": "application/yaml"})
+    assert response.status_code == 415 and _locs(response) == [["header", "content-type"]]
+
+
+def test_oversized_spec_is_413(client, submit_headers):
+    body = job_json(name="big") + " " * (300 * 1024)
+    response = _post(client, body, submit_headers)
+    assert response.status_code == 413 and _locs(response) == [["body"]]
+
+
+def test_multipart_onnx_model_and_npz_dataset(client, submit_headers, read_headers, settings):
+    spec = job_toml(name="user-mlp", n_trials=4)
+    files = {"model": ("mine.onnx", onnx_mlp_bytes()), "dataset": ("d.npz", npz_dataset_bytes())}
+    response = client.post("/v1/jobs", data={"spec": spec}, files=files, headers=submit_headers)
+    assert response.status_code == 201, response.text
+    job = client.get(f"/v1/jobs/{response.json()['id']}", headers=read_headers).json()
+    assert job["spec"]["model"] == {
+        "path": "model.onnx",
+        "format": "onnx",
+        "dataset": "dataset.npz",
+    }
+    assert job["model"] == "model.onnx"
+
+
+def test_multipart_model_layer_overrides_are_checked(client, submit_headers):
+    spec = job_dict(name="user-bad-layer", layers={"fc3": {"w_bits": [4]}})
+    files = {"model": ("m.onnx", onnx_mlp_bytes()), "dataset": ("d.npz", npz_dataset_bytes())}
+    response = client.post(
+        "/v1/jobs", data={"spec": json.dumps(spec)}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 422 and _locs(response) == [["body", "spec", "layers", "fc3"]]
+
+
+def test_pickle_posted_as_model_is_refused_and_never_loaded(client, submit_headers, tmp_path):
+    marker = tmp_path / "unpickled"
+    for name in ("model.pt", "model.onnx"):
+        files = {
+            "model": (name, malicious_pickle(marker)),
+            "dataset": ("d.npz", npz_dataset_bytes()),
+        }
+        response = client.post(
+            "/v1/jobs", data={"spec": job_toml()}, files=files, headers=submit_headers
+        )
+        assert response.status_code == 422, response.text
+        assert _locs(response) == [["body", "model"]]
+        assert "pickle" in response.json()["detail"][0]["msg"]
+    assert not marker.exists()
+
+
+def test_torch_save_zip_posted_as_model_is_refused(client, submit_headers):
+    files = {
+        "model": ("model.onnx", b"PK\x03\x04" + b"\0" * 64),
+        "dataset": ("d.npz", npz_dataset_bytes()),
+    }
+    response = client.post(
+        "/v1/jobs", data={"spec": job_toml()}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 422 and "zip" in response.json()["detail"][0]["msg"]
+
+
+def test_garbage_onnx_names_the_model_field(client, submit_headers):
+    files = {
+        "model": ("m.onnx", b"\x08\x07garbage" * 10),
+        "dataset": ("d.npz", npz_dataset_bytes()),
+    }
+    response = client.post(
+        "/v1/jobs", data={"spec": job_toml()}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 422 and _locs(response) == [["body", "model"]]
+
+
+def test_model_without_dataset_names_the_dataset_field(client, submit_headers):
+    files = {"model": ("m.onnx", onnx_mlp_bytes())}
+    response = client.post(
+        "/v1/jobs", data={"spec": job_toml()}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 422 and _locs(response) == [["body", "dataset"]]
+
+
+def test_oversized_upload_is_413_naming_the_field(settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    small = settings.model_copy(update={"max_model_bytes": 1024})
+    secret = make_key(small.database_url, Scope.SUBMIT)
+    with TestClient(create_app(small)) as client:
+        files = {"model": ("m.onnx", b"\0" * 4096), "dataset": ("d.npz", npz_dataset_bytes())}
+        response = client.post(
+            "/v1/jobs", data={"spec": job_toml()}, files=files, headers=headers(secret)
+        )
+    assert response.status_code == 413 and _locs(response) == [["body", "model"]]
+
+
+def test_read_scope_cannot_submit_or_cancel(client, submit_headers, read_headers):
+    assert _post(client, job_json(), read_headers).status_code == 403
+    job = _post(client, job_json(), submit_headers).json()
+    assert client.post(f"/v1/jobs/{job['id']}/cancel", headers=read_headers).status_code == 403
+
+
+def test_cancel_then_cancel_again(client, submit_headers):
+    job = _post(client, job_json(), submit_headers).json()
+    cancelled = client.post(f"/v1/jobs/{job['id']}/cancel", headers=submit_headers)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = client.post(f"/v1/jobs/{job['id']}/cancel", headers=submit_headers)
+    assert again.status_code == 409
+
+
+def test_missing_job_is_404(client, read_headers):
+    assert client.get("/v1/jobs/999", headers=read_headers).status_code == 404
+    assert client.post("/v1/jobs/999/cancel", headers=read_headers).status_code == 403
+
+
+def test_broken_dataset_names_the_dataset_field(client, submit_headers):
+    files = {"model": ("m.onnx", onnx_mlp_bytes()), "dataset": ("d.npz", b"PK\x03\x04junk")}
+    response = client.post(
+        "/v1/jobs", data={"spec": job_toml()}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 422 and _locs(response) == [["body", "dataset"]]
