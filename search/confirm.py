@@ -9,6 +9,7 @@ against hw_models' exact prediction for those inputs (must be equal) and expecte
 from calibration statistics (the error the search lived with).
 """
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from torch import nn
 
 import hw_models
 import rtl
+from rtl.generate import hdl_sources
 from search.hardware import network_from_transformed
 from search.scoring import CandidateScorer
 from search.stored import load_job_study
@@ -90,10 +92,19 @@ class PreparedConfirmation:
     masks: dict[str, np.ndarray]
 
 
-def prepare_confirmation(
-    scorer: CandidateScorer, candidate: Candidate, samples: int = 64
-) -> PreparedConfirmation:
-    """Rebuild the candidate as the search scored it and describe its accelerator."""
+@dataclass
+class Accelerator:
+    """A candidate's hardware as scored: estimate, hw_models network and folding, rtl design."""
+
+    transformed: TransformedModel
+    hardware: dict
+    hw_network: hw_models.Network
+    folding: hw_models.Folding
+    design: rtl.Network
+
+
+def describe_accelerator(scorer: CandidateScorer, candidate: Candidate) -> Accelerator:
+    """Rebuild the candidate exactly as the search scored it, folding included."""
     workload = scorer.workload
     transformed = scorer.build(candidate)
     hardware, stats = scorer.estimate(transformed)
@@ -104,14 +115,35 @@ def prepare_confirmation(
         {name: (f["pe"], f["simd"]) for name, f in hardware["folding"].items()}
     )
     design = rtl_network(transformed, hw_network, folding, workload.model_name.replace("-", "_"))
-    integer = transformed.integer_network
+    return Accelerator(transformed, hardware, hw_network, folding, design)
+
+
+def write_rtl(design: rtl.Network, out: Path) -> None:
+    """The generated top, memory files and README, plus the hand-written modules it uses."""
+    rtl.generate(design, out)
+    (out / "hdl").mkdir(exist_ok=True)
+    for source in hdl_sources():
+        shutil.copy(source, out / "hdl" / source.name)
+
+
+def prepare_confirmation(
+    scorer: CandidateScorer, candidate: Candidate, samples: int = 64
+) -> PreparedConfirmation:
+    """Describe the candidate's accelerator and its test vectors with golden outputs."""
+    acc = describe_accelerator(scorer, candidate)
+    workload = scorer.workload
+    integer = acc.transformed.integer_network
     x = workload.task.inputs(workload.dataset, "test", samples).numpy()
     codes = integer.quantize_input(x)
     golden, layer_inputs = integer.trace(codes)
-    rtl_inputs = codes.reshape(len(codes), *design.in_shape)  # a flattened input is (K, 1, 1)
-    masks = {name: layer_inputs[name] != 0 for name in transformed.layers}
+    rtl_inputs = codes.reshape(len(codes), *acc.design.in_shape)  # flattened input: (K, 1, 1)
+    masks = {name: layer_inputs[name] != 0 for name in acc.transformed.layers}
     return PreparedConfirmation(
-        rtl.ConfirmationJob(design, rtl_inputs, golden), hw_network, folding, hardware, masks
+        rtl.ConfirmationJob(acc.design, rtl_inputs, golden),
+        acc.hw_network,
+        acc.folding,
+        acc.hardware,
+        masks,
     )
 
 

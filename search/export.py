@@ -188,27 +188,30 @@ def export_from_candidate(
     device: str | None = None,
     clock_mhz: float = 200.0,
     samples: int = 64,
-    rtl_writer=None,
+    spec=None,
 ) -> Path:
-    """Transform `workload`'s model with `candidate` and export it (with an estimate if a
-    device is named)."""
+    """Transform `workload`'s model with `candidate` and export it. With a device, the folded
+    hardware estimate and the generated RTL (`rtl/`) are included. Pass the job's `spec` for a
+    stored trial, so the export is built exactly as the trial was scored (fine-tuning too)."""
+    from search.confirm import describe_accelerator, write_rtl
     from search.scoring import CandidateScorer
     from search.spec import JobSpec
 
-    spec = JobSpec(
-        name="export", model="digits-mlp", device=device or "zcu102", clock_mhz=clock_mhz
-    ).model_copy(update={"model": workload.model_name})
+    if spec is None:
+        spec = JobSpec(
+            name="export", model="digits-mlp", device=device or "zcu102", clock_mhz=clock_mhz
+        ).model_copy(update={"model": workload.model_name})
     scorer = CandidateScorer(spec, workload)
-    transformed = scorer.build(candidate)
-    metadata: dict = {
-        "model": workload.model_name,
-        "candidate": candidate.model_dump(),
-        "layers": {n: c.model_dump() for n, c in transformed.configs.items()},
-    }
-    if device is not None:
-        hardware, stats = scorer.estimate(transformed)
-        metadata["hardware"] = hardware
-        metadata["statistics"] = {n: s.summary() for n, s in stats.items()}
+    metadata: dict = {"model": workload.model_name, "candidate": candidate.model_dump()}
+    rtl_writer = None
+    if device is None:
+        transformed = scorer.build(candidate)
+    else:
+        accelerator = describe_accelerator(scorer, candidate)
+        transformed = accelerator.transformed
+        metadata["hardware"] = accelerator.hardware
+        rtl_writer = lambda _network, rtl_dir: write_rtl(accelerator.design, rtl_dir)  # noqa: E731
+    metadata["layers"] = {n: c.model_dump() for n, c in transformed.configs.items()}
     split = workload.dataset.test
     title = f"{workload.model_name} candidate"
     return export_candidate(

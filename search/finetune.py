@@ -18,6 +18,7 @@ def finetune_pruned(model: nn.Module, workload, config) -> nn.Module:
     Thresholded ReLUs stay in place, so the network learns around its activation sparsity.
     """
     model = copy.deepcopy(model).train()
+    dtype = next(model.parameters()).dtype
     masks = {name: (m.weight != 0) for name, m in weighted_layers(model)}
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     rng = np.random.default_rng(0)
@@ -25,6 +26,8 @@ def finetune_pruned(model: nn.Module, workload, config) -> nn.Module:
     batch_size = entry.batch_size if entry else DEFAULT_BATCH_SIZE
     for _ in range(config.epochs):
         for x, y in workload.task.batches(workload.dataset, batch_size, rng):
+            if x.is_floating_point():
+                x = x.to(dtype)
             loss = workload.task.loss(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -96,6 +96,7 @@ def build_bundle(spec: JobSpec, candidate: dict, number: int, report: dict | Non
             spec.device,
             spec.clock_mhz,
             spec.confirm.samples,
+            spec=spec,
         )
         if report is not None:
             (out / "simulation_report.json").write_text(json.dumps(report, indent=1))

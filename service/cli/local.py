@@ -177,15 +177,15 @@ def export(
             from search.stored import load_trial_candidate
 
             stored = load_trial_candidate(storage, study, trial)
-            model, chosen = stored.model, stored.candidate
+            model, chosen, job_spec = stored.model, stored.candidate, stored.spec
             device = device or stored.device
             clock_mhz = stored.clock_mhz
         elif model is None or candidate is None:
             fail("give MODEL and --candidate, or --storage/--study/--trial")
         else:
-            chosen = load_candidate(candidate)
+            chosen, job_spec = load_candidate(candidate), None
         written = export_from_candidate(
-            Workload.load(model), chosen, out, device, clock_mhz, samples
+            Workload.load(model), chosen, out, device, clock_mhz, samples, spec=job_spec
         )
     except (KeyError, ValueError) as err:
         fail(str(err))

@@ -47,3 +47,24 @@ def test_unknown_format_version_is_refused(tmp_path, digits_mlp, digits):
     (out / "network.json").write_text(json.dumps({**spec, "format_version": 99}))
     with pytest.raises(ValueError, match="format_version"):
         load_integer_network(out)
+
+
+def test_export_with_a_device_adds_the_estimate_and_generated_rtl(tmp_path):
+    from search.evaluate import Workload
+    from search.export import export_from_candidate
+
+    out = export_from_candidate(
+        Workload.load("digits-mlp"),
+        uniform_candidate(0.5, 0.5, 6, 6),
+        tmp_path / "bundle",
+        device="xc7a100t",
+        samples=4,
+    )
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["hardware"]["device"] == "xc7a100t"
+    assert "GENERATED" in (out / "rtl" / "hws_net.sv").read_text()
+    assert {"fc1_weight.mem", "fc3_bias.mem", "README.md"} <= {
+        p.name for p in (out / "rtl").iterdir()
+    }
+    assert (out / "rtl" / "hdl" / "hws_engine.sv").is_file()
+    assert "rtl/" in (out / "README.md").read_text()

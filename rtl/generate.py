@@ -1,0 +1,319 @@
+"""Generator: a `Network` description -> generated network top + run-time memory files.
+
+    files = generate(network, "out/digits-mlp")   # hws_net.sv, *.mem, shape.json, README.md
+
+The generated top `hws_net` only sets parameters of, and wires, the hand-written modules in
+rtl/hdl/ (loader, engines, max-pools, ping-pong buffers); it contains no logic of its own and
+depends only on the hardware shape (`Network.shape_key`). Weights, biases and requantization
+constants go into memory files loaded at simulation start (hws_pkg), so one build serves every
+weight set of a shape. Number formats are in the README written next to them (`_readme.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hw_models import HANDOFF, LAYER_OVERHEAD, VECTOR_OVERHEAD
+from rtl._readme import README_TEMPLATE
+from rtl.description import Layer, Network
+from rtl.memfiles import STORE_CODES, write_memories
+
+TOP_NAME = "hws_net"
+HDL_DIR = Path(__file__).parent / "hdl"
+# Hand-written modules in compile order (package first); the harness is separate.
+HDL_MODULES = (
+    "hws_pkg.sv",
+    "hws_pingpong.sv",
+    "hws_vector_buffer.sv",
+    "hws_window_buffer.sv",
+    "hws_requant.sv",
+    "hws_engine_lane.sv",
+    "hws_engine.sv",
+    "hws_maxpool.sv",
+    "hws_loader.sv",
+)
+HARNESS = "hws_tb.sv"
+
+
+def contract() -> dict[str, int]:
+    """The contract constants the generated top is parameterised with (hw_models._contract)."""
+    return {
+        "LAYER_OVERHEAD": LAYER_OVERHEAD,
+        "VECTOR_OVERHEAD": VECTOR_OVERHEAD,
+        "HANDOFF": HANDOFF,
+    }
+
+
+def hdl_sources() -> list[Path]:
+    """Paths of the hand-written modules (compile order), without the harness."""
+    return [HDL_DIR / name for name in HDL_MODULES]
+
+
+# ---------------------------------------------------------------------------------------------
+# the generated top
+
+
+class _Expr(str):
+    """A parameter value emitted as a SystemVerilog expression (not as a string literal)."""
+
+
+def _params(values: dict[str, object]) -> str:
+    def fmt(v: object) -> str:
+        if isinstance(v, bool):
+            return "1'b1" if v else "1'b0"
+        if isinstance(v, _Expr):
+            return str(v)
+        return f'"{v}"' if isinstance(v, str) else str(v)
+
+    return ",\n".join(f"    .{k}({fmt(v)})" for k, v in values.items())
+
+
+def _ports(values: dict[str, str]) -> str:
+    return ",\n".join(f"    .{k}({v})" for k, v in values.items())
+
+
+def _inst(module: str, name: str, params: dict[str, object], ports: dict[str, str]) -> str:
+    return f"  {module} #(\n{_params(params)}\n  ) {name} (\n{_ports(ports)}\n  );\n"
+
+
+def _buffer(i: int, producer_bits: int, consumer: Layer, pixels: int) -> str:
+    """Buffer b<i> between stage i (producer) and stage i+1 (consumer)."""
+    ports = {
+        "clk_i": "clk_i",
+        "rst_ni": "rst_ni",
+        "s_pix_valid_i": f"st{i}_pix_valid",
+        "s_pix_data_i": f"st{i}_pix_data",
+        "prod_done_i": f"st{i}_done",
+        "wr_free_o": f"b{i}_wr_free",
+        "rd_req_i": f"b{i}_rd_req",
+        "rd_valid_o": f"b{i}_rd_valid",
+        "rd_data_o": f"b{i}_rd_data",
+        "cons_done_i": f"st{i + 1}_done",
+        "rd_avail_o": f"b{i}_rd_avail",
+    }
+    if consumer.kind == "linear":
+        params = {"PIX_BITS": producer_bits, "PIXELS": pixels, "HANDOFF": _Expr("HANDOFF")}
+        return _inst("hws_vector_buffer", f"u_b{i}", params, ports)
+    c, h, w = consumer.in_shape
+    params = {
+        "CHANNELS": c,
+        "BITS": consumer.a_bits,
+        "HEIGHT": h,
+        "WIDTH": w,
+        "KERNEL": consumer.kernel,
+        "STRIDE": consumer.stride,
+        "PADDING": consumer.padding,
+        "HANDOFF": _Expr("HANDOFF"),
+    }
+    ports |= {"rd_row_i": f"b{i}_rd_row", "rd_col_i": f"b{i}_rd_col"}
+    return _inst("hws_window_buffer", f"u_b{i}", params, ports)
+
+
+def _stage(i: int, layer: Layer, last: bool) -> str:
+    """Stage i (>= 1) running `layer`, reading buffer b<i-1>, writing b<i> or the outputs."""
+    _, ho, wo = layer.out_shape
+    ports = {
+        "clk_i": "clk_i",
+        "rst_ni": "rst_ni",
+        "in_avail_i": f"b{i - 1}_rd_avail",
+        "out_free_i": "1'b1" if last else f"b{i}_wr_free",
+        "start_o": f"st{i}_start",
+        "done_o": f"st{i}_done",
+        "m_win_req_o": f"b{i - 1}_rd_req",
+        "m_win_row_o": "" if layer.kind == "linear" else f"b{i - 1}_rd_row",
+        "m_win_col_o": "" if layer.kind == "linear" else f"b{i - 1}_rd_col",
+        "s_win_valid_i": f"b{i - 1}_rd_valid",
+        "s_win_data_i": f"b{i - 1}_rd_data",
+        "m_pix_valid_o": f"st{i}_pix_valid",
+        "m_pix_data_o": f"st{i}_pix_data",
+    }
+    if not layer.is_engine:
+        params: dict[str, object] = {
+            "CHANNELS": layer.in_shape[0],
+            "BITS": layer.a_bits,
+            "SIGNED": layer.input_signed,
+            "KERNEL": layer.kernel,
+            "OUT_H": ho,
+            "OUT_W": wo,
+            "LAYER_OVERHEAD": _Expr("LAYER_OVERHEAD"),
+        }
+        return _inst("hws_maxpool", f"u_st{i}_{layer.name}", params, ports)
+    params = engine_parameters(layer) | {
+        "LAYER_OVERHEAD": _Expr("LAYER_OVERHEAD"),
+        "VECTOR_OVERHEAD": _Expr("VECTOR_OVERHEAD"),
+    }
+    return _inst("hws_engine", f"u_st{i}_{layer.name}", params, ports)
+
+
+def engine_parameters(layer: Layer) -> dict[str, object]:
+    """hws_engine parameters of an engine layer (without the contract constants)."""
+    _, ho, wo = layer.out_shape
+    return {
+        "M": layer.rows,
+        "FAN_IN": layer.fan_in,
+        "PE": layer.pe,
+        "SIMD": layer.simd,
+        "W_BITS": layer.w_bits,
+        "A_BITS": layer.a_bits,
+        "A_SIGNED": layer.input_signed,
+        "ACC_BITS": layer.acc_bits,
+        "ACT_SKIP": layer.act_skip,
+        "STORE": STORE_CODES[layer.weight_store],
+        "MAX_NNZ": layer.max_row_nnz if layer.weight_store == "skip" else 1,
+        "DEPTH": layer.lane_words if layer.weight_store == "sparse" else 1,
+        "REQUANT": layer.requant is not None,
+        "OUT_BITS": layer.out_bits,
+        "OUT_H": ho,
+        "OUT_W": wo,
+        "NAME": layer.name,
+    }
+
+
+def _bits(n: int) -> int:
+    return max(1, (n - 1).bit_length())
+
+
+def generate_top(network: Network) -> str:
+    """SystemVerilog of the generated top `hws_net` for `network`'s hardware shape."""
+    layers = network.layers
+    n_stages = len(layers) + 1
+    c, h, w = network.in_shape
+    in_bits = c * network.in_bits
+    out_bits = network.out_shape[0] * network.out_bits
+    k = contract()
+    decl = []
+    body = []
+    frame_bits = [in_bits] + [x.out_shape[0] * x.out_bits for x in layers]
+    for i in range(n_stages):
+        decl.append(f"  logic st{i}_start, st{i}_done, st{i}_pix_valid;")
+        decl.append(f"  logic [{frame_bits[i] - 1}:0] st{i}_pix_data;")
+    for i, consumer in enumerate(layers):
+        pixels = consumer.in_shape[1] * consumer.in_shape[2]
+        decl.append(f"  logic b{i}_wr_free, b{i}_rd_avail, b{i}_rd_req, b{i}_rd_valid;")
+        if consumer.kind == "linear":
+            decl.append(f"  logic [{pixels * frame_bits[i] - 1}:0] b{i}_rd_data;")
+        else:
+            _, ho, wo = consumer.out_shape
+            win = consumer.kernel**2 * frame_bits[i]
+            decl.append(f"  logic [{_bits(ho) - 1}:0] b{i}_rd_row;")
+            decl.append(f"  logic [{_bits(wo) - 1}:0] b{i}_rd_col;")
+            decl.append(f"  logic [{win - 1}:0] b{i}_rd_data;")
+    loader_ports = {
+        "clk_i": "clk_i",
+        "rst_ni": "rst_ni",
+        "s_pix_valid_i": "s_in_valid_i",
+        "s_pix_ready_o": "s_in_ready_o",
+        "s_pix_data_i": "s_in_data_i",
+        "out_free_i": "b0_wr_free",
+        "start_o": "st0_start",
+        "done_o": "st0_done",
+        "m_pix_valid_o": "st0_pix_valid",
+        "m_pix_data_o": "st0_pix_data",
+    }
+    body.append("  // ---- stage 0: loader\n")
+    body.append(
+        _inst("hws_loader", "u_st0_loader", {"PIX_BITS": in_bits, "PIXELS": h * w}, loader_ports)
+    )
+    for i, layer in enumerate(layers, start=1):
+        body.append(f"  // ---- buffer b{i - 1}, stage {i}: {layer.name} ({layer.kind})\n")
+        pixels = layer.in_shape[1] * layer.in_shape[2]
+        body.append(_buffer(i - 1, frame_bits[i - 1], layer, pixels))
+        body.append(_stage(i, layer, last=i == len(layers)))
+    starts = ", ".join(f"st{i}_start" for i in reversed(range(n_stages)))
+    dones = ", ".join(f"st{i}_done" for i in reversed(range(n_stages)))
+    last = n_stages - 1
+    return _TOP.format(
+        name=network.name,
+        key=network.shape_key(contract()),
+        stages=", ".join(network.stage_names),
+        n_stages=n_stages,
+        in_bits=in_bits,
+        in_pixels=h * w,
+        out_bits=out_bits,
+        layer_overhead=k["LAYER_OVERHEAD"],
+        vector_overhead=k["VECTOR_OVERHEAD"],
+        handoff=k["HANDOFF"],
+        decl="\n".join(decl),
+        body="\n".join(body),
+        starts=starts,
+        dones=dones,
+        last=last,
+    )
+
+
+_TOP = """\
+// GENERATED by rtl/generate.py -- do not edit. Network "{name}", hardware shape {key}.
+// Stages: {stages}. Parameters and instances of the hand-written modules in rtl/hdl/ only.
+//
+// Input: a stream of pixels ({in_pixels} per frame, {in_bits} bits each, all channels).
+// Output: one pixel of the last layer's accumulators ({out_bits} bits) per m_out_valid_o.
+// stage_start_o[l] / stage_done_o[l] pulse when stage l starts / finishes a frame
+// (SPEC section 4: start[l][n] and done[l][n]).
+`default_nettype none
+
+module hws_net #(
+  parameter int unsigned LAYER_OVERHEAD  = {layer_overhead},  // cycles per frame (contract)
+  parameter int unsigned VECTOR_OVERHEAD = {vector_overhead},   // cycles per vector (contract)
+  parameter int unsigned HANDOFF         = {handoff},   // cycles done -> next start (contract)
+  localparam int unsigned IN_PIX_BITS  = {in_bits},
+  localparam int unsigned OUT_PIX_BITS = {out_bits},
+  localparam int unsigned N_STAGES     = {n_stages}
+) (
+  input  wire logic                    clk_i,
+  input  wire logic                    rst_ni,
+  input  wire logic                    s_in_valid_i,
+  output logic                         s_in_ready_o,
+  input  wire logic [IN_PIX_BITS-1:0]  s_in_data_i,
+  output logic                         m_out_valid_o,
+  output logic [OUT_PIX_BITS-1:0]      m_out_data_o,
+  output logic [N_STAGES-1:0]          stage_start_o,
+  output logic [N_STAGES-1:0]          stage_done_o
+);
+
+{decl}
+
+{body}
+  assign m_out_valid_o = st{last}_pix_valid;
+  assign m_out_data_o  = st{last}_pix_data;
+  assign stage_start_o = {{{starts}}};
+  assign stage_done_o  = {{{dones}}};
+
+endmodule
+
+`default_nettype wire
+"""
+
+
+def harness_parameters(network: Network) -> dict[str, int]:
+    """-G parameters of the harness hws_tb for `network`."""
+    c = network.in_shape[0]
+    return {
+        "IN_PIX_BITS": c * network.in_bits,
+        "IN_PIXELS": network.input_frame_pixels(),
+        "OUT_PIX_BITS": network.out_shape[0] * network.out_bits,
+        "N_STAGES": len(network.layers) + 1,
+    }
+
+
+def generate(network: Network, out_dir: str | Path) -> dict[str, Path]:
+    """Write the generated top, memory files, shape.json and README.md into `out_dir`.
+
+    Returns {"top": ..., "shape": ..., "readme": ..., <memory file name>: ...}.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    top = out / f"{TOP_NAME}.sv"
+    top.write_text(generate_top(network))
+    shape = out / "shape.json"
+    key = network.shape_key(contract())
+    shape.write_text(
+        json.dumps({"key": key, "contract": contract(), **network.shape_dict()}, indent=1)
+    )
+    readme = out / "README.md"
+    readme.write_text(
+        README_TEMPLATE.format(name=network.name, key=key, stages=", ".join(network.stage_names))
+    )
+    files = {"top": top, "shape": shape, "readme": readme}
+    files |= {p.name: p for p in write_memories(network, out)}
+    return files

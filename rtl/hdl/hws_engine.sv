@@ -1,0 +1,231 @@
+// hws_engine: the layer engine of a linear or conv2d stage (SPEC sections 2 and 3).
+//
+// A matrix-vector engine for W (M x FAN_IN) with PE lanes (hws_engine_lane) of SIMD
+// multipliers and weight (always) and activation (ACT_SKIP) zero skipping. Per frame it
+// processes OUT_H * OUT_W input vectors (one for a linear layer, one window per output pixel in
+// row-major order for a conv2d), requests them from its input buffer (hws_vector_buffer or
+// hws_window_buffer, 1-cycle read latency) and writes one output pixel (M channels) per vector
+// to its output buffer; the last layer (REQUANT = 0) outputs raw accumulators.
+//
+// Cycle behaviour for a frame started in cycle s (start_o; needs in_avail_i and out_free_i):
+//   PRE cycles     window 0 is fetched into the prefetch register (PRE = 3 - VECTOR_OVERHEAD,
+//                  at least 1);
+//   per vector v   VECTOR_OVERHEAD cycles, the last of which swaps the prefetched vector in,
+//                  starts the lanes and fetches vector v+1; then max_p L_p(v) cycles while the
+//                  lanes compute (lanes are synchronous per vector);
+//   POST cycles    the last results drain (LAYER_OVERHEAD - PRE cycles, >= 4).
+// done_o pulses in cycle s + T with T = LAYER_OVERHEAD + sum_v (VECTOR_OVERHEAD + max_p L_p(v)),
+// and the engine may start the next frame in that same cycle. Output pixel v is written
+// (m_pix_valid_o) 4 cycles after the last compute cycle of vector v.
+// Latency: T per frame. Throughput: one frame per T cycles. Backpressure: frame level only,
+// through in_avail_i / out_free_i (the ping-pong buffers); no per-beat handshake.
+//
+// Run-time memories (hws_pkg): <NAME>_weight in the layout STORE (SPEC section 6, see
+// hws_engine_lane; the dense memory, shared by the lanes, lives here), <NAME>_bias (M lines of
+// ACC_BITS), and when REQUANT <NAME>_requant (2 lines of 32 bits: shift, two's complement;
+// threshold). The README of a generated directory spells out the word formats.
+`default_nettype none
+
+module hws_engine #(
+  parameter int unsigned M               = 8,   // rows: output channels
+  parameter int unsigned FAN_IN          = 8,   // K: in_features, or KERNEL*KERNEL*C_in
+  parameter int unsigned PE              = 1,   // lanes, divides M
+  parameter int unsigned SIMD            = 1,   // multipliers per lane, power of two <= K
+  parameter int unsigned W_BITS          = 8,   // weight width (signed, symmetric), bits
+  parameter int unsigned A_BITS          = 8,   // input activation width, bits
+  parameter bit          A_SIGNED        = 0,   // input activations are signed
+  parameter int unsigned ACC_BITS        = 24,  // accumulator width, bits
+  parameter bit          ACT_SKIP        = 0,   // skip zero activations (needs STORE 2)
+  parameter int unsigned STORE           = 2,   // weight layout: 0 dense, 1 sparse, 2 skip
+  parameter int unsigned MAX_NNZ         = 1,   // skip: value slots per row (longest row)
+  parameter int unsigned DEPTH           = 1,   // sparse: words per lane (longest lane)
+  parameter bit          REQUANT         = 1,   // requantize (0: output raw accumulators)
+  parameter int unsigned OUT_BITS        = 8,   // bits per output channel (ACC_BITS if !REQUANT)
+  parameter int unsigned OUT_H           = 1,   // output rows (windows per column)
+  parameter int unsigned OUT_W           = 1,   // output columns
+  parameter int unsigned LAYER_OVERHEAD  = 16,  // cycles per frame on top of the vectors
+  parameter int unsigned VECTOR_OVERHEAD = 1,   // cycles per vector on top of the lanes' work
+  parameter string       NAME            = "layer",  // run-time memory name prefix
+  localparam int unsigned ROW_BITS = hws_pkg::idx_bits(OUT_H),
+  localparam int unsigned COL_BITS = hws_pkg::idx_bits(OUT_W)
+) (
+  input  wire logic                       clk_i,
+  input  wire logic                       rst_ni,
+  // frame handshake
+  input  wire logic                       in_avail_i,   // the input buffer holds a frame
+  input  wire logic                       out_free_i,   // the output buffer has a free bank
+  output logic                            start_o,      // pulse: a frame starts this cycle
+  output logic                            done_o,       // pulse: the previous frame is done
+  // input vectors
+  output logic                            m_win_req_o,
+  output logic [ROW_BITS-1:0]             m_win_row_o,
+  output logic [COL_BITS-1:0]             m_win_col_o,
+  input  wire logic                       s_win_valid_i,
+  input  wire logic [FAN_IN*A_BITS-1:0]   s_win_data_i,
+  // output pixels
+  output logic                            m_pix_valid_o,
+  output logic [M*OUT_BITS-1:0]           m_pix_data_o
+);
+
+  localparam int unsigned PRE      = (VECTOR_OVERHEAD >= 2) ? 1 : 3 - VECTOR_OVERHEAD;
+  localparam int unsigned POST     = LAYER_OVERHEAD - PRE;
+  localparam int unsigned ROWS     = M / PE;
+  localparam int unsigned N_VEC    = OUT_H * OUT_W;
+  localparam int unsigned LROW_BITS = hws_pkg::idx_bits(ROWS);
+  localparam int unsigned GROUPS   = (FAN_IN + SIMD - 1) / SIMD;
+  localparam int unsigned DENSE_ABITS = hws_pkg::idx_bits(ROWS * GROUPS);
+  localparam int unsigned DENSE_WORDS = (STORE == 0) ? ROWS * GROUPS : 1;
+
+  initial begin
+    if (PE < 1 || M % PE != 0) $error("hws_engine %s: PE (%0d) must divide M (%0d)", NAME, PE, M);
+    if (VECTOR_OVERHEAD < 1) $error("hws_engine %s: VECTOR_OVERHEAD must be >= 1", NAME);
+    if (LAYER_OVERHEAD < PRE + 4) begin
+      $error("hws_engine %s: LAYER_OVERHEAD must be >= %0d to cover the pipeline", NAME, PRE + 4);
+    end
+    if (!REQUANT && OUT_BITS != ACC_BITS) begin
+      $error("hws_engine %s: without requantization OUT_BITS must equal ACC_BITS", NAME);
+    end
+  end
+
+  // ---- run-time requantization constants
+  logic [31:0] rq_mem [2];
+  initial begin
+    rq_mem[0] = '0;
+    rq_mem[1] = '0;
+    if (REQUANT) begin : load_requant
+      string path;
+      path = hws_pkg::mem_path({NAME, "_requant"});
+      hws_pkg::require_file(path, {NAME, " requantization"});
+      $readmemh(path, rq_mem);
+    end
+  end
+
+  // ---- frame / vector sequencer
+  typedef enum logic [2:0] {IDLE, FILL, SYNC, COMP, DRAIN} state_e;
+  state_e      state_q;
+  int unsigned cnt_q, vec_q;
+  logic [ROW_BITS-1:0] nxt_row_q;  // coordinates of the next vector to fetch (after vector 0)
+  logic [COL_BITS-1:0] nxt_col_q;
+  logic        swap, all_fin, last_vec;
+  logic [PE-1:0] fin;
+
+  assign start_o  = (state_q == IDLE) && in_avail_i && out_free_i;
+  assign swap     = (state_q == SYNC) && (cnt_q == VECTOR_OVERHEAD - 1);
+  assign all_fin  = &fin;
+  assign last_vec = (vec_q == N_VEC - 1);
+
+  assign m_win_req_o = start_o || (swap && !last_vec);
+  assign m_win_row_o = start_o ? '0 : nxt_row_q;
+  assign m_win_col_o = start_o ? '0 : nxt_col_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q   <= IDLE;
+      cnt_q     <= 0;
+      vec_q     <= 0;
+      done_o    <= 1'b0;
+      nxt_row_q <= '0;
+      nxt_col_q <= '0;
+    end else begin
+      done_o <= 1'b0;
+      if (m_win_req_o) begin  // advance the fetch coordinates past the requested vector
+        if (m_win_col_o == COL_BITS'(OUT_W - 1)) begin
+          nxt_col_q <= '0;
+          nxt_row_q <= m_win_row_o + 1'b1;
+        end else begin
+          nxt_col_q <= m_win_col_o + 1'b1;
+          nxt_row_q <= m_win_row_o;
+        end
+      end
+      unique case (state_q)
+        IDLE: if (start_o) begin
+          vec_q   <= 0;
+          cnt_q   <= (PRE == 1) ? 0 : 1;
+          state_q <= (PRE == 1) ? SYNC : FILL;
+        end
+        FILL: if (cnt_q == PRE - 1) begin
+          cnt_q   <= 0;
+          state_q <= SYNC;
+        end else cnt_q <= cnt_q + 1;
+        SYNC: if (swap) state_q <= COMP;
+              else cnt_q <= cnt_q + 1;
+        COMP: if (all_fin) begin
+          cnt_q   <= 0;
+          state_q <= last_vec ? DRAIN : SYNC;
+          if (!last_vec) vec_q <= vec_q + 1;
+        end
+        DRAIN: if (cnt_q == POST - 1) begin
+          state_q <= IDLE;
+          done_o  <= 1'b1;
+        end else cnt_q <= cnt_q + 1;
+        default: state_q <= IDLE;
+      endcase
+    end
+  end
+
+  // ---- vector registers: prefetch (filled by the buffer) and current (read by the lanes)
+  logic [FAN_IN*A_BITS-1:0] pf_q, win_q;
+  always_ff @(posedge clk_i) begin
+    if (s_win_valid_i) pf_q <= s_win_data_i;
+    if (swap) win_q <= pf_q;
+  end
+
+  // ---- dense weights: one memory PE*SIMD*W_BITS wide, read in lockstep by every lane
+  logic [PE*SIMD*W_BITS-1:0] dense_mem [DENSE_WORDS];
+  logic [DENSE_ABITS-1:0]    dense_addr [PE];
+  logic [PE*SIMD*W_BITS-1:0] dense_word;
+  initial begin
+    if (STORE == 0) begin : load_dense
+      string path;
+      path = hws_pkg::mem_path({NAME, "_weight"});
+      hws_pkg::require_file(path, {NAME, " weights"});
+      $readmemh(path, dense_mem);
+    end
+  end
+  assign dense_word = dense_mem[(STORE == 0) ? dense_addr[0] : '0];
+
+  // ---- lanes, requantization and the output pixel
+  logic [PE-1:0]              res_valid;
+  logic [LROW_BITS-1:0]       res_row [PE];
+  logic signed [ACC_BITS-1:0] res_acc [PE];
+  logic [OUT_BITS-1:0]        res_out [PE];
+
+  for (genvar p = 0; p < int'(PE); p++) begin : gen_lane
+    hws_engine_lane #(
+      .FAN_IN(FAN_IN), .ROWS(ROWS), .PE(PE), .LANE(p), .SIMD(SIMD), .W_BITS(W_BITS),
+      .A_BITS(A_BITS), .A_SIGNED(A_SIGNED), .ACC_BITS(ACC_BITS), .ACT_SKIP(ACT_SKIP),
+      .STORE(STORE), .MAX_NNZ(MAX_NNZ), .DEPTH(DEPTH), .NAME(NAME)
+    ) u_lane (
+      .clk_i, .rst_ni, .vec_start_i(swap), .win_i(win_q), .dense_addr_o(dense_addr[p]),
+      .dense_w_i(dense_word[p*SIMD*W_BITS +: SIMD*W_BITS]), .fin_o(fin[p]),
+      .res_valid_o(res_valid[p]), .res_row_o(res_row[p]), .res_acc_o(res_acc[p])
+    );
+    if (REQUANT) begin : gen_requant
+      hws_requant #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS)) u_requant (
+        .acc_i(res_acc[p]), .shift_i(rq_mem[0]), .threshold_i(rq_mem[1]), .y_o(res_out[p])
+      );
+    end else begin : gen_raw
+      assign res_out[p] = OUT_BITS'(res_acc[p]);
+    end
+  end
+
+  logic [M*OUT_BITS-1:0] out_pix_q;
+  logic [3:0]            vend_q;  // vector-end pulses travelling down the lane pipeline
+
+  always_ff @(posedge clk_i) begin
+    for (int p = 0; p < int'(PE); p++) begin
+      if (res_valid[p]) out_pix_q[(int'(res_row[p]) * PE + p) * OUT_BITS +: OUT_BITS] <= res_out[p];
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) vend_q <= '0;
+    else vend_q <= {vend_q[2:0], (state_q == COMP) && all_fin};
+  end
+
+  assign m_pix_valid_o = vend_q[3];
+  assign m_pix_data_o  = out_pix_q;
+
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,71 @@
+// hws_vector_buffer: ping-pong frame buffer read back as one flat vector (feeds a linear stage).
+//
+// Write side: the producer writes its frame one pixel (all channels) per cycle, in row-major
+// order, with s_pix_valid_i; the write address is counted here. prod_done_i marks the frame
+// complete. Read side: a request in cycle c returns the whole frame of the consumer's bank in
+// cycle c + 1 (rd_valid_o, rd_data_o); pixel p sits at bits [p*PIX_BITS +: PIX_BITS], so the
+// vector is ordered (h, w, channel). Storage is registers: every pixel is read at once.
+// Latency: 1 cycle per read. Throughput: one read per cycle. Backpressure: none (the stages'
+// start conditions, from hws_pingpong, guarantee a free bank and a complete frame).
+`default_nettype none
+
+module hws_vector_buffer #(
+  parameter int unsigned PIX_BITS = 8,  // bits per pixel: channels * bits per activation
+  parameter int unsigned PIXELS   = 1,  // pixels per frame (H * W)
+  parameter int unsigned HANDOFF  = 1   // cycles from producer done to consumer start, >= 1
+) (
+  input  wire logic                       clk_i,
+  input  wire logic                       rst_ni,
+  // producer
+  input  wire logic                       s_pix_valid_i,
+  input  wire logic [PIX_BITS-1:0]        s_pix_data_i,
+  input  wire logic                       prod_done_i,
+  output logic                            wr_free_o,
+  // consumer
+  input  wire logic                       rd_req_i,
+  output logic                            rd_valid_o,
+  output logic [PIXELS*PIX_BITS-1:0]      rd_data_o,
+  input  wire logic                       cons_done_i,
+  output logic                            rd_avail_o
+);
+
+  localparam int unsigned PTR_BITS = hws_pkg::idx_bits(PIXELS);
+
+  initial begin
+    if (PIX_BITS < 1 || PIXELS < 1) begin
+      $error("hws_vector_buffer: PIX_BITS (%0d) and PIXELS (%0d) must be >= 1", PIX_BITS, PIXELS);
+    end
+  end
+
+  logic                wr_bank, rd_bank;
+  logic [PTR_BITS-1:0] wr_ptr_q, wr_ptr;
+  logic [PIX_BITS-1:0] mem_q [2][PIXELS];
+
+  hws_pingpong #(.HANDOFF(HANDOFF)) u_pingpong (
+    .clk_i, .rst_ni, .prod_done_i, .cons_done_i,
+    .wr_bank_o(wr_bank), .rd_bank_o(rd_bank), .wr_free_o, .rd_avail_o
+  );
+
+  // A done pulse restarts the address for the next frame in the same cycle.
+  assign wr_ptr = prod_done_i ? '0 : wr_ptr_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wr_ptr_q   <= '0;
+      rd_valid_o <= 1'b0;
+    end else begin
+      wr_ptr_q   <= s_pix_valid_i ? wr_ptr + 1'b1 : wr_ptr;
+      rd_valid_o <= rd_req_i;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (s_pix_valid_i) mem_q[wr_bank][wr_ptr] <= s_pix_data_i;
+    if (rd_req_i) begin
+      for (int p = 0; p < int'(PIXELS); p++) rd_data_o[p*PIX_BITS +: PIX_BITS] <= mem_q[rd_bank][p];
+    end
+  end
+
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,190 @@
+"""The confirmation runner end to end: generated tops of whole networks simulated with
+Verilator, outputs bit-exact to search's integer reference model, and every stage's start and
+done cycle of every frame equal to hw_models' exact prediction (SPEC section 4)."""
+
+import numpy as np
+import pytest
+import torch
+
+from rtl.confirm import ConfirmationError, ConfirmationJob, confirm, confirm_many
+from rtl.description import Layer, Network
+from search.transforms import transform, uniform_candidate
+from tests.rtl import networks as nw
+
+pytestmark = pytest.mark.sim
+
+
+def _assert_confirmed(network: Network, inputs: np.ndarray) -> None:
+    report = confirm(network, inputs, nw.golden(network, inputs))
+    assert report.bit_exact, report.summary()
+    schedule = nw.exact_schedule(network, inputs)
+    np.testing.assert_array_equal(report.start_cycles, schedule.start)
+    np.testing.assert_array_equal(report.done_cycles, schedule.done)
+    assert report.total_cycles == schedule.total_cycles
+
+
+def random_mlp(rng, sparsity: float, act_skip: bool, w_bits: int, a_bits: int) -> Network:
+    fc1 = nw.engine(
+        rng,
+        "fc1",
+        "linear",
+        (16, 1, 1),
+        8,
+        signed=True,
+        pe=2,
+        simd=4,
+        act_skip=act_skip,
+        w_bits=w_bits,
+        a_bits=a_bits,
+        out_bits=a_bits,
+        sparsity=sparsity,
+    )
+    fc2 = nw.engine(
+        rng,
+        "fc2",
+        "linear",
+        (8, 1, 1),
+        4,
+        pe=4,
+        simd=2,
+        act_skip=act_skip,
+        w_bits=w_bits,
+        a_bits=a_bits,
+        out_bits=None,
+        sparsity=sparsity,
+    )
+    return Network("mlp", (fc1, fc2))
+
+
+def random_cnn(rng, sparsity: float, act_skip: bool) -> Network:
+    conv1 = nw.engine(
+        rng,
+        "conv1",
+        "conv2d",
+        (1, 6, 6),
+        4,
+        signed=True,
+        pe=2,
+        simd=2,
+        act_skip=act_skip,
+        sparsity=sparsity,
+    )
+    pool1 = Layer("pool1", "maxpool", (4, 6, 6), kernel=2, stride=2, a_bits=4)
+    conv2 = nw.engine(
+        rng,
+        "conv2",
+        "conv2d",
+        (4, 3, 3),
+        4,
+        pe=4,
+        simd=4,
+        act_skip=act_skip,
+        stride=2,
+        sparsity=sparsity,
+    )
+    fc = nw.engine(
+        rng,
+        "fc",
+        "linear",
+        conv2.out_shape,
+        3,
+        pe=3,
+        simd=2,
+        out_bits=None,
+        act_skip=act_skip,
+        sparsity=sparsity,
+    )
+    return Network("cnn", (conv1, pool1, conv2, fc))
+
+
+@pytest.mark.parametrize(("sparsity", "w_bits", "a_bits"), [(0.0, 4, 4), (0.5, 8, 3), (0.9, 4, 4)])
+def test_random_mlp(sparsity, w_bits, a_bits):
+    rng = np.random.default_rng(int(sparsity * 10) + w_bits)
+    # act_skip uses the "skip" weight layout; without it, 0.5 gives "sparse" and 0.0 "dense"
+    network = random_mlp(rng, sparsity, act_skip=sparsity != 0.5, w_bits=w_bits, a_bits=a_bits)
+    _assert_confirmed(network, nw.random_inputs(rng, network, 12, density=0.6))
+
+
+@pytest.mark.parametrize(("sparsity", "act_skip"), [(0.0, False), (0.6, True)])
+def test_random_cnn(sparsity, act_skip):
+    rng = np.random.default_rng(3)
+    network = random_cnn(rng, sparsity, act_skip)
+    _assert_confirmed(network, nw.random_inputs(rng, network, 6, density=0.5))
+
+
+DIGITS_FOLDS = {
+    "digits-mlp": {"fc1": (4, 8), "fc2": (2, 4), "fc3": (5, 2)},
+    "digits-cnn": {"conv1": (2, 2), "conv2": (4, 8), "fc1": (2, 4)},
+}
+
+
+@pytest.mark.parametrize("model_name", ["digits-mlp", "digits-cnn"])
+@pytest.mark.parametrize(
+    ("w_bits", "a_bits", "weight_sparsity", "act_sparsity"),
+    [(8, 6, 0.0, 0.0), (4, 4, 0.5, 0.5), (4, 4, 0.8, 0.7)],
+)
+def test_digits_models(request, digits, model_name, w_bits, a_bits, weight_sparsity, act_sparsity):
+    model = request.getfixturevalue(model_name.replace("-", "_"))
+    calibration = torch.from_numpy(digits.train.x[:256])
+    candidate = uniform_candidate(weight_sparsity, act_sparsity, w_bits, a_bits)
+    integer = transform(model, candidate, calibration).integer_network
+    folds = DIGITS_FOLDS[model_name]
+    network = nw.from_integer_network(
+        integer, (1, 8, 8), folds, act_skip=set(folds) - {"conv1"}, name=model_name
+    )
+    x = integer.quantize_input(digits.test.x[:8])
+    inputs = x.reshape(len(x), -1) if network.in_shape[1:] == (1, 1) else x
+    report = confirm(network, inputs, integer.run(x))
+    assert report.bit_exact, report.summary()
+    schedule = nw.exact_schedule(network, inputs)
+    np.testing.assert_array_equal(report.start_cycles, schedule.start)
+    np.testing.assert_array_equal(report.done_cycles, schedule.done)
+
+
+def test_missing_memory_file_is_a_clear_error(tmp_path):
+    rng = np.random.default_rng(0)
+    network = random_mlp(rng, 0.5, act_skip=True, w_bits=4, a_bits=4)
+    inputs = nw.random_inputs(rng, network, 2)
+    report = confirm(network, inputs, work_dir=tmp_path / "ok")
+    assert report.bit_exact is None and report.outputs.shape == (2, 4)
+    from rtl.confirm import build
+
+    exe, _ = build(network)
+    import subprocess
+
+    (tmp_path / "in.hex").write_text((tmp_path / "ok" / "inputs.hex").read_text())
+    proc = subprocess.run(
+        [
+            str(exe),
+            f"+hws_in={tmp_path / 'in.hex'}",
+            "+hws_frames=2",
+            f"+hws_mem_dir={tmp_path / 'nowhere'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "HWS_ERROR: missing memory file" in proc.stdout
+
+
+def test_watchdog_ends_a_run_that_does_not_finish():
+    rng = np.random.default_rng(0)
+    network = random_mlp(rng, 0.5, act_skip=True, w_bits=4, a_bits=4)
+    with pytest.raises(ConfirmationError, match="watchdog expired"):
+        confirm(network, nw.random_inputs(rng, network, 4), max_cycles=20)
+
+
+def test_confirm_many_in_a_process_pool():
+    rng = np.random.default_rng(1)
+    network = random_mlp(rng, 0.5, act_skip=True, w_bits=4, a_bits=4)
+    jobs = []
+    for density in (0.3, 0.9):  # one shape, two input sets: one build
+        inputs = nw.random_inputs(rng, network, 5, density=density)
+        jobs.append(ConfirmationJob(network, inputs, nw.golden(network, inputs)))
+    jobs.append(ConfirmationJob(network, nw.random_inputs(rng, network, 3), max_cycles=5))
+    reports = confirm_many(jobs, processes=2)
+    assert [r.bit_exact for r in reports[:2]] == [True, True]
+    assert isinstance(reports[2], ConfirmationError)
+    assert reports[0].shape_key == reports[1].shape_key

@@ -1,0 +1,88 @@
+"""hws_engine: sparse matrix-vector layer engine, outputs bit-exact to the integer reference
+model and frame cycles exactly LAYER_OVERHEAD + sum_v (VECTOR_OVERHEAD + max_p L_p(v))."""
+
+import numpy as np
+import pytest
+
+from hw_models import accumulator_bits
+from rtl.description import Layer, Requant
+from rtl.generate import engine_parameters
+from rtl.memfiles import memory_files
+from search.transforms import FixedPoint, requantize
+from tests.rtl.benches.common import pack
+from tests.rtl.networks import random_weights
+
+pytestmark = pytest.mark.sim
+
+# (M, K, PE, SIMD, w_bits, a_bits, signed, act_skip, out_bits or None, OUT_H, OUT_W, LO, VO)
+SHAPES = {
+    "linear-skip": (8, 16, 2, 4, 4, 4, True, True, 4, 1, 1, 16, 1),
+    "conv-dense-ternary": (6, 9, 3, 1, 2, 8, False, False, 6, 2, 2, 16, 1),
+    "wide-simd-last": (4, 32, 4, 32, 8, 2, False, False, None, 1, 3, 16, 1),
+    "odd-contract": (5, 12, 1, 8, 3, 3, False, True, 3, 2, 1, 9, 2),
+}
+
+
+def _case(shape, sparsity: float, density: float, seed: int) -> tuple[dict, dict, dict]:
+    m, k, pe, simd, w_bits, a_bits, signed, skip, out_bits, oh, ow, lo, vo = shape
+    rng = np.random.default_rng(seed)
+    weight = random_weights(rng, (m, k), w_bits, sparsity)
+    if sparsity > 0:
+        weight[0] = 0  # an empty row still costs one cycle
+    acc_bits = accumulator_bits(w_bits, a_bits, k, signed)
+    bias = rng.integers(-(2 ** (acc_bits - 2)), 2 ** (acc_bits - 2), size=m)
+    requant = None if out_bits is None else Requant(int(rng.integers(0, 6)), 1, out_bits)
+    layer = Layer(
+        "eng",
+        "linear",
+        (k, 1, 1),
+        weight,
+        bias,
+        w_bits=w_bits,
+        a_bits=a_bits,
+        input_signed=signed,
+        requant=requant,
+        pe=pe,
+        simd=simd,
+        act_skip=skip,
+    )
+    lo_x, hi_x = (-(2 ** (a_bits - 1)), 2 ** (a_bits - 1)) if signed else (0, 2**a_bits)
+    n_frames = 4
+    frames = rng.integers(lo_x, hi_x, size=(n_frames, oh * ow, k))
+    frames = np.where(rng.random(frames.shape) < density, frames, 0)
+    frames[1, 0] = 0  # an all-zero vector
+    acc = frames @ weight.T + bias  # (N, vectors, M): the reference model's accumulation
+    if requant is not None:
+        out = FixedPoint(out_bits, 0, signed=False)
+        acc = requantize(acc, requant.shift, requant.threshold, out)
+    expected = [pack(v, out_bits or acc_bits) for v in acc.reshape(-1, m)]
+    case = {
+        "m": m, "fan_in": k, "pe": pe, "simd": simd, "out_h": oh, "out_w": ow,
+        "a_bits": a_bits, "acc_bits": acc_bits, "act_skip": skip,
+        "requant": None if requant is None else [requant.shift, requant.threshold, out_bits],
+        "layer_overhead": lo, "vector_overhead": vo, "weight": weight.tolist(),
+        "expected_pixels": expected, "frames": frames.tolist(), "seed": seed, "out_busy": 0.3,
+    }  # fmt: skip
+    # the layer's own parameters (weight layout included), as vectors of an OUT_H x OUT_W frame
+    params = {
+        k: int(v) if isinstance(v, bool) else (f'"{v}"' if isinstance(v, str) else v)
+        for k, v in engine_parameters(layer).items()
+    } | {"OUT_H": oh, "OUT_W": ow, "LAYER_OVERHEAD": lo, "VECTOR_OVERHEAD": vo}
+    files = {name: "\n".join(lines) + "\n" for name, lines in memory_files(layer).items()}
+    return case, params, files
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize(("sparsity", "density"), [(0.0, 1.0), (0.7, 0.5)], ids=["dense", "sparse"])
+def test_engine(cocotb_sim, shape, sparsity, density):
+    case, params, files = _case(
+        SHAPES[shape], sparsity, density, seed=len(shape) + int(10 * density)
+    )
+    cocotb_sim(
+        "hws_engine",
+        params,
+        "tests.rtl.benches.engine_bench",
+        case,
+        plusargs=["+hws_mem_dir=."],
+        files=files,
+    )

@@ -1,0 +1,56 @@
+"""Max-pool and loader stages: outputs, exact frame times and the start rule."""
+
+import numpy as np
+import pytest
+
+from search.transforms.integer_model import MaxPool
+
+pytestmark = pytest.mark.sim
+
+
+@pytest.mark.parametrize(
+    ("c", "bits", "signed", "k", "s", "h", "w", "lo"),
+    [(3, 4, False, 2, 2, 6, 6, 16), (2, 5, True, 3, 1, 4, 5, 5)],
+    ids=["2x2-s2", "3x3-s1-signed-lo5"],
+)
+def test_maxpool(cocotb_sim, c, bits, signed, k, s, h, w, lo):
+    rng = np.random.default_rng(bits)
+    lo_x, hi_x = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
+    frames = rng.integers(lo_x, hi_x, size=(4, c, h, w))
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    params = {
+        "CHANNELS": c,
+        "BITS": bits,
+        "SIGNED": int(signed),
+        "KERNEL": k,
+        "OUT_H": oh,
+        "OUT_W": ow,
+        "LAYER_OVERHEAD": lo,
+    }
+    case = {
+        "kernel": k,
+        "stride": s,
+        "bits": bits,
+        "signed": signed,
+        "layer_overhead": lo,
+        "frames": frames.tolist(),
+        "pooled": MaxPool("pool", k, s)(frames).tolist(),
+        "seed": 5,
+    }
+    cocotb_sim(
+        "hws_maxpool", params, "tests.rtl.benches.stage_bench", case, testcase="maxpool_frames"
+    )
+
+
+@pytest.mark.parametrize(("pix_bits", "pixels"), [(8, 4), (3, 1)])
+def test_loader(cocotb_sim, pix_bits, pixels):
+    rng = np.random.default_rng(pixels)
+    words = rng.integers(0, 2**pix_bits, size=6 * pixels).tolist()
+    case = {"words": words, "pixels": pixels, "seed": 2}
+    cocotb_sim(
+        "hws_loader",
+        {"PIX_BITS": pix_bits, "PIXELS": pixels},
+        "tests.rtl.benches.stage_bench",
+        case,
+        testcase="loader_frames",
+    )
