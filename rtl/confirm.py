@@ -5,8 +5,9 @@
 
 Steps: generate the top and the memory files (rtl.generate) -> build the pure SystemVerilog
 harness `hws_tb` with the generated top (`verilator --binary`, cached per hardware shape under
-`build/rtl/shapes/<shape key>`, ccache underneath) -> run it with the inputs under a cycle
-watchdog and a process timeout -> parse outputs and per-stage per-frame start/done cycles.
+`<build root>/rtl/shapes/<shape key>` with ccache, see rtl.verilator.build_root) -> run it with
+the inputs under a cycle watchdog and a process timeout -> parse outputs and per-stage
+per-frame start/done cycles.
 `confirm_many` runs several candidates in a process pool; builds of one shape happen once.
 """
 
@@ -195,7 +196,7 @@ def confirm(
         golden: expected int64 outputs, (N, M) for a linear last layer or (N, M, H, W); None to
             only simulate.
         work_dir: where memory files, inputs and outputs go (a temporary directory if None).
-        build_dir: root of the per-shape build cache (default build/rtl/shapes).
+        build_dir: root of the per-shape build cache (default <build root>/rtl/shapes).
         max_cycles: cycle watchdog (default: a dense worst case).
         timeout_s: process timeout (default: from max_cycles at a pessimistic speed).
 

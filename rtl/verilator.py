@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 STAMP = "hws_build.json"
 
 
@@ -31,8 +30,15 @@ class BuildError(RuntimeError):
 
 
 def build_root() -> Path:
-    """Where builds and the ccache live: $HWS_BUILD_DIR, else <repo>/build (gitignored)."""
-    return Path(os.environ.get("HWS_BUILD_DIR", REPO_ROOT / "build"))
+    """Where builds and the ccache live: $HWS_BUILD_DIR, else the user's cache directory.
+
+    Builds are keyed by hardware shape, contract constants and RTL sources, so one cache is
+    safely shared by every checkout on the machine: a fresh clone reuses warm builds.
+    """
+    if "HWS_BUILD_DIR" in os.environ:
+        return Path(os.environ["HWS_BUILD_DIR"])
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "hwsearch" / "build"
 
 
 def verilator_root() -> Path:

@@ -1,7 +1,7 @@
 """Fixtures for the RTL tests: cached cocotb builds of hand-written modules.
 
 `cocotb_sim(toplevel, parameters, bench, case)` builds `toplevel` with Verilator through
-cocotb's runner, once per (toplevel, parameters, RTL sources) under build/rtl/cocotb/ (ccache
+cocotb's runner, once per (toplevel, parameters, RTL sources) under <build root>/rtl/cocotb/ (ccache
 underneath, shared with the confirmation builds), then runs the cocotb bench module `bench`
 with the JSON-able `case` (written to the run directory, path in $HWS_CASE).
 """
