@@ -24,14 +24,25 @@ def frame_buffer_resources(
     An add or matmul reads one pixel per cycle: one bank `2 * H * W` deep.
     The last stage's output is drained immediately (no buffer).
     """
+    layout = _frame_buffer_layout(frame, bits, consumer)
+    if layout is None or isinstance(layout, float):
+        return np.array([0.0, layout or 0.0, 0.0, 0.0])
+    return memory_resources(*layout)
+
+
+def _frame_buffer_layout(
+    frame: tuple[int, int, int], bits: int, consumer: LayerSpec | None
+) -> tuple[int, int, int] | float | None:
+    """A frame buffer's (depth, width, copies) memory, its register bits (linear consumer), or
+    None (no consumer: no buffer)."""
     ch, h, w = frame
     if consumer is None:
-        return np.zeros(4)
+        return None
     if consumer.kind == "linear":
-        return np.array([0.0, 2.0 * ch * h * w * bits, 0.0, 0.0])
+        return 2.0 * ch * h * w * bits
     k = consumer.kernel if consumer.kind in ("conv2d", "maxpool") else 1
     depth = 2 * (-(-h // k)) * (-(-w // k))
-    return memory_resources(depth, ch * bits, k * k)
+    return depth, ch * bits, k * k
 
 
 def skip_depth_frames(source_stage: int, consumer_stage: int) -> int:
@@ -83,12 +94,20 @@ def stage_fixed_resources(network: Network) -> np.ndarray:
     layers = network.layers
     out = np.zeros((len(layers) + 1, 4))
     out[0] = loader_resources(layers[0])
-    out[0] += frame_buffer_resources(layers[0].in_shape, layers[0].a_bits, layers[0])
+    buffers = [_frame_buffer_layout(layers[0].in_shape, layers[0].a_bits, layers[0])]
     for i, layer in enumerate(layers):
         consumer = layers[i + 1] if i + 1 < len(layers) else None
         if not layer.is_engine:
             out[i + 1] += fixed_stage_resources(layer)
-        out[i + 1] += frame_buffer_resources(layer.out_shape, layer.out_bits, consumer)
+        buffers.append(_frame_buffer_layout(layer.out_shape, layer.out_bits, consumer))
+    # every stage's output frame buffer (`frame_buffer_resources`), the memories in one pass
+    memories = [i for i, b in enumerate(buffers) if isinstance(b, tuple)]
+    if memories:
+        depth, width, copies = np.array([buffers[i] for i in memories]).T
+        out[memories] += memory_resources(depth, width, copies)
+    for i, b in enumerate(buffers):
+        if isinstance(b, float):
+            out[i, 1] += b
     for layer in layers:
         if layer.kind == "add":
             src = layer.second_input

@@ -58,18 +58,22 @@ def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray,
     pick = [0] * n  # option index (PE = SIMD = 1 first)
     cycles = [float(cycles_flat[e, 0]) for e in range(n)]
     total = res_flat[:, 0].sum(axis=0) + p.fixed_resources
-    fixed_max = float(np.delete(p.stage_cycles_fixed, p.engine_stage).max())
+    fixed_max = float(p.stage_cycles_fixed[p._fixed_stage].max())
     while True:
         b = max(range(n), key=cycles.__getitem__)
         if cycles[b] <= fixed_max:
             break
         second = max([fixed_max, *cycles[:b], *cycles[b + 1 :]])
         slack = budget - total + res_flat[b, pick[b]]
-        faster = np.all(res_flat[b] <= slack, axis=-1) & (cycles_flat[b] < cycles[b])
-        if not faster.any():
+        # (ufunc reductions and methods rather than np.all / np.any / np.argmin: this loop
+        # runs a few dozen times per fold, on small arrays, so call overhead is its cost)
+        fits = np.logical_and.reduce(res_flat[b] <= slack, axis=1)
+        faster = fits & (cycles_flat[b] < cycles[b])
+        if not np.logical_or.reduce(faster):
             break
         enough = faster & (cycles_flat[b] <= second)
-        choice = int(np.argmin(np.where(enough if enough.any() else faster, cost[b], np.inf)))
+        pool = enough if np.logical_or.reduce(enough) else faster
+        choice = int(np.where(pool, cost[b], np.inf).argmin())
         total += res_flat[b, choice] - res_flat[b, pick[b]]
         pick[b], cycles[b] = choice, float(cycles_flat[b, choice])
     pe_i, simd_i = np.unravel_index(np.array(pick), shape)
@@ -143,7 +147,11 @@ def fold(
     dev = get_device(device)
     budget = dev.budget(max_utilisation)
     p = prepare(network, dev)
-    p.ensure_affordable(budget)
+    if mode == "max_throughput":
+        p.ensure_fitting(budget)  # the greedy only ever looks at options that fit
+    else:  # the cheapest of all the options computed
+        p.ensure_affordable(budget)
+        p.complete()
     zeros = np.zeros(p.n_engines, dtype=np.int64)
     _check_fits(p, zeros, zeros, dev, max_utilisation, f"network {network.name!r} at PE = SIMD = 1")
     if mode == "max_throughput":

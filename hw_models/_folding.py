@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -12,13 +13,29 @@ from ._network import LayerSpec, Network
 
 def pe_options(rows: int) -> np.ndarray:
     """Legal PE values for an engine with `rows` output channels: the divisors of M (SPEC 3)."""
-    d = np.arange(1, rows + 1, dtype=np.int64)
-    return d[rows % d == 0]
+    return shared_pe_options(int(rows)).copy()
 
 
 def simd_options(fan_in: int) -> np.ndarray:
     """Legal SIMD values for fan-in K: powers of two up to K (SPEC 3)."""
-    return 2 ** np.arange(int(fan_in).bit_length(), dtype=np.int64)
+    return shared_simd_options(int(fan_in)).copy()
+
+
+@lru_cache(maxsize=4096)
+def shared_pe_options(rows: int) -> np.ndarray:
+    """`pe_options`, one read-only array per M (for the model's own tables)."""
+    d = np.arange(1, rows + 1, dtype=np.int64)
+    out = d[rows % d == 0]
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=4096)
+def shared_simd_options(fan_in: int) -> np.ndarray:
+    """`simd_options`, one read-only array per K (for the model's own tables)."""
+    out = 2 ** np.arange(fan_in.bit_length(), dtype=np.int64)
+    out.flags.writeable = False
+    return out
 
 
 def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:

@@ -217,7 +217,18 @@ class LayerSpec:
         """(M,) int64 nonzero weights per row (all K for dense layers and matmul)."""
         if self.kind == "matmul" or self.weight_mask is None:
             return np.full(self.rows, self.fan_in, dtype=np.int64)
-        return self.weight_matrix.sum(axis=1, dtype=np.int64)
+        # a row's count does not depend on the column order: no need to transpose a conv mask
+        flat = self.weight_mask.reshape(self.rows, -1)
+        if flat.shape[1] % 8 or not flat.flags.c_contiguous:
+            bits = np.bitwise_count(np.packbits(flat, axis=1))
+            return np.add.reduce(bits, axis=1, dtype=np.int64)
+        # a bool is one byte, 0 or 1: the popcount of a uint64 counts 8 of them at once
+        counts = np.bitwise_count(flat.view(np.uint64))  # (M, K/8) uint8, each <= 8
+        if counts.shape[1] % 8:
+            return np.add.reduce(counts, axis=1, dtype=np.int64)
+        # ... and the top byte of a uint64 times 0x0101010101010101 sums its 8 bytes
+        eights = (counts.view(np.uint64) * np.uint64(0x0101010101010101)) >> np.uint64(56)
+        return np.add.reduce(eights, axis=1).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,10 +13,10 @@ from ._buffers import skip_depth_frames, stage_fixed_resources
 from ._contract import HANDOFF
 from ._cycles import fixed_stage_cycles, lane_max_table, loader_cycles
 from ._devices import Device, get_device
-from ._expected import EngineCycles
-from ._folding import Folding, pe_options, simd_options
+from ._expected import EngineCycles, request_many
+from ._folding import Folding, shared_pe_options, shared_simd_options
 from ._network import LayerSpec, Network
-from ._resources import EngineShape, engine_resources
+from ._resources import EngineShape, engine_resources_many
 
 _CYCLE_CACHE: weakref.WeakKeyDictionary[Network, tuple[EngineCycles, ...]] = (
     weakref.WeakKeyDictionary()
@@ -58,10 +58,12 @@ def engine_cycles(network: Network) -> tuple[EngineCycles, ...]:
     """Expected-cycle tables of every engine, filled on demand (device independent, cached
     while the network object lives)."""
     if network not in _CYCLE_CACHE:
-        _CYCLE_CACHE[network] = tuple(
-            EngineCycles(layer, pe_options(layer.rows), simd_options(layer.fan_in))
+        models = tuple(
+            EngineCycles(layer, shared_pe_options(layer.rows), shared_simd_options(layer.fan_in))
             for layer in network.engines
         )
+        EngineCycles.link(models)
+        _CYCLE_CACHE[network] = models
     return _CYCLE_CACHE[network]
 
 
@@ -71,8 +73,8 @@ class PreparedNetwork:
     Engine e has options `pes[e]` x `simds[e]`; `cycles[e, i, j]` (expected cycles per frame)
     and `resources[e, i, j]` (4,) are padded to a common shape with +inf cycles and
     resources, so illegal options are never chosen. Resources are whole numbers per stage and
-    known for every option; cycles are NaN until a PE option's row is computed (`ensure`,
-    `ensure_affordable`; `evaluate` computes what it needs).
+    known for every option; cycles are NaN until computed (`ensure`, `ensure_affordable`,
+    `ensure_fitting`; `evaluate` computes what it needs).
     """
 
     def __init__(self, network: Network, device: Device) -> None:
@@ -82,30 +84,38 @@ class PreparedNetwork:
         self.stage_names = network.stage_names
         engines = network.engines
         self.engine_stage = np.array([network.stage_of(e.name) for e in engines], dtype=np.int64)
-        self.pes = [pe_options(e.rows) for e in engines]
-        self.simds = [simd_options(e.fan_in) for e in engines]
+        self.pes = [shared_pe_options(e.rows) for e in engines]
+        self.simds = [shared_simd_options(e.fan_in) for e in engines]
         n_pe = max((len(p) for p in self.pes), default=1)
         n_simd = max((len(s) for s in self.simds), default=1)
-        self.cycles = np.full((len(engines), n_pe, n_simd), np.inf)
-        self.resources = np.full((len(engines), n_pe, n_simd, 4), np.inf)
+        self.cycles = np.empty((len(engines), n_pe, n_simd))
+        self.cycles.fill(np.inf)
         self._engine_cycles = engine_cycles(network)
+        # every engine's options priced in one vectorised pass, padded with PE = SIMD = 1
+        shapes = [_engine_shape(network, layer) for layer in engines]
+        pe = np.empty((len(engines), n_pe, 1), dtype=np.int64)
+        pe.fill(1)
+        simd = np.empty((len(engines), 1, n_simd), dtype=np.int64)
+        simd.fill(1)
+        words = np.zeros((len(engines), n_pe, n_simd), dtype=np.int64)
+        valid = np.zeros((len(engines), n_pe, n_simd, 1), dtype=bool)
         for e, (layer, model) in enumerate(zip(engines, self._engine_cycles, strict=True)):
             pes, simds = self.pes[e], self.simds[e]
-            words = lane_max_table(layer.row_nnz, pes, simds)
-            res = engine_resources(
-                _engine_shape(network, layer),
-                pes[:, None],
-                simds[None, :],
-                words,
-                device.dsp_port_a,
-                device.dsp_port_b,
-            )
+            pe[e, : len(pes), 0] = pes
+            simd[e, 0, : len(simds)] = simds
+            valid[e, : len(pes), : len(simds)] = True
+            if shapes[e].weight_store == "sparse":  # only sparse weights use the lane words
+                words[e, : len(pes), : len(simds)] = lane_max_table(layer.row_nnz, pes, simds)
             self.cycles[e, : len(pes), : len(simds)] = model.table
-            self.resources[e, : len(pes), : len(simds)] = res
+        res = engine_resources_many(shapes, pe, simd, words, device.dsp_port_a, device.dsp_port_b)
+        self.resources = np.where(valid, res, np.inf)
         fixed = stage_fixed_resources(network)
         self.resources[:, :, :] += np.ceil(fixed[self.engine_stage])[:, None, None, :]
         self.resources = np.ceil(self.resources)
-        self.fixed_resources = np.ceil(np.delete(fixed, self.engine_stage, axis=0)).sum(axis=0)
+        fixed_stage = np.ones(len(fixed), dtype=bool)
+        fixed_stage[self.engine_stage] = False
+        self._fixed_stage = fixed_stage  # (stages,) not an engine
+        self.fixed_resources = np.ceil(fixed[fixed_stage]).sum(axis=0)
         self.fixed_stage_resources = np.ceil(fixed)
         self.stage_cycles_fixed = np.zeros(len(self.stage_names))
         self.stage_cycles_fixed[0] = loader_cycles(network.layers[0].in_shape)
@@ -130,17 +140,48 @@ class PreparedNetwork:
     def ensure(self, e: int, pe_index: np.ndarray) -> None:
         """Compute the expected cycles of engine e's PE options `pe_index` (all SIMD)."""
         pe_index = np.unique(pe_index)
-        if np.isnan(self.cycles[e, pe_index, 0]).any():
+        if np.isnan(self.cycles[e, pe_index, : len(self.simds[e])]).any():
             self.cycles[e, pe_index, : len(self.simds[e])] = self._engine_cycles[e].rows(pe_index)
+
+    def _fitting(self, budget: np.ndarray) -> np.ndarray:
+        """(E, P, S) options that fit `budget` next to the cheapest options of all other
+        engines; the others can never be chosen."""
+        cheapest = self.resources.min(axis=(1, 2))  # (E, 4) per-resource lower bounds
+        slack = budget - self.fixed_resources - cheapest.sum(axis=0) + cheapest  # (E, 4)
+        return np.all(self.resources <= slack[:, None, None], axis=-1)
 
     def ensure_affordable(self, budget: np.ndarray) -> None:
         """Compute every PE option with at least one (PE, SIMD) that fits `budget` next to the
-        cheapest options of all other engines; the others can never be chosen."""
-        cheapest = self.resources.min(axis=(1, 2))  # (E, 4) per-resource lower bounds
-        slack = budget - self.fixed_resources - cheapest.sum(axis=0) + cheapest  # (E, 4)
-        affordable = np.all(self.resources <= slack[:, None, None], axis=-1).any(axis=2)
+        cheapest options of all other engines (all its SIMD options)."""
+        affordable = self._fitting(budget).any(axis=2)
         for e in range(self.n_engines):
             self.ensure(e, np.flatnonzero(affordable[e]))
+
+    def complete(self) -> None:
+        """Compute the SIMD options `ensure_fitting` left out of the PE options it computed, so
+        that every PE option computed has all its SIMD options (as `ensure_affordable`)."""
+        for e, simds in enumerate(self.simds):
+            table = self.cycles[e, :, : len(simds)]
+            partial = np.isnan(table).any(axis=1) & ~np.isnan(table).all(axis=1)
+            if partial.any():
+                self.ensure(e, partial.nonzero()[0])
+
+    def ensure_fitting(self, budget: np.ndarray) -> None:
+        """Compute every option (PE, SIMD) that fits `budget` next to the cheapest options of
+        all other engines: enough for the "max_throughput" greedy. The PE options are grouped
+        as by `ensure_affordable`, so the values are the same; only SIMD options that cannot
+        fit with any of them are left out (NaN)."""
+        fits = self._fitting(budget)  # (E, P, S)
+        fit_rows = np.logical_or.reduce(fits, axis=2)  # (E, P)
+        fit_columns = np.logical_or.reduce(fits & fit_rows[:, :, None], axis=1)  # (E, S)
+        rows = [r.nonzero()[0] for r in fit_rows]
+        columns = [c[: len(s)] for c, s in zip(fit_columns, self.simds, strict=True)]
+        one_row = [
+            f[len(p) - 1, : len(s)] for f, p, s in zip(fits, self.pes, self.simds, strict=True)
+        ]
+        request_many(self._engine_cycles, rows, columns, one_row)
+        for e, (model, r) in enumerate(zip(self._engine_cycles, rows, strict=True)):
+            self.cycles[e, r, : len(self.simds[e])] = model.table[r]
 
     @property
     def n_engines(self) -> int:
@@ -172,8 +213,12 @@ class PreparedNetwork:
         """Evaluate n foldings given as (n, E) option indices (vectorised)."""
         pe_index, simd_index = np.atleast_2d(pe_index), np.atleast_2d(simd_index)
         e = np.arange(self.n_engines)
-        if np.isnan(self.cycles[e, pe_index, 0]).any():
-            for engine in e:
+        missing = np.isnan(self.cycles[e, pe_index, simd_index])
+        if missing.any():
+            # a PE option never computed here: compute the asked PE options of every engine
+            # (grouped as ever); otherwise only SIMD options left out by `ensure_fitting`
+            absent = ~np.isfinite(self.cycles[e, pe_index]).any(axis=-1)  # NaN, or +inf padding
+            for engine in e if absent.any() else np.flatnonzero(missing.any(axis=0)):
                 self.ensure(engine, pe_index[:, engine])
         cycles = np.broadcast_to(self.stage_cycles_fixed, (len(pe_index), len(self.stage_names)))
         cycles = cycles.copy()

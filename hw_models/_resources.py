@@ -25,7 +25,7 @@ def _ceil_div(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
 def lut_multiplier_luts(w_bits: int, a_bits: int) -> int:
     """LUT6 per fabric multiplier, FINN-R (Blott et al. 2018): `(2*ceil((W+A)/6) - 1)*(W+A)`."""
     width = w_bits + a_bits
-    return (2 * int(_ceil_div(width, c.LUT_MULT_BITS_PER_LUT6)) - 1) * width
+    return (2 * -(-width // c.LUT_MULT_BITS_PER_LUT6) - 1) * width
 
 
 def uses_lut_multipliers(w_bits: int, a_bits: int) -> bool:
@@ -39,7 +39,7 @@ def dsp_per_product(w_signed_bits: int, a_signed_bits: int, port_a: int, port_b:
     chunks of port-1 bits; the best of the two operand-to-port assignments is used."""
 
     def chunks(bits: int, port: int) -> int:
-        return 1 if bits <= port else 1 + int(_ceil_div(bits - port, port - 1))
+        return 1 if bits <= port else 1 - (-(bits - port) // (port - 1))
 
     return min(
         chunks(w_signed_bits, port_a) * chunks(a_signed_bits, port_b),
@@ -76,15 +76,16 @@ def window_rotation_luts(kernel: int, fan_in: int, a_bits: int) -> int:
     `2 * K * a_bits * ceil(k / MUX_INPUTS_PER_LUT)` LUTs (none for k = 1)."""
     if kernel == 1:
         return 0
-    return int(2 * mux_luts(kernel, fan_in * a_bits))
+    return 2 * -(-kernel // c.MUX_INPUTS_PER_LUT) * fan_in * a_bits  # 2 * mux_luts(k, K * a)
 
 
 def bram18_count(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
     """RAMB18 for a depth x width memory: the best simple-dual-port aspect ratio, each block
     16Kx1 ... 512x36 (UG473; the same cascade rule as FINN's `bram_estimation`)."""
-    d, w = np.asarray(depth), np.asarray(width)
-    counts = [_ceil_div(d, sd) * _ceil_div(w, sw) for sd, sw in c.BRAM18_SHAPES]
-    return np.where((d > 0) & (w > 0), np.minimum.reduce(counts), 0)
+    d, w = np.asarray(depth)[..., None], np.asarray(width)[..., None]
+    shapes = np.array(c.BRAM18_SHAPES)  # one aspect ratio per entry of the last axis
+    counts = (-(-d // shapes[:, 0]) * -(-w // shapes[:, 1])).min(axis=-1)
+    return np.where((d[..., 0] > 0) & (w[..., 0] > 0), counts, 0)
 
 
 def lutram_luts(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
@@ -102,11 +103,11 @@ def memory_resources(
     """(..., 4) resources of `copies` memories of depth x width bits: registers up to
     `REGISTER_MAX_DEPTH`, LUTRAM up to `LUTRAM_MAX_DEPTH` deep or `LUTRAM_MAX_BITS` bits,
     else BRAM18 (the split Vivado and Yosys `memory_libmap` make by size)."""
-    d, w, n = np.broadcast_arrays(np.asarray(depth), np.asarray(width), np.asarray(copies))
+    d, w, n = np.asarray(depth), np.asarray(width), np.asarray(copies)
     regs = d <= c.REGISTER_MAX_DEPTH
     lutram = ~regs & ((d <= c.LUTRAM_MAX_DEPTH) | (d * w <= c.LUTRAM_MAX_BITS))
     bram = ~regs & ~lutram
-    out = np.zeros((*d.shape, 4))
+    out = np.zeros((*np.broadcast_shapes(d.shape, w.shape, n.shape), 4))
     out[..., 0] = np.where(lutram, lutram_luts(d, w), 0) * n
     out[..., 1] = np.where(regs, d * w, 0) * n
     out[..., 3] = np.where(bram, bram18_count(d, w), 0) * n
@@ -177,18 +178,7 @@ def weight_memory_resources(
     sparse: per lane, SIMD (value, column index) pairs plus a last-of-row bit per word, as
     deep as the longest lane (`lane_words`); skip: per lane, one row per word (its nonzero
     values and a K-bit nonzero mask); operand: B in PE banks of whole rows, for D frames."""
-    rows_per_lane = shape.rows // pe
-    if shape.weight_store == "dense":
-        depth = rows_per_lane * _ceil_div(shape.fan_in, simd)
-        return memory_resources(depth, pe * simd * shape.w_bits)
-    if shape.weight_store == "sparse":
-        index_bits = max(1, (shape.fan_in - 1).bit_length())
-        return memory_resources(lane_words, simd * (shape.w_bits + index_bits) + 1, pe)
-    if shape.weight_store == "skip":
-        width = shape.max_row_nnz * shape.w_bits + shape.fan_in
-        return memory_resources(np.broadcast_to(rows_per_lane, lane_words.shape), width, pe)
-    depth = np.broadcast_to(shape.operand_depth_frames * rows_per_lane, lane_words.shape)
-    return memory_resources(depth, shape.fan_in * shape.w_bits, pe)
+    return _weight_memory(_Shapes([shape]), pe[None], simd[None], lane_words[None])[0]
 
 
 def engine_resources(
@@ -200,42 +190,160 @@ def engine_resources(
     port_b: int,
 ) -> np.ndarray:
     """(nP, nS, 4) LUT, FF, DSP, BRAM18 of an engine for PE (nP, 1) x SIMD (1, nS)."""
-    k, w, a = shape.fan_in, shape.w_bits, shape.a_bits
+    lane_words = np.broadcast_to(lane_words, np.broadcast_shapes(pe.shape, simd.shape))
+    out = engine_resources_many([shape], pe[None], simd[None], lane_words[None], port_a, port_b)
+    return out[0]
+
+
+class _Shapes:
+    """The fields of several EngineShapes, and per-engine derived terms, as (E, 1, 1) int
+    arrays (flags as 0/1), to price the options of all of a network's engines in one
+    vectorised pass."""
+
+    rows: np.ndarray
+    k: np.ndarray  # fan-in
+    w: np.ndarray
+    a: np.ndarray
+    product_bits: np.ndarray  # signed weight + signed activation bits
+    acc: np.ndarray
+    out_bits: np.ndarray
+    requantizes: np.ndarray
+    window_register: np.ndarray
+    rotated: np.ndarray  # kernel > 1
+    max_row_nnz: np.ndarray
+    operand_depth: np.ndarray
+    index_bits: np.ndarray
+    dense: np.ndarray  # weight store flags
+    sparse: np.ndarray
+    skip: np.ndarray
+    operand: np.ndarray
+    lockstep: np.ndarray
+    lut_mult: np.ndarray  # multiplier flags: fabric, two lanes per DSP, DSPs
+    pack: np.ndarray
+    dsp_mult: np.ndarray
+    lut_mult_luts: np.ndarray
+    dsp_per_product: np.ndarray
+    rotation_luts: np.ndarray
+
+    def __init__(self, shapes: list[EngineShape], port_a: int = 0, port_b: int = 0) -> None:
+        table = []
+        for s in shapes:
+            lut_mult = uses_lut_multipliers(s.w_bits, s.a_bits)
+            pack = (
+                not lut_mult
+                and s.lockstep
+                and dsp_packs_two(s.w_signed_bits, s.a_signed_bits, port_a, port_b)
+            )
+            # (weight memories alone are priced without ports: no multiplier terms)
+            dsp_each = (
+                dsp_per_product(s.w_signed_bits, s.a_signed_bits, port_a, port_b) if port_a else 0
+            )
+            table.append(
+                {
+                    "rows": s.rows,
+                    "k": s.fan_in,
+                    "w": s.w_bits,
+                    "a": s.a_bits,
+                    "product_bits": s.w_signed_bits + s.a_signed_bits,
+                    "acc": s.acc_bits,
+                    "out_bits": s.out_bits,
+                    "requantizes": s.requantizes,
+                    "window_register": s.window_register,
+                    "rotated": s.kernel > 1,
+                    "max_row_nnz": s.max_row_nnz,
+                    "operand_depth": s.operand_depth_frames,
+                    "index_bits": max(1, (s.fan_in - 1).bit_length()),
+                    "dense": s.weight_store == "dense",
+                    "sparse": s.weight_store == "sparse",
+                    "skip": s.weight_store == "skip",
+                    "operand": s.weight_store == "operand",
+                    "lockstep": s.lockstep,
+                    "lut_mult": lut_mult,
+                    "pack": pack,
+                    "dsp_mult": not lut_mult and not pack,
+                    "lut_mult_luts": lut_multiplier_luts(s.w_bits, s.a_bits),
+                    "dsp_per_product": dsp_each,
+                    "rotation_luts": window_rotation_luts(s.kernel, s.fan_in, s.a_bits),
+                }
+            )
+        columns = np.array([list(t.values()) for t in table], dtype=np.int64)[:, :, None, None]
+        for i, name in enumerate(table[0]):
+            setattr(self, name, columns[:, i])
+
+
+def _weight_memory(
+    s: _Shapes, pe: np.ndarray, simd: np.ndarray, lane_words: np.ndarray
+) -> np.ndarray:
+    """`weight_memory_resources` of E engines: PE (E, nP, 1), SIMD (E, 1, nS), lane words
+    (E, nP, nS) -> (E, nP, nS, 4)."""
+    rows_per_lane = s.rows // pe
+    depth = np.where(
+        s.dense,
+        rows_per_lane * -(-s.k // simd),
+        np.where(
+            s.sparse,
+            lane_words,
+            np.where(s.skip, rows_per_lane, s.operand_depth * rows_per_lane),
+        ),
+    )
+    width = np.where(
+        s.dense,
+        pe * simd * s.w,
+        np.where(
+            s.sparse,
+            simd * (s.w + s.index_bits) + 1,
+            np.where(s.skip, s.max_row_nnz * s.w + s.k, s.k * s.w),
+        ),
+    )
+    return memory_resources(depth, width, np.where(s.dense, 1, pe))
+
+
+def engine_resources_many(
+    shapes: list[EngineShape],
+    pe: np.ndarray,
+    simd: np.ndarray,
+    lane_words: np.ndarray,
+    port_a: int,
+    port_b: int,
+) -> np.ndarray:
+    """`engine_resources` of E engines at once: PE (E, nP, 1), SIMD (E, 1, nS) and lane words
+    (E, nP, nS) (engines with fewer options padded with any legal value) -> (E, nP, nS, 4).
+    Each engine's terms are added in the same order as for one engine alone (the terms of the
+    branches an engine does not take are zeros)."""
+    s = _Shapes(shapes, port_a, port_b)
+    k, w, a = s.k, s.w, s.a
     n_mult = pe * simd
-    product_bits = shape.w_signed_bits + shape.a_signed_bits
-    lut_mult = uses_lut_multipliers(w, a)
     lut = np.zeros(np.broadcast_shapes(pe.shape, simd.shape), dtype=np.float64)
-    ff = np.zeros_like(lut)
-    dsp = np.zeros_like(lut)
-    if lut_mult:
-        lut += n_mult * lut_multiplier_luts(w, a)
-        ff += n_mult * (w + a)  # product register
-    elif shape.lockstep and dsp_packs_two(shape.w_signed_bits, shape.a_signed_bits, port_a, port_b):
-        dsp += _ceil_div(pe, 2) * simd  # lanes paired on a shared activation
-        lut += (pe // 2) * simd * c.DSP_PACK_CORRECTION_LUTS
-    else:
-        dsp += n_mult * dsp_per_product(shape.w_signed_bits, shape.a_signed_bits, port_a, port_b)
-    tree_bits = product_bits + np.ceil(np.log2(simd))
-    lut += pe * adder_tree_luts(simd, product_bits)
+    ff = np.zeros(lut.shape)
+    dsp = np.zeros(lut.shape)
+    # multipliers: fabric (LUTs and a product register), two lanes per DSP, or DSPs
+    lut += np.where(
+        s.lut_mult, n_mult * s.lut_mult_luts, (pe // 2) * simd * c.DSP_PACK_CORRECTION_LUTS * s.pack
+    )
+    ff += n_mult * (w + a) * s.lut_mult
+    dsp += np.where(s.pack, _ceil_div(pe, 2) * simd, n_mult * s.dsp_per_product * s.dsp_mult)
+    tree_bits = s.product_bits + np.ceil(np.log2(simd))
+    lut += pe * adder_tree_luts(simd, s.product_bits)
     ff += pe * (simd - 1) * tree_bits  # one register per adder (pipelined tree)
-    lut += pe * shape.acc_bits * c.ADDER_LUTS_PER_BIT
-    lut += pe * shape.acc_bits * c.REQUANT_LUTS_PER_BIT * shape.requantizes
-    ff += pe * (shape.acc_bits + shape.out_bits)
-    if shape.lockstep:  # SIMD slots pick column chunk j of K/SIMD, shared by every lane
-        lut += simd * mux_luts(_ceil_div(k, simd), a)
-        lut += window_rotation_luts(shape.kernel, k, a)
-        if shape.weight_store == "operand":  # each lane picks its chunk of a whole B row
-            lut += n_mult * mux_luts(_ceil_div(k, simd), w)
-    else:  # every lane slot picks any of the K activations (rotation folded into the index)
-        lut += n_mult * (mux_luts(k, a) + c.INDEX_ROTATION_LUTS_PER_SLOT * (shape.kernel > 1))
-    if shape.weight_store == "skip":
-        lut += n_mult * (k * c.COMPACT_LUTS_PER_SLOT_BIT + mux_luts(shape.max_row_nnz, w))
-        ff += pe * (k + shape.max_row_nnz * w + k)  # work mask and current row word
-    if shape.window_register:
-        ff += 2 * k * a
+    lut += pe * s.acc * c.ADDER_LUTS_PER_BIT
+    lut += pe * s.acc * c.REQUANT_LUTS_PER_BIT * s.requantizes
+    ff += pe * (s.acc + s.out_bits)
+    # lockstep: SIMD slots pick column chunk j of K/SIMD, shared by every lane; otherwise
+    # every lane slot picks any of the K activations (rotation folded into the index)
+    chunk = _ceil_div(k, simd)
+    lut += np.where(
+        s.lockstep,
+        simd * mux_luts(chunk, a),
+        n_mult * (mux_luts(k, a) + c.INDEX_ROTATION_LUTS_PER_SLOT * s.rotated),
+    )
+    lut += s.rotation_luts * s.lockstep
+    lut += n_mult * mux_luts(chunk, w) * s.operand  # each lane picks its chunk of a B row
+    lut += n_mult * (k * c.COMPACT_LUTS_PER_SLOT_BIT + mux_luts(s.max_row_nnz, w)) * s.skip
+    ff += pe * (k + s.max_row_nnz * w + k) * s.skip  # work mask and current row word
+    ff += 2 * k * a * s.window_register
     lut += c.ENGINE_CONTROL_LUTS + pe * c.LANE_CONTROL_LUTS
     ff += c.ENGINE_CONTROL_FFS + pe * c.LANE_CONTROL_FFS
-    out = weight_memory_resources(shape, pe, simd, lane_words)
+    out = _weight_memory(s, pe, simd, lane_words)
     out[..., 0] += lut
     out[..., 1] += ff
     out[..., 2] += dsp
