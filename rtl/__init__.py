@@ -3,6 +3,7 @@
     network = Network("mlp", (Layer("fc1", "linear", (64, 1, 1), w, b, ...), ...))
     generate(network, "out/mlp")                    # generated top + run-time memory files
     report = confirm(network, input_codes, golden)  # Verilator: bit-exact? cycles per stage?
+    counts = rtl.synth.synthesize(network)          # Yosys synth_xilinx: LUT/FF/DSP/BRAM18
 
 Hand-written modules live in rtl/hdl/ (one module per file, see each header for its timing);
 the generator only instantiates them. This package does not import search/ or service/.

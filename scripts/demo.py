@@ -39,6 +39,10 @@ BUNDLE_FILES = {
     "metadata.json",
     "vectors.npz",
     "README.md",
+    "rtl/hws_net.sv",
+    "rtl/README.md",
+    "rtl/shape.json",
+    "rtl/hdl/hws_engine.sv",
 }
 # RTL confirmation builds and simulates one accelerator per member (tens of seconds each on
 # two cores); the example asks for five, the demo confirms two to stay within minutes.

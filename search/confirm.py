@@ -9,76 +9,18 @@ against hw_models' exact prediction for those inputs (must be equal) and expecte
 from calibration statistics (the error the search lived with).
 """
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import optuna
-from torch import nn
 
 import hw_models
 import rtl
-from rtl.generate import hdl_sources
-from search.hardware import network_from_transformed
+from search.accelerator import describe_accelerator
 from search.scoring import CandidateScorer
 from search.stored import load_job_study
-from search.transforms import Candidate, TransformedModel, parse_candidate
-from search.transforms._graph import WEIGHTED
-
-
-def rtl_network(
-    transformed: TransformedModel,
-    hw_network: hw_models.Network,
-    folding: hw_models.Folding,
-    name: str,
-) -> rtl.Network:
-    """The chain model as rtl's description: integer codes, requantization, folding."""
-    integer = transformed.integer_network
-    ops = {op.name: op for op in integer.weighted}
-    specs = {layer.name: layer for layer in hw_network.layers}
-    layers, frame = [], None
-    for child, module in transformed.float_model.named_children():
-        if isinstance(module, WEIGHTED):
-            op, spec = ops[child], specs[child]
-            in_shape = frame or spec.in_shape
-            r = op.requant
-            pe, simd = folding[child]
-            geometry = {"kernel": spec.kernel, "stride": op.stride, "padding": op.padding}
-            layers.append(
-                rtl.Layer(
-                    child,
-                    op.kind,
-                    in_shape,
-                    op.weight,
-                    op.bias,
-                    **(geometry if op.kind == "conv2d" else {}),
-                    w_bits=op.weight_format.bits,
-                    a_bits=op.input_format.bits,
-                    input_signed=op.input_format.signed,
-                    requant=None
-                    if r is None
-                    else rtl.Requant(r.shift, r.threshold, r.out_format.bits),
-                    pe=pe,
-                    simd=simd,
-                    act_skip=spec.act_skip,
-                )
-            )
-            frame = layers[-1].out_shape
-        elif isinstance(module, nn.MaxPool2d):
-            spec = specs[child]
-            layers.append(
-                rtl.Layer(
-                    child,
-                    "maxpool",
-                    frame,
-                    kernel=spec.kernel,
-                    stride=spec.stride,
-                    a_bits=spec.a_bits,
-                )
-            )
-            frame = layers[-1].out_shape
-    return rtl.Network(name, tuple(layers))
+from search.transforms import Candidate, parse_candidate
 
 
 @dataclass
@@ -90,40 +32,6 @@ class PreparedConfirmation:
     folding: hw_models.Folding
     hardware: dict
     masks: dict[str, np.ndarray]
-
-
-@dataclass
-class Accelerator:
-    """A candidate's hardware as scored: estimate, hw_models network and folding, rtl design."""
-
-    transformed: TransformedModel
-    hardware: dict
-    hw_network: hw_models.Network
-    folding: hw_models.Folding
-    design: rtl.Network
-
-
-def describe_accelerator(scorer: CandidateScorer, candidate: Candidate) -> Accelerator:
-    """Rebuild the candidate exactly as the search scored it, folding included."""
-    workload = scorer.workload
-    transformed = scorer.build(candidate)
-    hardware, stats = scorer.estimate(transformed)
-    hw_network = network_from_transformed(
-        transformed, stats, workload.model_name, scorer.spec.act_skip
-    )
-    folding = hw_models.Folding.from_dict(
-        {name: (f["pe"], f["simd"]) for name, f in hardware["folding"].items()}
-    )
-    design = rtl_network(transformed, hw_network, folding, workload.model_name.replace("-", "_"))
-    return Accelerator(transformed, hardware, hw_network, folding, design)
-
-
-def write_rtl(design: rtl.Network, out: Path) -> None:
-    """The generated top, memory files and README, plus the hand-written modules it uses."""
-    rtl.generate(design, out)
-    (out / "hdl").mkdir(exist_ok=True)
-    for source in hdl_sources():
-        shutil.copy(source, out / "hdl" / source.name)
 
 
 def prepare_confirmation(

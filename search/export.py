@@ -193,7 +193,7 @@ def export_from_candidate(
     """Transform `workload`'s model with `candidate` and export it. With a device, the folded
     hardware estimate and the generated RTL (`rtl/`) are included. Pass the job's `spec` for a
     stored trial, so the export is built exactly as the trial was scored (fine-tuning too)."""
-    from search.confirm import describe_accelerator, write_rtl
+    from search.accelerator import describe_accelerator, write_rtl
     from search.scoring import CandidateScorer
     from search.spec import JobSpec
 

@@ -6,6 +6,8 @@ same waiting trial (../shared/PITFALLS.md). Every transaction here starts with
 Heartbeats mark the trials of dead workers failed and re-queue them.
 """
 
+import warnings
+
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy import event
@@ -33,13 +35,15 @@ def make_storage(url: str, heartbeat: bool = True) -> RDBStorage:
     """An RDBStorage for `url` (sqlite:///path or postgresql+psycopg://...)."""
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     kwargs = {}
-    if heartbeat:
-        kwargs = {
-            "heartbeat_interval": HEARTBEAT_INTERVAL_S,
-            "grace_period": GRACE_PERIOD_S,
-            "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(MAX_RETRY),
-        }
-    storage = RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since v2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if heartbeat:
+            kwargs = {
+                "heartbeat_interval": HEARTBEAT_INTERVAL_S,
+                "grace_period": GRACE_PERIOD_S,
+                "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(MAX_RETRY),
+            }
+        storage = RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
     if url.startswith("sqlite"):
         _serialize_sqlite(storage)
     return storage

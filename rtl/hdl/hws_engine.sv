@@ -24,6 +24,8 @@
 // hws_engine_lane; the dense memory, shared by the lanes, lives here), <NAME>_bias (M lines of
 // ACC_BITS), and when REQUANT <NAME>_requant (2 lines of 32 bits: shift, two's complement;
 // threshold). The README of a generated directory spells out the word formats.
+// Synthesis (SYNTHESIS defined): the memories are ROMs initialised from <NAME>_weight.mem and
+// <NAME>_requant.mem in the working directory, and the parameter checks are left out.
 `default_nettype none
 
 module hws_engine #(
@@ -45,7 +47,11 @@ module hws_engine #(
   parameter int unsigned OUT_W           = 1,   // output columns
   parameter int unsigned LAYER_OVERHEAD  = 16,  // cycles per frame on top of the vectors
   parameter int unsigned VECTOR_OVERHEAD = 1,   // cycles per vector on top of the lanes' work
+`ifdef SYNTHESIS
+  parameter              NAME            = "layer",  // memory file name prefix
+`else
   parameter string       NAME            = "layer",  // run-time memory name prefix
+`endif
   localparam int unsigned ROW_BITS = hws_pkg::idx_bits(OUT_H),
   localparam int unsigned COL_BITS = hws_pkg::idx_bits(OUT_W)
 ) (
@@ -76,6 +82,7 @@ module hws_engine #(
   localparam int unsigned DENSE_ABITS = hws_pkg::idx_bits(ROWS * GROUPS);
   localparam int unsigned DENSE_WORDS = (STORE == 0) ? ROWS * GROUPS : 1;
 
+`ifndef SYNTHESIS
   initial begin
     if (PE < 1 || M % PE != 0) $error("hws_engine %s: PE (%0d) must divide M (%0d)", NAME, PE, M);
     if (VECTOR_OVERHEAD < 1) $error("hws_engine %s: VECTOR_OVERHEAD must be >= 1", NAME);
@@ -86,9 +93,15 @@ module hws_engine #(
       $error("hws_engine %s: without requantization OUT_BITS must equal ACC_BITS", NAME);
     end
   end
+`endif
 
   // ---- run-time requantization constants
   logic [31:0] rq_mem [2];
+`ifdef SYNTHESIS
+  if (REQUANT) begin : gen_requant_rom
+    initial $readmemh({NAME, "_requant.mem"}, rq_mem);
+  end
+`else
   initial begin
     rq_mem[0] = '0;
     rq_mem[1] = '0;
@@ -99,6 +112,7 @@ module hws_engine #(
       $readmemh(path, rq_mem);
     end
   end
+`endif
 
   // ---- frame / vector sequencer
   typedef enum logic [2:0] {IDLE, FILL, SYNC, COMP, DRAIN} state_e;
@@ -174,6 +188,11 @@ module hws_engine #(
   logic [PE*SIMD*W_BITS-1:0] dense_mem [DENSE_WORDS];
   logic [DENSE_ABITS-1:0]    dense_addr [PE];
   logic [PE*SIMD*W_BITS-1:0] dense_word;
+`ifdef SYNTHESIS
+  if (STORE == 0) begin : gen_dense_rom
+    initial $readmemh({NAME, "_weight.mem"}, dense_mem);
+  end
+`else
   initial begin
     if (STORE == 0) begin : load_dense
       string path;
@@ -182,6 +201,7 @@ module hws_engine #(
       $readmemh(path, dense_mem);
     end
   end
+`endif
   assign dense_word = dense_mem[(STORE == 0) ? dense_addr[0] : '0];
 
   // ---- lanes, requantization and the output pixel

@@ -20,6 +20,9 @@
 //     and a FAN_IN-bit nonzero mask; each cycle the next SIMD set bits of mask & (x != 0) are
 //     taken by a priority chain, and a value's slot is the number of mask bits below it.
 // Biases: this lane's rows of <NAME>_bias.
+// Synthesis (SYNTHESIS defined): the memories are ROMs initialised from this lane's own files
+// <NAME>_weight_lane<LLL>.mem and <NAME>_bias_lane<LLL>.mem (LLL: LANE in 3 decimal digits,
+// written by rtl/synth.py) in the working directory; the parameter checks are left out.
 //
 // Pipeline: cycle c selects (registered), c+1 multiplies (registered), c+2 sums the SIMD
 // products in an adder tree and accumulates; the finished row's accumulator is on res_acc_o
@@ -41,7 +44,11 @@ module hws_engine_lane #(
   parameter int unsigned STORE    = 2,   // weight layout: 0 dense, 1 sparse, 2 skip
   parameter int unsigned MAX_NNZ  = 1,   // skip: value slots per row word (longest row), >= 1
   parameter int unsigned DEPTH    = 1,   // sparse: words per lane memory (longest lane), >= 1
+`ifdef SYNTHESIS
+  parameter              NAME     = "layer",  // memory file name prefix
+`else
   parameter string       NAME     = "layer",  // memories: <NAME>_weight, <NAME>_bias
+`endif
   localparam int unsigned ROW_BITS    = hws_pkg::idx_bits(ROWS),
   localparam int unsigned GROUPS      = (FAN_IN + SIMD - 1) / SIMD,  // dense words per row
   localparam int unsigned DENSE_ABITS = hws_pkg::idx_bits(ROWS * GROUPS)
@@ -69,6 +76,7 @@ module hws_engine_lane #(
   localparam int unsigned G_BITS      = hws_pkg::idx_bits(GROUPS);
   localparam int unsigned SLOT_BITS   = hws_pkg::idx_bits(MAX_NNZ + 1);
 
+`ifndef SYNTHESIS
   initial begin
     if (SIMD < 1 || (SIMD & (SIMD - 1)) != 0 || SIMD > FAN_IN) begin
       $error("hws_engine_lane: SIMD (%0d) must be a power of two <= FAN_IN (%0d)", SIMD, FAN_IN);
@@ -84,12 +92,24 @@ module hws_engine_lane #(
       $error("hws_engine_lane: need 1 <= MAX_NNZ <= FAN_IN and DEPTH >= 1");
     end
   end
+`endif
 
   // ---- run-time memories: this lane's part of the engine's weight and bias files
   logic [SKIP_BITS-1:0]       skip_mem [SKIP_ROWS];
   logic [SPARSE_BITS-1:0]     sparse_mem [SPARSE_WORDS];
   logic signed [ACC_BITS-1:0] b_mem [ROWS];
 
+`ifdef SYNTHESIS
+  localparam LANE_TAG = {8'd48 + 8'(LANE / 100 % 10), 8'd48 + 8'(LANE / 10 % 10),
+                         8'd48 + 8'(LANE % 10)};
+  if (STORE == 2) begin : gen_skip_rom
+    initial $readmemh({NAME, "_weight_lane", LANE_TAG, ".mem"}, skip_mem);
+  end
+  if (STORE == 1) begin : gen_sparse_rom
+    initial $readmemh({NAME, "_weight_lane", LANE_TAG, ".mem"}, sparse_mem);
+  end
+  initial $readmemh({NAME, "_bias_lane", LANE_TAG, ".mem"}, b_mem);
+`else
   initial begin : load_memories
     logic [SKIP_BITS-1:0]   skip_all [(STORE == 2) ? M : 1];
     logic [SPARSE_BITS-1:0] sparse_all [(STORE == 1) ? PE * DEPTH : 1];
@@ -110,6 +130,7 @@ module hws_engine_lane #(
     $readmemh(b_path, b_all);
     for (int r = 0; r < int'(ROWS); r++) b_mem[r] = b_all[r * PE + LANE];
   end
+`endif
 
   // ---- cycle c: selection of SIMD (weight, activation) pairs of the current row
   logic                     busy_q, first_q;

@@ -27,9 +27,11 @@ module hws_loader #(
   output logic [PIX_BITS-1:0]      m_pix_data_o
 );
 
+`ifndef SYNTHESIS
   initial begin
     if (PIX_BITS < 1 || PIXELS < 1) $error("hws_loader: PIX_BITS and PIXELS must be >= 1");
   end
+`endif
 
   logic        busy_q;
   int unsigned cnt_q;  // pixels accepted in the current frame

@@ -40,10 +40,12 @@ module hws_maxpool #(
   localparam int unsigned PIXELS = OUT_H * OUT_W;
   localparam int unsigned T      = LAYER_OVERHEAD + PIXELS;
 
+`ifndef SYNTHESIS
   initial begin
     if (LAYER_OVERHEAD < 2) $error("hws_maxpool: LAYER_OVERHEAD must be >= 2 (pipeline)");
     if (CHANNELS < 1 || BITS < 1 || KERNEL < 1) $error("hws_maxpool: bad geometry");
   end
+`endif
 
   logic        busy_q;
   int unsigned cnt_q;  // cycle of the frame, 0 .. T-1

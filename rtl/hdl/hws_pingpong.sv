@@ -26,9 +26,11 @@ module hws_pingpong #(
   output logic      rd_avail_o
 );
 
+`ifndef SYNTHESIS
   initial begin
     if (HANDOFF < 1) $error("hws_pingpong: HANDOFF must be >= 1, got %0d", HANDOFF);
   end
+`endif
 
   logic       wr_q, rd_q;  // bank of the frame being written / read (before a done pulse)
   logic [1:0] occ_q;       // bank holds a frame (complete or in its handoff delay)

@@ -6,10 +6,13 @@
 //   +hws_mem_dir=<dir>    gives the directory, and the file is <dir>/<name>.mem, else
 //   <name>.mem            in the working directory.
 // A missing file is a fatal error at time 0 (a bare $readmemh would only warn).
+// Synthesis (SYNTHESIS defined, as by Yosys) sees none of this: the memories are ROMs
+// initialised from fixed file names in the working directory (see rtl/synth.py).
 `default_nettype none
 
 package hws_pkg;
 
+`ifndef SYNTHESIS
   // Path of the file holding memory `name` (see the header for the lookup order).
   function automatic string mem_path(input string name);
     string path;
@@ -29,10 +32,11 @@ package hws_pkg;
     end
     $fclose(fd);
   endfunction
+`endif
 
   // Bits needed to index `n` items (at least 1, so a one-item array still has an index).
   function automatic int unsigned idx_bits(input int unsigned n);
-    return (n > 1) ? $clog2(n) : 1;
+    idx_bits = (n > 1) ? $clog2(n) : 1;
   endfunction
 
 endpackage

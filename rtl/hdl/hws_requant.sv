@@ -24,10 +24,12 @@ module hws_requant #(
   localparam int unsigned WIDE = ACC_BITS + 34;
   localparam logic signed [WIDE-1:0] QMAX = (WIDE'(1) << OUT_BITS) - 1;
 
+`ifndef SYNTHESIS
   initial begin
     if (ACC_BITS < 2) $error("hws_requant: ACC_BITS must be >= 2, got %0d", ACC_BITS);
     if (OUT_BITS < 1 || OUT_BITS > 31) $error("hws_requant: OUT_BITS must be in 1..31");
   end
+`endif
 
   always_comb begin
     logic signed [WIDE-1:0] a, y, half, thr;

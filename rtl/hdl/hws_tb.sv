@@ -18,6 +18,7 @@
 // "HWS_WATCHDOG ..." and stops with $fatal (non-zero exit status).
 `default_nettype none
 
+`ifndef SYNTHESIS  // simulation only
 module hws_tb #(
   parameter int unsigned IN_PIX_BITS  = 8,  // bits per input pixel (all channels)
   parameter int unsigned IN_PIXELS    = 1,  // pixels per input frame
@@ -118,5 +119,6 @@ module hws_tb #(
   end
 
 endmodule
+`endif
 
 `default_nettype wire

@@ -31,11 +31,13 @@ module hws_vector_buffer #(
 
   localparam int unsigned PTR_BITS = hws_pkg::idx_bits(PIXELS);
 
+`ifndef SYNTHESIS
   initial begin
     if (PIX_BITS < 1 || PIXELS < 1) begin
       $error("hws_vector_buffer: PIX_BITS (%0d) and PIXELS (%0d) must be >= 1", PIX_BITS, PIXELS);
     end
   end
+`endif
 
   logic                wr_bank, rd_bank;
   logic [PTR_BITS-1:0] wr_ptr_q, wr_ptr;

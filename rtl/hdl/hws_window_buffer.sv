@@ -57,6 +57,7 @@ module hws_window_buffer #(
   localparam int unsigned NBANK = KERNEL * KERNEL;
   localparam int unsigned ADDR_BITS = hws_pkg::idx_bits(2 * DEPTH);
 
+`ifndef SYNTHESIS
   initial begin
     if (CHANNELS < 1 || BITS < 1 || HEIGHT < 1 || WIDTH < 1 || KERNEL < 1 || STRIDE < 1) begin
       $error("hws_window_buffer: CHANNELS, BITS, HEIGHT, WIDTH, KERNEL, STRIDE must be >= 1");
@@ -67,6 +68,7 @@ module hws_window_buffer #(
       $error("hws_window_buffer: the padded frame is smaller than the window");
     end
   end
+`endif
 
   logic wr_bank, rd_bank;
   hws_pingpong #(.HANDOFF(HANDOFF)) u_pingpong (

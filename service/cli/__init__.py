@@ -1,7 +1,7 @@
 """The `hwsearch` command line, one module per command group.
 
 local.py    train, eval, sample, export, run   (this machine; no service)
-hardware.py estimate, confirm                  (analytic model, Verilator)
+hardware.py estimate, confirm, synth           (analytic model, Verilator, Yosys)
 db.py       db upgrade, db current
 keys.py     keys create, keys list, keys revoke
 server.py   worker, serve, api, dashboard
@@ -25,6 +25,7 @@ app.command()(local.export)
 app.command()(local.run)
 app.command()(hardware.estimate)
 app.command()(hardware.confirm)
+app.command()(hardware.synth)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.command()(server.worker)

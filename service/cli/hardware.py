@@ -1,4 +1,4 @@
-"""Hardware commands: estimate (analytic model) and confirm (Verilator simulation)."""
+"""Hardware commands: estimate (analytic model), confirm (Verilator), synth (Yosys)."""
 
 import json
 import sys
@@ -101,3 +101,77 @@ def confirm(
             )
     if any("error" in r or not (r["bit_exact"] and r["cycles_equal"]) for r in reports.values()):
         raise typer.Exit(1)
+
+
+def synth(
+    model: ModelArg,
+    candidate: Annotated[Path, typer.Option(help="candidate JSON (per-layer sparsity and bits)")],
+    device: Annotated[str, typer.Option(help="device the candidate is folded for")] = "xc7a100t",
+    layer: Annotated[
+        str | None, typer.Option(help="synthesise only this engine layer (as a last layer)")
+    ] = None,
+    clock_mhz: Annotated[float, typer.Option(help="accelerator clock (folding)")] = 200.0,
+    data: DataOpt = None,
+    timeout: Annotated[float, typer.Option(help="Yosys timeout, seconds")] = 900.0,
+    keep: Annotated[Path | None, typer.Option(help="keep the Yosys directory here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Synthesise a candidate's accelerator (or one layer) with Yosys for 7-series; compare
+    LUT/FF/DSP/BRAM18 with the hw_models estimate."""
+    from rtl.synth import SynthesisError, error_pct, estimate_resources, single_layer, synthesize
+    from search.confirm import describe_accelerator
+    from search.evaluate import Workload
+    from search.scoring import CandidateScorer
+    from search.spec import JobSpec
+    from search.transforms import load_candidate
+
+    try:
+        chosen = load_candidate(candidate)
+        workload = Workload.load(model, data_path=data)
+        spec = JobSpec(name="synth", model=model, device=device, clock_mhz=clock_mhz)
+        scorer = CandidateScorer(spec, workload)
+        acc = describe_accelerator(scorer, chosen)
+        design = acc.design
+        if layer is None:
+            estimated = {
+                k: int(acc.hardware["resources"][k]) for k in ("lut", "ff", "dsp", "bram18")
+            }
+        else:
+            design = single_layer(design, layer)
+            estimated = estimate_resources(design, device)
+    except (KeyError, ValueError) as err:
+        fail(str(err))
+    if not as_json:
+        console.print(f"synthesising {design.name} with Yosys (synth_xilinx -family xc7) ...")
+    try:
+        counts = synthesize(design, work_dir=keep, timeout_s=timeout)
+    except SynthesisError as err:
+        fail(str(err))
+    measured = counts.resources()
+    errors = {k: error_pct(estimated[k], measured[k]) for k in measured}
+    result = {
+        "design": design.name,
+        "layer": layer,
+        "device": device,
+        "estimate": estimated,
+        "yosys": measured,
+        "error_pct": errors,
+        "yosys_lutram_luts": counts.lutram,
+        "yosys_seconds": counts.seconds,
+        "cells": counts.cells,
+    }
+    if as_json:
+        json.dump(result, sys.stdout, indent=2)
+        print()
+        return
+    table = Table(title=f"{design.name}: hw_models estimate vs Yosys ({counts.seconds:.0f} s)")
+    for col in ("resource", "estimate", "Yosys", "error"):
+        table.add_column(col)
+    for k in ("lut", "ff", "dsp", "bram18"):
+        err = errors[k]
+        table.add_row(
+            k.upper(), str(estimated[k]), str(measured[k]), "-" if err is None else f"{err:+.1f}%"
+        )
+    console.print(table)
+    if counts.lutram:
+        console.print(f"(Yosys LUTs include {counts.lutram} used as distributed RAM / SRL)")
