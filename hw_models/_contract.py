@@ -10,7 +10,9 @@ from __future__ import annotations
 # Cycles a layer engine, max-pool or add stage spends per frame on top of its work: start
 # handshake, pipeline fill and drain (memory read, multiply, adder tree, accumulate,
 # requantize, write). The RTL pads its pipeline so the drain is exactly this long.
-LAYER_OVERHEAD = 16
+# 6 is the RTL engine's minimum (hws_engine.sv: 2 cycles to prefetch window 0, 4 to drain
+# multiply, adder tree, accumulate and write), so no stage idles on padding.
+LAYER_OVERHEAD = 6
 # Cycles between two input vectors (windows) of a layer engine: the lanes synchronise and the
 # prefetched window register is swapped in (the next window is read during the current one).
 VECTOR_OVERHEAD = 1

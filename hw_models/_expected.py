@@ -197,8 +197,8 @@ def row_cycle_moments(
     direct = np.flatnonzero(in_direct)
     if len(direct):
         # Direct sums: E[c] = 1 + sum_{j>=1} P(n > jS), E[c^2] = 1 + sum_{j>=1} (2j+1) P(n > jS),
-        # terms (J, D) so that every operation runs along the D direct entries.
-        # each entry's moments (e, 0, u, q) and SIMD (e, s, 0, 0) from its index (e, s, u, q)
+        # as (J, D) terms, so that every operation runs along the D direct entries; entry
+        # (e, s, u, q) has the moments (e, 0, u, q) and the SIMD option (e, s, 0, 0)
         n_uq = mean.shape[2] * mean.shape[3]
         per_simd, within = np.divmod(direct, n_uq)
         moment = per_simd // simd.shape[1] * n_uq + within
@@ -411,14 +411,13 @@ class _RowStats:
     inverse: np.ndarray  # (M,) each row's distinct count
     lower: np.ndarray  # (U,) lower grid neighbour of each distinct count
     frac: np.ndarray  # (U, 1) its interpolation weight
-    mean: np.ndarray  # (G, Q) work mean, variance, P(n = 0) and maximum on the row-nnz grid
+    mean: np.ndarray  # (G, Q) work mean, variance and maximum on the row-nnz grid
     var: np.ndarray
-    p0: np.ndarray
     n_max: np.ndarray
     grid_counts: np.ndarray  # (G,) rows nearest each grid point
     sd_max: float  # largest work standard deviation
-    group_moments: np.ndarray  # (4, E, G', Q') the moments above, of the engines computed
-    slot: int  # together, padded: this engine's index E
+    group_moments: np.ndarray  # (4, E, G', Q') mean, variance, P(n = 0), maximum of the
+    slot: int  # engines computed together (padded), this engine's index in E
     per_value: np.ndarray  # (U, nS, Q, 3) float32: E[c], Var[c], largest c per distinct count
     filled: np.ndarray  # (nS,) bool: SIMD columns of `per_value` computed
 
@@ -443,7 +442,7 @@ def _row_stats_many(layers: Sequence[LayerSpec], n_simd: Sequence[int]) -> list[
         s_all[i, 0, : len(s)] = s
     k = np.array([layer.fan_in for layer in layers], dtype=np.int64)[:, None, None]
     moments = np.stack(row_work_moments(z, s_all, k))  # mean, var, P(n = 0), max (4, E, G, Q)
-    mean, var, p0, n_max = moments
+    mean, var, _, n_max = moments
     sd_max = np.maximum.reduce(np.sqrt(var), axis=(1, 2)).tolist()  # padding adds zeros
     out = []
     for i, n_s in enumerate(n_simd):
@@ -459,7 +458,6 @@ def _row_stats_many(layers: Sequence[LayerSpec], n_simd: Sequence[int]) -> list[
                 frac=frac,
                 mean=mean[i, :g, :q],
                 var=var[i, :g, :q],
-                p0=p0[i, :g, :q],
                 n_max=n_max[i, :g, :q],
                 grid_counts=grid_counts,
                 sd_max=sd_max[i],
@@ -504,11 +502,12 @@ def _fill_columns(
     )
     e_all, var_all = row_cycle_moments(*moments, simd_all, valid)  # (E, nS, G, Q)
     for i, (st, cols) in enumerate(zip(stats, columns, strict=True)):
-        (g, q), nc = st.mean.shape, len(cols)
-        values = np.empty((len(st.z_u), nc, q, 3), dtype=np.float32)
+        (g, q), nc, u = st.mean.shape, len(cols), len(st.z_u)
+        values = np.empty((u, nc, q, 3), dtype=np.float32)
+        neighbours = np.concatenate((st.lower, st.lower + 1))  # of each count on the grid
         for j, moment in enumerate((e_all[i, :nc, :g, :q], var_all[i, :nc, :g, :q])):
-            low = moment[:, st.lower].transpose(1, 0, 2)  # interpolate the grid to every count
-            high = moment[:, st.lower + 1].transpose(1, 0, 2)
+            ends = moment[:, neighbours].transpose(1, 0, 2)  # interpolate to every count
+            low, high = ends[:u], ends[u:]
             values[..., j] = low + st.frac[:, None] * (high - low)
         # largest possible row cycles, max(1, ceil(n / SIMD)): exact in floating point, as
         # SIMD is a power of two
@@ -526,10 +525,12 @@ class EngineCycles:
     so a folder never pays for options it cannot afford. Exact (deterministic) when the layer
     does not skip zero activations.
 
-    The PE options first requested together form a batch, always computed together (one
-    ranking of all their lanes), one SIMD column at a time: a batch's SIMD columns are
-    independent, and each is the same whichever other columns are computed with it. Engines
-    of one network share a group (`link`), whose statistics are computed in one pass."""
+    The PE options first asked for together form a batch, always computed together (the
+    lanes of all its options are ranked and bounded in one pass, so a value depends on its
+    batch, as it always has), one SIMD column at a time: the columns of a batch are
+    independent, each the same whichever others are computed with it. Entries of PE = M that
+    `expected_row_max` gives are computed only once asked for. Engines of one network share a
+    group (`link`), whose statistics are computed in one pass."""
 
     def __init__(self, layer: LayerSpec, pes: np.ndarray, simds: np.ndarray) -> None:
         self.layer, self.pes, self.simds = layer, pes, simds
@@ -597,8 +598,9 @@ class EngineCycles:
         st = self._stats
         assert st is not None and st.filled[todo].all()
         if todo.any():
-            # every SIMD column is computed (in the full shape, so that the matrix products
-            # round the same), the ones with no statistics yet on zeros; only `todo` is kept
+            # the lanes hold every SIMD option, so that the matrix products see the full shape
+            # and round as for the whole table, but only the span of `todo` is summed and
+            # bounded (the rest stays zero); only `todo` is kept
             cols = todo.nonzero()[0]
             span = slice(int(cols[0]), int(cols[-1]) + 1)
             rows = st.per_value[:, span][st.inverse]  # (M, span, Q, 3)

@@ -64,17 +64,21 @@ def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray,
         if cycles[b] <= fixed_max:
             break
         second = max([fixed_max, *cycles[:b], *cycles[b + 1 :]])
-        slack = budget - total + res_flat[b, pick[b]]
-        # (ufunc reductions and methods rather than np.all / np.any / np.argmin: this loop
-        # runs a few dozen times per fold, on small arrays, so call overhead is its cost)
-        fits = np.logical_and.reduce(res_flat[b] <= slack, axis=1)
-        faster = fits & (cycles_flat[b] < cycles[b])
-        if not np.logical_or.reduce(faster):
-            break
-        enough = faster & (cycles_flat[b] <= second)
-        pool = enough if np.logical_or.reduce(enough) else faster
-        choice = int(np.where(pool, cost[b], np.inf).argmin())
-        total += res_flat[b, choice] - res_flat[b, pick[b]]
+        options, option_cycles, option_cost = res_flat[b], cycles_flat[b], cost[b]
+        slack = budget - total + options[pick[b]]
+        # (few calls, as ufuncs and methods: this loop runs a few dozen times per fold, on
+        # small arrays, so call overhead is its cost)
+        faster = np.logical_and.reduce(options <= slack, axis=1) & (option_cycles < cycles[b])
+        enough = faster & (option_cycles <= second)
+        # the cheapest option that is enough, else the cheapest faster one (costs are finite)
+        by_cost = np.where(enough, option_cost, np.inf)
+        choice = int(by_cost.argmin())
+        if by_cost[choice] == np.inf:
+            by_cost = np.where(faster, option_cost, np.inf)
+            choice = int(by_cost.argmin())
+            if by_cost[choice] == np.inf:
+                break
+        total += options[choice] - options[pick[b]]
         pick[b], cycles[b] = choice, float(cycles_flat[b, choice])
     pe_i, simd_i = np.unravel_index(np.array(pick), shape)
     return pe_i.astype(np.int64), simd_i.astype(np.int64)

@@ -168,9 +168,9 @@ class PreparedNetwork:
 
     def ensure_fitting(self, budget: np.ndarray) -> None:
         """Compute every option (PE, SIMD) that fits `budget` next to the cheapest options of
-        all other engines: enough for the "max_throughput" greedy. The PE options are grouped
-        as by `ensure_affordable`, so the values are the same; only SIMD options that cannot
-        fit with any of them are left out (NaN)."""
+        all other engines: all the "max_throughput" greedy can look at. The PE options are
+        grouped as by `ensure_affordable`, so the values are the same; SIMD options that fit
+        with none of them, and options of PE = M that do not fit, are left out (NaN)."""
         fits = self._fitting(budget)  # (E, P, S)
         fit_rows = np.logical_or.reduce(fits, axis=2)  # (E, P)
         fit_columns = np.logical_or.reduce(fits & fit_rows[:, :, None], axis=1)  # (E, S)
