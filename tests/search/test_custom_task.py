@@ -16,7 +16,8 @@ class TopTwoTask(tasks.ClassificationTask):
     """Classification scored by top-2 accuracy as well."""
 
     metrics: ClassVar[dict[str, str]] = {
-        **tasks.ClassificationTask.metrics, "top2_accuracy": tasks.MAXIMIZE,
+        **tasks.ClassificationTask.metrics,
+        "top2_accuracy": tasks.MAXIMIZE,
     }
 
     def score(self, logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
@@ -31,9 +32,15 @@ def top2_registered(monkeypatch):
 
 
 def test_a_job_optimises_a_custom_metric(top2_registered):
-    spec = parse_job({"name": "top2", "model": "digits-mlp", "task": "classification-top2",
-                      "objectives": ["top2_accuracy", "throughput"],
-                      "budget": {"n_trials": 3}})
+    spec = parse_job(
+        {
+            "name": "top2",
+            "model": "digits-mlp",
+            "task": "classification-top2",
+            "objectives": ["top2_accuracy", "throughput"],
+            "budget": {"n_trials": 3},
+        }
+    )
     scorer = CandidateScorer(spec, load_workload(spec))
     study = create_job_study(spec, optuna.storages.InMemoryStorage())
     study.optimize(TrialObjective(spec, scorer), n_trials=3)

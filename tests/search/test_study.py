@@ -94,8 +94,9 @@ def test_dashboard_shows_the_study_with_named_objectives(tmp_path):
 
 def test_a_job_with_an_unknown_layer_fails_before_any_trial(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
-    spec = parse_job({**JOB, "name": f"bad-{uuid.uuid4().hex[:6]}",
-                      "layers": {"fc9": {"w_bits": [4]}}})
+    spec = parse_job(
+        {**JOB, "name": f"bad-{uuid.uuid4().hex[:6]}", "layers": {"fc9": {"w_bits": [4]}}}
+    )
     with pytest.raises(ValueError, match=r"layers\.fc9"):
         run_job(spec, url)
     assert optuna.load_study(study_name=spec.name, storage=url).trials == []
