@@ -20,6 +20,12 @@ def finetune_pruned(model: nn.Module, workload, config) -> nn.Module:
     model = copy.deepcopy(model).train()
     dtype = next(model.parameters()).dtype
     masks = {name: (m.weight != 0) for name, m in weighted_layers(model)}
+    with torch.enable_grad():  # scoring runs under no_grad; training here needs gradients
+        _train(model, workload, config, masks, dtype)
+    return model.eval()
+
+
+def _train(model: nn.Module, workload, config, masks: dict, dtype: torch.dtype) -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     rng = np.random.default_rng(0)
     entry = ZOO.get(workload.model_name)
@@ -35,4 +41,3 @@ def finetune_pruned(model: nn.Module, workload, config) -> nn.Module:
             with torch.no_grad():
                 for name, m in weighted_layers(model):
                     m.weight.mul_(masks[name])
-    return model.eval()

@@ -100,3 +100,19 @@ def test_a_job_with_an_unknown_layer_fails_before_any_trial(tmp_path):
     with pytest.raises(ValueError, match=r"layers\.fc9"):
         run_job(spec, url)
     assert optuna.load_study(study_name=spec.name, storage=url).trials == []
+
+
+def test_finetuning_keeps_pruned_weights_zero_and_scores(digits_mlp):
+    from search.finetune import finetune_pruned
+    from search.spec import FineTune
+    from search.transforms import transform, uniform_candidate
+
+    spec = parse_job({**JOB, "finetune": {"epochs": 1}})
+    workload = load_workload(spec)
+    t = transform(workload.model, uniform_candidate(0.8), workload.calibration(256))
+    tuned = finetune_pruned(t.float_model, workload, FineTune(epochs=1))
+    for before, after in zip(t.float_model.parameters(), tuned.parameters(), strict=True):
+        if before.dim() == 2:
+            assert ((before == 0) <= (after == 0)).all()
+    score = CandidateScorer(spec, workload).score(uniform_candidate(0.8))
+    assert 0.5 < score.metrics["accuracy"] <= 1.0
