@@ -115,7 +115,9 @@ def build_binary(
         "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", *extra_args, *params,
         *[str(s) for s in sources],
     ]  # fmt: skip
-    stamp = {"cmd": cmd, "sources": sources_digest(list(sources))}
+    # the stamp names sources by content, not path, so every checkout shares a build
+    flags = cmd[: -len(sources)] if sources else cmd
+    stamp = {"cmd": flags, "sources": sources_digest(list(sources))}
     with locked(build_dir.with_suffix(".lock")):
         stamp_file = build_dir / STAMP
         if exe.exists() and stamp_file.exists():

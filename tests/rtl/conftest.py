@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -83,8 +84,11 @@ def cocotb_sim(_verilator_environment, request) -> Callable[..., Path]:
         (run_dir / "case.json").write_text(json.dumps(dict(case or {})))
         runner = get_runner("verilator")
         stamp = build_dir / "hws_stamp.txt"
+        # the simulator links cocotb's libraries from the venv that built it: reuse a build
+        # from another checkout only while that venv still exists
         with locked(build_dir.with_suffix(".lock")):
-            if not (stamp.exists() and stamp.read_text() == key_text):
+            built = stamp.read_text().split("\n", 1) if stamp.exists() else ["", ""]
+            if not (built[0] == key_text and len(built) == 2 and Path(built[1]).is_dir()):
                 runner.build(
                     sources=sources,
                     hdl_toplevel=toplevel,
@@ -93,7 +97,7 @@ def cocotb_sim(_verilator_environment, request) -> Callable[..., Path]:
                     build_args=COCOTB_BUILD_ARGS,
                     log_file=build_dir / "build.log",
                 )
-                stamp.write_text(key_text)
+                stamp.write_text(f"{key_text}\n{sys.prefix}")
         try:
             runner.test(
                 test_module=bench,
