@@ -139,10 +139,12 @@ def check_bundle(api: httpx.Client, url: str, out: Path) -> None:
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     archive.extractall(out)
     (root,) = {name.split("/", 1)[0] for name in archive.namelist()}
-    files = {p.name for p in (out / root).iterdir()}
+    files = {p.relative_to(out / root).as_posix() for p in (out / root).rglob("*") if p.is_file()}
     print(f"bundle: {len(response.content):,} bytes, unzipped to {out / root}:")
-    for name in sorted(files):
+    for name in sorted(n for n in files if "/" not in n):
         print(f"  {name:<24} {(out / root / name).stat().st_size:>8,} bytes")
+    rtl_files = sorted(n for n in files if n.startswith("rtl/"))
+    print(f"  rtl/                     {len(rtl_files)} files (generated top, memory files, HDL)")
     missing = BUNDLE_FILES - files
     if missing:
         raise SystemExit(f"the bundle lacks {sorted(missing)}")
