@@ -29,21 +29,12 @@ from pathlib import Path
 
 import httpx
 
+from search.export import EXPORT_FILES, RTL_FILES
+
 ROOT = Path(__file__).resolve().parent.parent
 JOB = ROOT / "examples" / "digits-mlp.toml"
 RUN_DIR = ROOT / "runs" / "demo"
-BUNDLE_FILES = {
-    "network.json",
-    "weights.npz",
-    "masks.npz",
-    "metadata.json",
-    "vectors.npz",
-    "README.md",
-    "rtl/hws_net.sv",
-    "rtl/README.md",
-    "rtl/shape.json",
-    "rtl/hdl/hws_engine.sv",
-}
+BUNDLE_FILES = EXPORT_FILES | RTL_FILES
 # RTL confirmation builds and simulates one accelerator per member (tens of seconds each on
 # two cores); the example asks for five, the demo confirms two to stay within minutes.
 DEMO_FRONT_MEMBERS = 2

@@ -23,6 +23,14 @@ from search.transforms import FixedPoint, IntegerNetwork, IntLayer, Requantizati
 from search.transforms.integer_model import Flatten, MaxPool
 
 FORMAT_VERSION = 1
+# The files the module docstring documents; a bundle with a device adds RTL_FILES (and more
+# memory files). The demo and the service tests check bundles against these.
+EXPORT_FILES = frozenset(
+    {"network.json", "weights.npz", "masks.npz", "metadata.json", "vectors.npz", "README.md"}
+)
+RTL_FILES = frozenset(
+    {"rtl/hws_net.sv", "rtl/README.md", "rtl/shape.json", "rtl/hdl/hws_engine.sv"}
+)
 
 
 def _fmt(f: FixedPoint) -> dict:

@@ -2,18 +2,9 @@ import io
 import json
 import zipfile
 
-BUNDLE_FILES = {
-    "network.json",
-    "weights.npz",
-    "masks.npz",
-    "metadata.json",
-    "vectors.npz",
-    "README.md",
-    "rtl/hws_net.sv",
-    "rtl/README.md",
-    "rtl/shape.json",
-    "rtl/hdl/hws_engine.sv",
-}
+from search.export import EXPORT_FILES, RTL_FILES
+
+BUNDLE_FILES = EXPORT_FILES | RTL_FILES
 
 
 def _front_trial(finished_job) -> int:
