@@ -1,47 +1,51 @@
-"""Resources that do not depend on the folding: frame buffers, skip buffers, the loader,
-max-pool and add stages (SPEC section 6)."""
+"""Resources that do not depend on the folding: frame buffers, skip buffers, the loader and
+the fixed stages (max-pool, add, norm, softmax) (SPEC section 6)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from . import _coefficients as c
-from ._contract import INPUT_NAME
+from ._contract import NORM_KINDS
 from ._network import LayerSpec, Network
 from ._resources import memory_resources
 
 
 def frame_buffer_resources(
-    frame: tuple[int, int, int], bits: int, consumer: LayerSpec | None
+    frame: tuple[int, int, int], bits: int, consumer: LayerSpec | None, frames: int = 2
 ) -> np.ndarray:
-    """(4,) ping-pong buffer between a stage and its consumer, laid out for the consumer.
+    """(4,) buffer of `frames` frames between a stage and its consumer, laid out for the
+    consumer: a ping-pong buffer (2 frames) for the next stage, a skip buffer (`frames`) for a
+    later one.
 
-    A linear layer reads the whole frame as one vector: registers, `2 * C*H*W * bits` FF.
+    A linear layer reads the whole frame as one vector: registers, `frames * C*H*W * bits` FF.
     A conv2d or max-pool with kernel k reads a k x k window per cycle: k^2 banks (row mod k,
-    col mod k), each one pixel (C * bits) wide and `2 * ceil(H/k) * ceil(W/k)` deep. The
+    col mod k), each one pixel (C * bits) wide and `frames * ceil(H/k) * ceil(W/k)` deep. The
     window arrives rotated by (row mod k, col mod k); the consumer undoes that (see
     `window_rotation_luts`; a max-pool is order-blind).
-    An add or matmul reads one pixel per cycle: one bank `2 * H * W` deep.
+    Other stages read one pixel per cycle: one bank `frames * H * W` deep.
     The last stage's output is drained immediately (no buffer).
     """
-    layout = _frame_buffer_layout(frame, bits, consumer)
+    layout = _frame_buffer_layout(frame, bits, consumer, frames)
     if layout is None or isinstance(layout, float):
         return np.array([0.0, layout or 0.0, 0.0, 0.0])
     return memory_resources(*layout)
 
 
 def _frame_buffer_layout(
-    frame: tuple[int, int, int], bits: int, consumer: LayerSpec | None
+    frame: tuple[int, int, int], bits: int, consumer: LayerSpec | None, frames: int = 2
 ) -> tuple[int, int, int] | float | None:
-    """A frame buffer's (depth, width, copies) memory, its register bits (linear consumer), or
+    """A buffer's (depth, width, copies) memory, its register bits (linear consumer), or
     None (no consumer: no buffer)."""
     ch, h, w = frame
     if consumer is None:
         return None
     if consumer.kind == "linear":
-        return 2.0 * ch * h * w * bits
+        return float(frames * ch * h * w * bits)
     k = consumer.kernel if consumer.kind in ("conv2d", "maxpool") else 1
-    depth = 2 * (-(-h // k)) * (-(-w // k))
+    depth = frames * (-(-h // k)) * (-(-w // k))
     return depth, ch * bits, k * k
 
 
@@ -49,13 +53,6 @@ def skip_depth_frames(source_stage: int, consumer_stage: int) -> int:
     """Frames a skip buffer must hold so it never stalls the pipeline: `2 * (a - s)` for a
     consumer at stage a reading the output of stage s (SPEC section 4, "Two-input stages")."""
     return 2 * (consumer_stage - source_stage)
-
-
-def skip_buffer_resources(frame: tuple[int, int, int], bits: int, frames: int) -> np.ndarray:
-    """(4,) FIFO of `frames` whole frames, one pixel (C * bits) per word, for an add's
-    second operand."""
-    ch, h, w = frame
-    return memory_resources(frames * h * w, ch * bits)
 
 
 def loader_resources(first: LayerSpec) -> np.ndarray:
@@ -67,54 +64,95 @@ def loader_resources(first: LayerSpec) -> np.ndarray:
 
 
 def fixed_stage_resources(layer: LayerSpec) -> np.ndarray:
-    """(4,) logic of a max-pool or add stage producing one output pixel (all channels) per
-    cycle: a max tree of k^2 - 1 comparators per channel, or one adder and a requantizer per
-    channel; plus the window / output registers and control."""
+    """(4,) logic of a fixed stage producing one output pixel (all channels) per cycle: a max
+    tree of k^2 - 1 comparators per channel (max-pool), an adder and a requantizer per
+    channel (add), or a normalisation (`norm_stage_resources`); plus the window / output
+    registers and control."""
     ch = layer.in_shape[0]
     bits = layer.a_bits
     if layer.kind == "maxpool":
         taps = layer.kernel * layer.kernel
         lut = ch * (taps - 1) * bits * c.MAX_LUTS_PER_BIT
         ff = ch * taps * bits + ch * bits
+        dsp = bram = 0.0
     elif layer.kind == "add":
         lut = ch * (bits + 1) * (c.ADDER_LUTS_PER_BIT + c.REQUANT_LUTS_PER_BIT)
         ff = ch * layer.out_bits
+        dsp = bram = 0.0
+    elif layer.kind in NORM_KINDS:
+        lut, ff, dsp, bram = norm_stage_resources(layer)
     else:
         raise ValueError(f"layer {layer.name!r}: {layer.kind} is not a fixed stage")
-    return np.array([lut + c.STAGE_CONTROL_LUTS, ff + c.STAGE_CONTROL_FFS, 0.0, 0.0])
+    return np.array([lut + c.STAGE_CONTROL_LUTS, ff + c.STAGE_CONTROL_FFS, dsp, bram])
+
+
+def norm_stage_resources(layer: LayerSpec) -> tuple[float, float, float, float]:
+    """(LUT, FF, DSP, BRAM18) of a LayerNorm ("norm") or softmax stage, all channels of a
+    pixel per cycle, in two passes over the frame.
+
+    norm: pass 1 sums x and x^2 over the channels (a squarer per channel and two adder
+    trees), then one reciprocal square root from a ROM; pass 2 multiplies each centred value
+    by the scale and requantizes.
+    softmax (per group): pass 1 keeps a running maximum and a rescaled sum of exponentials
+    (the online normaliser of Milakov and Gimelshein 2018: a max tree, an exp table per
+    channel, an adder tree), then one reciprocal per group from a ROM; pass 2 looks up the
+    exponentials again and multiplies each by the reciprocal.
+    Multipliers take one DSP each (operands of at most 18 bits). Estimates from these
+    structures; no RTL implements these stages yet.
+    """
+    ch, bits, out = layer.in_shape[0], layer.a_bits, layer.out_bits
+    tree_bits = math.ceil(math.log2(max(ch // layer.groups, 2)))
+    norm_bits = c.NORM_SCALE_BITS
+    if layer.kind == "norm":
+        lut = ch * (2 * bits + tree_bits) * c.ADDER_LUTS_PER_BIT  # sum of squares
+        lut += ch * (bits + tree_bits) * c.ADDER_LUTS_PER_BIT  # sum
+        lut += ch * (bits + 1) * c.ADDER_LUTS_PER_BIT  # centring
+        lut += ch * norm_bits * c.REQUANT_LUTS_PER_BIT
+        ff = ch * (bits + out) + 2 * (2 * bits + tree_bits)
+        dsp = 2.0 * ch  # squarer and scaler
+        rom = memory_resources(c.NORM_ROM_DEPTH, norm_bits)
+    else:
+        lut = ch * bits * c.MAX_LUTS_PER_BIT  # max tree
+        lut += ch * (bits + 1) * c.ADDER_LUTS_PER_BIT  # x - max
+        lut += ch * (c.EXP_BITS + tree_bits) * c.ADDER_LUTS_PER_BIT  # sum of exponentials
+        lut += ch * norm_bits * c.REQUANT_LUTS_PER_BIT
+        ff = ch * (c.EXP_BITS + out) + layer.groups * (bits + c.EXP_BITS + tree_bits)
+        dsp = float(ch)  # exponential times reciprocal
+        exp_tables = memory_resources(2 ** min(bits, 16), c.EXP_BITS, ch)
+        rom = memory_resources(c.NORM_ROM_DEPTH, norm_bits, layer.groups) + exp_tables
+    return lut + rom[0], ff + rom[1], dsp, float(rom[3])
 
 
 def stage_fixed_resources(network: Network) -> np.ndarray:
-    """(stages, 4) folding-independent resources of every stage: its own logic (non-engines),
-    its output frame buffer, and skip buffers of its output for later add layers.
+    """(stages, 4) folding-independent resources of every stage: its own logic (non-engines)
+    and the buffers of its output frame: a ping-pong buffer when the next stage reads it
+    first, a skip buffer of `skip_depth_frames` frames for every later reader (SPEC 2).
 
-    Engine logic and weight memories (and a matmul's operand buffer) depend on the folding
-    and are priced by `engine_resources`.
+    Engine logic and weight memories (and a matmul's second operand, which its engine reads
+    in place) depend on the folding and are priced by `engine_resources`.
     """
     layers = network.layers
     out = np.zeros((len(layers) + 1, 4))
     out[0] = loader_resources(layers[0])
-    buffers = [_frame_buffer_layout(layers[0].in_shape, layers[0].a_bits, layers[0])]
     for i, layer in enumerate(layers):
-        consumer = layers[i + 1] if i + 1 < len(layers) else None
         if not layer.is_engine:
             out[i + 1] += fixed_stage_resources(layer)
-        buffers.append(_frame_buffer_layout(layer.out_shape, layer.out_bits, consumer))
-    # every stage's output frame buffer (`frame_buffer_resources`), the memories in one pass
-    memories = [i for i, b in enumerate(buffers) if isinstance(b, tuple)]
-    if memories:
-        depth, width, copies = np.array([buffers[i] for i in memories]).T
-        out[memories] += memory_resources(depth, width, copies)
-    for i, b in enumerate(buffers):
-        if isinstance(b, float):
-            out[i, 1] += b
-    for layer in layers:
-        if layer.kind == "add":
-            src = layer.second_input
-            s, a = network.stage_of(src), network.stage_of(layer.name)
-            if src == INPUT_NAME:
-                frame, bits = layers[0].in_shape, layers[0].a_bits
+    # (stage, depth, width, copies) of every memory, priced in one pass; register bits apart
+    memories: list[tuple[int, int, int, int]] = []
+    for name in network.stage_names:
+        s = network.stage_of(name)
+        frame, bits = network.frame_of(name)
+        for reader, operand in network.consumers(name):
+            a = network.stage_of(reader.name)
+            if operand == "second_input" and reader.kind == "matmul":
+                continue
+            frames = 2 if operand == "source" and a == s + 1 else skip_depth_frames(s, a)
+            layout = _frame_buffer_layout(frame, bits, reader, frames)
+            if isinstance(layout, float):
+                out[s, 1] += layout
             else:
-                frame, bits = layers[s - 1].out_shape, layers[s - 1].out_bits
-            out[s] += skip_buffer_resources(frame, bits, skip_depth_frames(s, a))
+                memories.append((s, *layout))
+    if memories:
+        stage, depth, width, copies = np.array(memories).T
+        np.add.at(out, stage, memory_resources(depth, width, copies))
     return out

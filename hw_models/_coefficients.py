@@ -54,3 +54,11 @@ LUTRAM_PRIMITIVE_BITS = 3
 LUTRAM_PRIMITIVE_LUTS = 4
 # RAMB18 simple-dual-port aspect ratios (depth, width) (UG473 / UG573).
 BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+
+# --- normalisations (norm, softmax) -----------------------------------------------------------
+# Fixed-point width of a LayerNorm scale and a reciprocal (one DSP48 port).
+NORM_SCALE_BITS = 18
+# Width of a softmax exponential in [0, 1]: a 256-entry table of it fits one LUTRAM budget.
+EXP_BITS = 16
+# Entries of the reciprocal (square root) ROM indexed by the leading bits of a sum.
+NORM_ROM_DEPTH = 1024

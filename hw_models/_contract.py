@@ -26,7 +26,14 @@ LOADER_PIXELS_PER_CYCLE = 1
 ENGINE_KINDS = ("linear", "conv2d", "matmul")
 WEIGHTED_KINDS = ("linear", "conv2d")
 TWO_INPUT_KINDS = ("add", "matmul")
-LAYER_KINDS = ("linear", "conv2d", "maxpool", "add", "matmul")
+# Per-pixel normalisations over the channels: LayerNorm ("norm") and softmax (within
+# `groups` channel groups, one per attention head). Two passes over the frame: statistics,
+# then normalised values (SPEC section 2).
+NORM_KINDS = ("norm", "softmax")
+NORM_PASSES = 2
+FIXED_KINDS = ("maxpool", "add", *NORM_KINDS)
+GROUPED_KINDS = ("matmul", "softmax")
+LAYER_KINDS = ("linear", "conv2d", "maxpool", "add", "matmul", *NORM_KINDS)
 # Name by which a two-input layer refers to the network input (the loader's frame).
 INPUT_NAME = "input"
 

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._contract import HANDOFF, LAYER_OVERHEAD, LOADER_PIXELS_PER_CYCLE, VECTOR_OVERHEAD
+from ._contract import (
+    FIXED_KINDS,
+    HANDOFF,
+    LAYER_OVERHEAD,
+    LOADER_PIXELS_PER_CYCLE,
+    NORM_KINDS,
+    NORM_PASSES,
+    VECTOR_OVERHEAD,
+)
 from ._folding import Folding
 from ._network import LayerSpec, Network
 
@@ -45,10 +53,12 @@ def loader_cycles(in_shape: tuple[int, int, int]) -> int:
 
 
 def fixed_stage_cycles(layer: LayerSpec) -> int:
-    """Max-pool: one output pixel per cycle; add: one pixel per cycle (SPEC 2)."""
-    if layer.kind not in ("maxpool", "add"):
+    """Max-pool: one output pixel per cycle; add: one pixel per cycle; norm and softmax: one
+    pixel per cycle in each of their two passes (SPEC 2)."""
+    if layer.kind not in FIXED_KINDS:
         raise ValueError(f"layer {layer.name!r}: {layer.kind} is an engine, not a fixed stage")
-    return LAYER_OVERHEAD + layer.out_shape[1] * layer.out_shape[2]
+    passes = NORM_PASSES if layer.kind in NORM_KINDS else 1
+    return LAYER_OVERHEAD + passes * layer.out_shape[1] * layer.out_shape[2]
 
 
 def engine_cycles_from_work(n_work: np.ndarray, pe: int, simd: int) -> np.ndarray:

@@ -12,7 +12,15 @@ from functools import cached_property
 
 import numpy as np
 
-from ._contract import ENGINE_KINDS, INPUT_NAME, LAYER_KINDS, TWO_INPUT_KINDS, WEIGHTED_KINDS
+from ._contract import (
+    ENGINE_KINDS,
+    GROUPED_KINDS,
+    INPUT_NAME,
+    LAYER_KINDS,
+    NORM_KINDS,
+    TWO_INPUT_KINDS,
+    WEIGHTED_KINDS,
+)
 
 MAX_BITS = 32
 MAX_OUT_BITS = 64  # the last layer's out_bits may carry its accumulator width (ignored)
@@ -24,6 +32,7 @@ _INT_FIELDS = (
     ("w_bits", 2, MAX_BITS),
     ("a_bits", 1, MAX_BITS),
     ("out_bits", 1, MAX_OUT_BITS),
+    ("groups", 1, 1 << 16),
 )
 
 
@@ -51,8 +60,11 @@ class LayerSpec:
     """One stage of the accelerator (see SPEC.md section 2).
 
     `eq=False`: specs hold numpy arrays, so they compare and hash by identity.
-    `second_input` names the earlier layer (or "input", the network input) whose output frame
-    is the second operand of an "add" (elementwise) or "matmul" (the stationary matrix B) layer.
+    `source` names the earlier layer (or "input", the network input) whose output frame this
+    layer reads; None reads the previous layer's (a chain). `second_input` names the frame
+    that is the second operand of an "add" (elementwise) or "matmul" (the stationary matrix B).
+    A matmul or softmax with `groups` G > 1 works on G independent channel groups (attention
+    heads); a matmul's `second_transposed` reads B[m, k] as channel m of pixel k.
     """
 
     name: str
@@ -71,6 +83,9 @@ class LayerSpec:
     act_density: float = 1.0
     window_nnz_hist: np.ndarray | None = field(default=None, repr=False)
     second_input: str | None = None
+    source: str | None = None
+    groups: int = 1
+    second_transposed: bool = False
 
     def __post_init__(self) -> None:
         name = self.name
@@ -124,12 +139,19 @@ class LayerSpec:
                 "a linear layer has in_shape (K, 1, 1) and out_shape "
                 f"(M, 1, 1), got {self.in_shape} and {self.out_shape}",
             )
-        if kind in ("maxpool", "add") and c_out != c_in:
+        if kind in ("maxpool", "add", *NORM_KINDS) and c_out != c_in:
             raise _fail(name, "out_shape", f"a {kind} layer keeps the channels ({c_in})")
-        if kind == "add" and self.out_shape != self.in_shape:
+        if kind in ("add", *NORM_KINDS) and self.out_shape != self.in_shape:
             raise _fail(name, "out_shape", f"must equal in_shape {self.in_shape}")
         if kind == "matmul" and (h_out, w_out) != (h_in, w_in):
             raise _fail(name, "out_shape", f"a matmul keeps the pixels ({h_in}, {w_in})")
+        if self.groups > 1 and kind not in GROUPED_KINDS:
+            raise _fail(name, "groups", f"only {GROUPED_KINDS} layers take groups")
+        for f, channels in (("in_shape", c_in), ("out_shape", c_out)):
+            if channels % self.groups:
+                raise _fail(name, f, f"{channels} channels do not split into {self.groups} groups")
+        if self.second_transposed and kind != "matmul":
+            raise _fail(name, "second_transposed", "only a matmul reads a transposed operand")
         if kind == "maxpool" and self.out_bits != self.a_bits:
             raise _fail(
                 name, "out_bits", f"a maxpool keeps the width: must equal a_bits {self.a_bits}"
@@ -194,9 +216,10 @@ class LayerSpec:
 
     @property
     def fan_in(self) -> int:
-        """K: columns of the engine matrix (`in_features`, `K*K*Cin`, or the matmul's depth)."""
+        """K: columns of the engine matrix (`in_features`, `K*K*Cin`, or the matmul's depth,
+        the channels of one group)."""
         k = self.kernel if self.kind in ("conv2d", "maxpool") else 1
-        return k * k * self.in_shape[0]
+        return k * k * self.in_shape[0] // self.groups
 
     @property
     def n_vectors(self) -> int:
@@ -233,13 +256,14 @@ class LayerSpec:
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """A chain of stages; the loader stage is implicit from `layers[0].in_shape`.
+    """Stages in pipeline order; the loader stage is implicit from `layers[0].in_shape`.
 
-    Rules checked here (SPEC section 2, "Network rules"): frames chain (a linear layer reads its
-    predecessor's frame flattened), `a_bits` equals the predecessor's `out_bits` (they share one
-    frame buffer), only layers before the first weighted layer may take signed input, two-input
-    layers name an earlier operand of matching shape, and the last layer is an engine (its
-    accumulators are the network outputs).
+    A layer reads the previous layer's frame unless its `source` names an earlier one (a
+    transformer's q, k and v projections all read one LayerNorm). Rules checked here (SPEC
+    section 2, "Network rules"): frames match their source (a linear layer reads it
+    flattened), `a_bits` equals the source's `out_bits` (they share one buffer), two-input
+    layers name an earlier operand of matching shape, every frame but the last is read by a
+    later layer, and the last layer is an engine (its accumulators are the outputs).
     """
 
     name: str
@@ -260,7 +284,11 @@ class Network:
                 raise _fail(layer.name, "name", "duplicate layer name")
             index[layer.name] = i
         object.__setattr__(self, "_index", index)
-        self._check_chain()
+        for layer in self.layers:
+            self._check_source(layer)
+            if layer.kind in TWO_INPUT_KINDS:
+                self._check_second_input(layer)
+        self._check_every_frame_read()
         if not self.layers[-1].is_engine:
             raise _fail(
                 self.layers[-1].name,
@@ -268,58 +296,54 @@ class Network:
                 f"the last layer must be one of {ENGINE_KINDS} (its accumulators are the outputs)",
             )
 
-    def _check_chain(self) -> None:
-        seen_weighted = False
-        prev: LayerSpec | None = None
-        for layer in self.layers:
-            if prev is not None:
-                if layer.kind == "linear":
-                    if layer.in_shape[0] != math.prod(prev.out_shape):
-                        raise _fail(
-                            layer.name,
-                            "in_shape",
-                            f"K must be {math.prod(prev.out_shape)}"
-                            f" (flattened {prev.out_shape} of {prev.name!r})",
-                        )
-                elif layer.in_shape != prev.out_shape:
-                    raise _fail(
-                        layer.name,
-                        "in_shape",
-                        f"must equal out_shape {prev.out_shape} of {prev.name!r}",
-                    )
-                if layer.a_bits != prev.out_bits:
-                    raise _fail(
-                        layer.name,
-                        "a_bits",
-                        f"must equal out_bits {prev.out_bits} of {prev.name!r} (one frame buffer)",
-                    )
-            if layer.input_signed and seen_weighted:
+    def source_of(self, layer: LayerSpec) -> str:
+        """Name of the layer (or `INPUT_NAME`) whose frame `layer` reads first."""
+        if layer.source is not None:
+            return layer.source
+        here = self._index[layer.name]
+        return INPUT_NAME if here == 0 else self.layers[here - 1].name
+
+    def frame_of(self, name: str) -> tuple[tuple[int, int, int], int]:
+        """(shape, bits) of the frame produced by layer `name` or the loader (`INPUT_NAME`)."""
+        if name == INPUT_NAME:
+            return self.layers[0].in_shape, self.layers[0].a_bits
+        layer = self.layers[self.index(name)]
+        return layer.out_shape, layer.out_bits
+
+    def _earlier(self, layer: LayerSpec, field_name: str, src: str | None) -> str:
+        here = self._index[layer.name]
+        if src == INPUT_NAME or (src in self._index and self._index[src] < here):
+            return src
+        raise _fail(
+            layer.name, field_name, f"must name an earlier layer or {INPUT_NAME!r}, got {src!r}"
+        )
+
+    def _check_source(self, layer: LayerSpec) -> None:
+        src = self._earlier(layer, "source", self.source_of(layer))
+        if src == INPUT_NAME and layer is not self.layers[0]:
+            if layer.in_shape != self.layers[0].in_shape or layer.a_bits != self.layers[0].a_bits:
+                raise _fail(layer.name, "in_shape", "reading the input needs the first layer's")
+            return
+        if src == INPUT_NAME:
+            return
+        shape, bits = self.frame_of(src)
+        if layer.kind == "linear":
+            if layer.in_shape[0] != math.prod(shape):
                 raise _fail(
                     layer.name,
-                    "input_signed",
-                    "activations after a weighted layer are ReLU outputs, hence unsigned",
+                    "in_shape",
+                    f"K must be {math.prod(shape)} (flattened {shape} of {src!r})",
                 )
-            if layer.kind in TWO_INPUT_KINDS:
-                self._check_second_input(layer)
-            seen_weighted = seen_weighted or layer.is_engine
-            prev = layer
+        elif layer.in_shape != shape:
+            raise _fail(layer.name, "in_shape", f"must equal out_shape {shape} of {src!r}")
+        if layer.a_bits != bits:
+            raise _fail(
+                layer.name, "a_bits", f"must equal out_bits {bits} of {src!r} (one frame buffer)"
+            )
 
     def _check_second_input(self, layer: LayerSpec) -> None:
-        src = layer.second_input
-        here = self._index[layer.name]
-        if src == INPUT_NAME:
-            shape, bits = self.layers[0].in_shape, self.layers[0].a_bits
-        elif src in self._index and self._index[src] < here:
-            shape, bits = (
-                self.layers[self._index[src]].out_shape,
-                self.layers[self._index[src]].out_bits,
-            )
-        else:
-            raise _fail(
-                layer.name,
-                "second_input",
-                f"must name an earlier layer or {INPUT_NAME!r}, got {src!r}",
-            )
+        src = self._earlier(layer, "second_input", layer.second_input)
+        shape, bits = self.frame_of(src)
         if layer.kind == "add" and shape != layer.in_shape:
             raise _fail(
                 layer.name,
@@ -327,15 +351,36 @@ class Network:
                 f"{src!r} has shape {shape}, the add needs {layer.in_shape}",
             )
         if layer.kind == "matmul":
-            if shape[0] != layer.fan_in or shape[1] * shape[2] != layer.rows:
+            g, rows, k = layer.groups, layer.rows // layer.groups, layer.fan_in
+            channels, pixels = (g * rows, k) if layer.second_transposed else (g * k, rows)
+            where = "channel m of pixel k" if layer.second_transposed else "channel k of pixel m"
+            if shape[0] != channels or shape[1] * shape[2] != pixels:
                 raise _fail(
                     layer.name,
                     "second_input",
-                    f"B[m, k] = {src!r}[channel k, pixel m] "
-                    f"needs {layer.fan_in} channels and {layer.rows} pixels, got {shape}",
+                    f"B[m, k] = {src!r}[{where}] in each of {g} group(s) "
+                    f"needs {channels} channels and {pixels} pixels, got {shape}",
                 )
             if layer.w_bits != bits:
                 raise _fail(layer.name, "w_bits", f"must equal the width {bits} of {src!r}")
+
+    def _check_every_frame_read(self) -> None:
+        read = {self.source_of(layer) for layer in self.layers}
+        read |= {layer.second_input for layer in self.layers if layer.second_input}
+        for layer in self.layers[:-1]:
+            if layer.name not in read:
+                raise _fail(layer.name, "name", "no later layer reads this layer's frame")
+
+    def consumers(self, name: str) -> tuple[tuple[LayerSpec, str], ...]:
+        """Layers reading the frame of `name` (or `INPUT_NAME`), each with the operand it
+        reads it as: "source" or "second_input"."""
+        out = []
+        for layer in self.layers:
+            if self.source_of(layer) == name:
+                out.append((layer, "source"))
+            if layer.second_input == name:
+                out.append((layer, "second_input"))
+        return tuple(out)
 
     def index(self, name: str) -> int:
         """Position of layer `name` in `layers` (raises KeyError naming the known layers)."""

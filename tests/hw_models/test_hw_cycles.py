@@ -163,3 +163,20 @@ def test_a_linear_layer_takes_its_mask_as_a_vector_or_as_the_flattened_frame(rng
     frames = rng.random((4, 3, 4, 4)) < 0.5
     flat = _engine_cycles(layer, 3, 4, frames.reshape(4, 48))
     assert np.array_equal(_engine_cycles(layer, 3, 4, frames), flat)
+
+
+def test_norm_and_softmax_take_two_passes_and_grouped_matmuls_count_per_head():
+    """A 2-head attention over 8 tokens of 4 channels: scores are (2*8 rows, 2 deep)."""
+    norm = LayerSpec("ln", "norm", (4, 8, 1), (4, 8, 1))
+    scores = LayerSpec("s", "matmul", (4, 8, 1), (16, 8, 1), second_input="ln", groups=2)
+    probs = LayerSpec("p", "softmax", (16, 8, 1), (16, 8, 1), groups=2)
+    attend = LayerSpec(
+        "y", "matmul", (16, 8, 1), (4, 8, 1), second_input="ln", groups=2, second_transposed=True
+    )
+    net = Network("att", (norm, scores, probs, attend))
+    folding = Folding.from_dict({"s": (4, 2), "y": (2, 4)})
+    cycles = exact_stage_cycles(net, folding, n_frames=1)[:, 0]
+    two_passes = LAYER_OVERHEAD + 2 * 8
+    assert cycles[1] == two_passes and cycles[3] == two_passes
+    assert cycles[2] == LAYER_OVERHEAD + 8 * (VECTOR_OVERHEAD + (16 // 4) * math.ceil(2 / 2))
+    assert cycles[4] == LAYER_OVERHEAD + 8 * (VECTOR_OVERHEAD + (4 // 2) * math.ceil(8 / 4))

@@ -58,12 +58,85 @@ def test_network_checks_the_frame_chain(rng):
         Network("n", (a, linear("fc", 100, 10, rng)))
 
 
-def test_network_checks_bits_chain_and_signed_input(rng):
+def test_network_checks_the_bits_chain(rng):
     a = linear("a", 8, 8, rng, input_signed=True)
     with pytest.raises(ValueError, match="layer 'b': field 'a_bits'"):
         Network("n", (a, linear("b", 8, 4, rng, bits=4)))
-    with pytest.raises(ValueError, match="layer 'b': field 'input_signed'"):
-        Network("n", (a, linear("b", 8, 4, rng, input_signed=True)))
+
+
+def test_signed_input_is_allowed_after_an_engine(rng):
+    """A LayerNorm or residual stream feeds signed values to later engines (transformers)."""
+    a = linear("a", 8, 8, rng, input_signed=True)
+    net = Network("n", (a, linear("b", 8, 4, rng, input_signed=True)))
+    assert net.layers[1].input_signed
+
+
+def test_source_reads_an_earlier_frame(rng):
+    norm = LayerSpec("ln", "norm", (8, 4, 1), (8, 4, 1))
+    q = _pointwise("q", rng)
+    k = _pointwise("k", rng, source="ln")
+    scores = LayerSpec(
+        "scores", "matmul", (8, 4, 1), (8, 4, 1), source="q", second_input="k", groups=2
+    )
+    net = Network("n", (norm, q, k, scores))
+    assert net.source_of(k) == "ln" and net.source_of(q) == "ln"
+    assert [c.name for c, _ in net.consumers("ln")] == ["q", "k"]
+    assert net.layers[-1].fan_in == 4  # one head's channels
+
+
+def test_source_must_be_earlier_and_match_the_frame(rng):
+    q = _pointwise("q", rng)
+    later = _pointwise("k", rng, source="z")
+    with pytest.raises(ValueError, match="layer 'k': field 'source'"):
+        Network("n", (q, later))
+    wrong = LayerSpec("p", "norm", (4, 4, 1), (4, 4, 1), source="q")
+    with pytest.raises(ValueError, match="layer 'p': field 'in_shape'"):
+        Network("n", (q, wrong, linear("fc", 16, 2, rng)))
+
+
+def test_a_frame_nobody_reads_is_rejected(rng):
+    q = _pointwise("q", rng)
+    k = _pointwise("k", rng, source="input")
+    with pytest.raises(ValueError, match="layer 'q': field 'name': no later layer reads"):
+        Network("n", (q, k))
+
+
+def test_grouped_matmul_checks_its_operand_orientation():
+    """Attention: scores = q k^T per head (B rows are pixels), y = p v (B rows are channels)."""
+    q = LayerSpec("q", "norm", (8, 4, 1), (8, 4, 1))
+    scores = LayerSpec("s", "matmul", (8, 4, 1), (8, 4, 1), second_input="q", groups=2)
+    probs = LayerSpec("p", "softmax", (8, 4, 1), (8, 4, 1), groups=2)
+    attend = LayerSpec(
+        "y", "matmul", (8, 4, 1), (8, 4, 1), second_input="q", groups=2, second_transposed=True
+    )
+    Network("n", (q, scores, probs, attend))
+    untransposed = LayerSpec("y", "matmul", (8, 4, 1), (6, 4, 1), second_input="q", groups=2)
+    with pytest.raises(ValueError, match="layer 'y': field 'second_input'"):
+        Network("n", (q, scores, probs, untransposed))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        (dict(kind="linear", groups=2), "groups"),
+        (dict(kind="softmax", groups=3), "in_shape"),
+        (dict(kind="norm", out_shape=(4, 4, 1)), "out_shape"),
+        (dict(kind="add", second_input="q", second_transposed=True), "second_transposed"),
+    ],
+)
+def test_bad_grouped_or_normalising_layer_raises_naming_the_field(overrides, field):
+    spec = dict(name="x", kind="norm", in_shape=(8, 4, 1), out_shape=(8, 4, 1))
+    if overrides.get("kind") == "linear":
+        spec.update(in_shape=(8, 1, 1), out_shape=(4, 1, 1))
+    spec.update(overrides)
+    with pytest.raises(ValueError, match=f"layer 'x': field '{field}'"):
+        LayerSpec(**spec)
+
+
+def _pointwise(name: str, rng: np.random.Generator, **kw) -> LayerSpec:
+    """A linear layer applied to each of 4 tokens: a 1x1 conv over an (8, 4, 1) frame."""
+    mask = rng.random((8, 8, 1, 1)) < 0.5
+    return LayerSpec(name, "conv2d", (8, 4, 1), (8, 4, 1), weight_mask=mask, **kw)
 
 
 def test_network_rejects_duplicate_names_and_a_non_engine_last_layer(rng):

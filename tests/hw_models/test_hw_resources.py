@@ -13,12 +13,13 @@ from hw_models import (
     get_device,
     prepare,
 )
-from hw_models._buffers import skip_depth_frames
+from hw_models._buffers import fixed_stage_resources, skip_depth_frames
 from hw_models._resources import (
     bram18_count,
     dsp_packs_two,
     dsp_per_product,
     lut_multiplier_luts,
+    lutram_luts,
     memory_resources,
 )
 from tests.hw_models.hw_factories import conv
@@ -140,3 +141,32 @@ def test_skip_buffer_resources_grow_with_the_distance_spanned(rng):
         return p.fixed_stage_resources[n.stage_of("c0")]
 
     assert c0_resources(net(3)).sum() > c0_resources(net(1)).sum()
+
+
+def test_a_later_reader_of_a_frame_gets_a_skip_buffer_laid_out_for_it(rng):
+    """q, k and v all read one norm: the adjacent q through the ping-pong buffer, k and v
+    through skip buffers of 2 * distance frames, each one pixel wide."""
+    norm = LayerSpec("ln", "norm", (8, 16, 1), (8, 16, 1))
+
+    def proj(name, **kw):
+        mask = rng.random((8, 8, 1, 1)) < 0.5
+        return LayerSpec(name, "conv2d", (8, 16, 1), (8, 16, 1), weight_mask=mask, **kw)
+
+    add = LayerSpec("sum", "add", (8, 16, 1), (8, 16, 1), second_input="q")
+    chain = Network("chain", (norm, proj("q"), add, proj("out")))
+    shared = Network(
+        "shared", (norm, proj("q"), proj("k", source="ln"), add, proj("out", source="sum"))
+    )
+    ln_alone = prepare(chain, "zcu102").fixed_stage_resources[chain.stage_of("ln")]
+    ln_shared = prepare(shared, "zcu102").fixed_stage_resources[shared.stage_of("ln")]
+    pixel_bits = 8 * 8
+    extra_words = skip_depth_frames(1, 3) * 16  # k is two stages after ln
+    assert ln_shared[0] - ln_alone[0] == lutram_luts(extra_words, pixel_bits)
+
+
+def test_norm_and_softmax_cost_dsps_and_softmax_grows_with_the_heads():
+    norm = fixed_stage_resources(LayerSpec("n", "norm", (64, 64, 1), (64, 64, 1)))
+    one = fixed_stage_resources(LayerSpec("s", "softmax", (256, 64, 1), (256, 64, 1)))
+    four = fixed_stage_resources(LayerSpec("s", "softmax", (256, 64, 1), (256, 64, 1), groups=4))
+    assert norm[2] == 2 * 64 and one[2] == 256
+    assert four[3] == one[3] + 3  # a reciprocal ROM (one BRAM18) per head
