@@ -4,7 +4,7 @@ A submission is a job spec (`search.spec.JobSpec`) as a JSON or TOML body, or a
 multipart/form-data request with the fields
 
     spec      the spec (JSON or TOML text); `model` may name a zoo model or be left out
-    model     an ONNX file (.onnx); needs `dataset`
+    model     an ONNX file (.onnx) or a torch.export.save program (.pt2); needs `dataset`
     dataset   the data: .npz (x_/y_ train/val/test) for an uploaded model, or the file a zoo
               model without a shipped dataset reads (jsc-mlp: .csv or .parquet)
 

@@ -1,10 +1,12 @@
 """Validate a job submission (untrusted input), then create the study and the job row.
 
-Nothing uploaded is unpickled: pickles and zip archives (torch.save, .pt2) posted as a model
-are refused by their first bytes, before any parser sees them; ONNX is protobuf and .npz is
-read with `allow_pickle=False`. Specs naming server paths (`model.path`, `dataset_path`) are
-refused: files come only as uploads (`service.payloads`), and are stored in the database
-(hws_artifacts) so workers on any machine can read them.
+Nothing uploaded is unpickled: pickles, and zip archives (torch.save) posted as a model
+other than a .pt2, are refused by their first bytes, before any parser sees them; ONNX is
+protobuf, a torch.export .pt2 is read as JSON and raw tensor bytes without opening its pickled
+entries (`search.user_models.sequential_from_pt2`), and .npz is read with
+`allow_pickle=False`. Specs naming server paths (`model.path`, `dataset_path`) are refused:
+files come only as uploads (`service.payloads`), and are stored in the database (hws_artifacts)
+so workers on any machine can read them.
 """
 
 import json
@@ -23,10 +25,11 @@ from service import crud
 from service.models import Job
 from service.payloads import Loc, Payload, SubmissionError, Upload
 
-MODEL_SUFFIXES = (".onnx",)
+MODEL_SUFFIXES = (".onnx", ".pt2")
 DATASET_SUFFIXES = (".npz", ".csv", ".parquet")
 MEDIA_TYPES = {
     ".onnx": "application/onnx",
+    ".pt2": "application/zip",
     ".npz": "application/zip",
     ".csv": "text/csv",
     ".parquet": "application/vnd.apache.parquet",
@@ -70,16 +73,16 @@ def _check_upload(upload: Upload, allowed: tuple[str, ...]) -> None:
         raise SubmissionError(
             422,
             loc,
-            "this is a Python pickle; pickled files are never loaded. Export the "
-            "model to ONNX (torch.onnx.export) and upload the .onnx file",
+            "this is a Python pickle; pickled files are never loaded. Upload the model "
+            "as ONNX (torch.onnx.export) or as a torch.export.save .pt2 file",
             "pickle_refused",
         )
-    if upload.field == "model" and head == b"PK\x03\x04":
+    if upload.field == "model" and head == b"PK\x03\x04" and upload.suffix != ".pt2":
         raise SubmissionError(
             422,
             loc,
-            "this is a zip archive (torch.save or torch.export .pt2 files unpickle "
-            "their contents when loaded); upload an ONNX file instead",
+            "this is a zip archive (torch.save files unpickle their contents when loaded); "
+            "upload an ONNX file, or a torch.export.save program named .pt2",
             "pickle_refused",
         )
     if upload.suffix not in allowed:
@@ -119,7 +122,7 @@ def _with_uploads(data: dict, payload: Payload) -> dict:
             **data,
             "model": {
                 "path": uploads["model"].stored_name,
-                "format": "onnx",
+                "format": "pt2" if uploads["model"].suffix == ".pt2" else "onnx",
                 "dataset": uploads["dataset"].stored_name,
             },
         }

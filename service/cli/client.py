@@ -140,7 +140,9 @@ def submit(
     job: Annotated[Path, typer.Argument(help="job spec (.toml or .json)")],
     server: ServerOpt = DEFAULT_SERVER,
     key: KeyOpt = None,
-    model: Annotated[Path | None, typer.Option(help="ONNX model file to upload")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="model file to upload: ONNX or torch.export .pt2")
+    ] = None,
     dataset: Annotated[Path | None, typer.Option(help="dataset file to upload")] = None,
     wait: Annotated[bool, typer.Option(help="follow progress until the job ends")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,

@@ -1,7 +1,10 @@
-"""Files users upload: a tiny ONNX MLP with its .npz dataset, and a malicious pickle."""
+"""Files users upload: a tiny ONNX or .pt2 MLP with its .npz dataset, and malicious pickles."""
 
 import io
+import json
 import pickle
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +37,67 @@ def onnx_mlp_bytes(seed: int = 0) -> bytes:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     return model.SerializeToString()
+
+
+def torch_mlp(seed: int = 0):
+    """fc1(8->16) -> relu1 -> fc2(16->3), the ONNX MLP's shape, as a torch module."""
+    import torch
+    from torch import nn
+
+    class Mlp(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.relu1 = nn.Linear(N_FEATURES, N_HIDDEN), nn.ReLU()
+            self.fc2 = nn.Linear(N_HIDDEN, N_CLASSES)
+
+        def forward(self, x):
+            return self.fc2(self.relu1(self.fc1(x)))
+
+    torch.manual_seed(seed)
+    return Mlp().eval()
+
+
+def pt2_bytes(model, example) -> bytes:
+    """`torch.export.save` of `torch.export.export(model, (example,))`."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.export.save(torch.export.export(model, (example,)), buffer)
+    return buffer.getvalue()
+
+
+def pt2_mlp_bytes(seed: int = 0) -> bytes:
+    import torch
+
+    return pt2_bytes(torch_mlp(seed), torch.zeros(2, N_FEATURES))
+
+
+def rewrite_zip(content: bytes, change: Callable[[str, bytes], bytes | None]) -> bytes:
+    """A copy of a zip with each entry replaced by `change(name, data)` (None drops it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = change(name, src.read(name))
+            if data is not None:
+                dst.writestr(name, data)
+    return out.getvalue()
+
+
+def pt2_with_pickled_weight(content: bytes, marker: Path) -> bytes:
+    """A .pt2 whose first weight is flagged `use_pickle` and is a malicious pickle: what
+    torch.export.load would hand to torch.load(weights_only=False)."""
+
+    def change(name: str, data: bytes) -> bytes:
+        if name.endswith("data/weights/model_weights_config.json"):
+            config = json.loads(data)
+            first = next(iter(config["config"].values()))
+            first["use_pickle"] = True
+            return json.dumps(config).encode()
+        if name.endswith("data/weights/weight_0"):
+            return malicious_pickle(marker)
+        return data
+
+    return rewrite_zip(content, change)
 
 
 def npz_dataset_bytes(n: int = 120, seed: int = 0) -> bytes:

@@ -26,8 +26,8 @@ SUBMIT_BODY = {
     "requestBody": {
         "required": True,
         "description": "A job spec as JSON or TOML; or multipart/form-data with `spec`, an "
-        "ONNX `model` and its `.npz` `dataset` (or just a `dataset` file for a zoo model "
-        "that reads one, such as jsc-mlp's CSV).",
+        "ONNX or torch.export .pt2 `model` and its `.npz` `dataset` (or just a `dataset` "
+        "file for a zoo model that reads one, such as jsc-mlp's CSV).",
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/JobSpec"}},
             "application/toml": {"schema": {"type": "string"}},
@@ -63,7 +63,7 @@ async def submit_job(
     storage: StorageDep,
     key: SubmitKey,
 ) -> JobPublic:
-    """Submit a job (JSON or TOML spec, or multipart with an ONNX model and dataset)."""
+    """Submit a job (JSON or TOML spec, or multipart with an ONNX or .pt2 model and dataset)."""
     payload = await payloads.read_payload(request, settings)
     job = await run_in_threadpool(
         submission.submit_job,

@@ -13,7 +13,7 @@ from service.workers.runner import confirm_members
 from tests.service.conftest import run_worker_until_idle
 from tests.utils.jobs import TOML_TYPE, job_toml
 from tests.utils.keys import headers, make_key
-from tests.utils.uploads import npz_dataset_bytes, onnx_mlp_bytes
+from tests.utils.uploads import npz_dataset_bytes, onnx_mlp_bytes, pt2_mlp_bytes
 
 
 @pytest.fixture
@@ -85,8 +85,13 @@ def test_failing_confirmation_fails_the_task_not_the_worker(
     assert client.get(f"/v1/jobs/{job_id}", headers=submit_headers).json()["status"] == "done"
 
 
-def test_uploaded_onnx_model_job_runs_on_a_worker(client, settings, submit_headers):
-    files = {"model": ("mine.onnx", onnx_mlp_bytes()), "dataset": ("d.npz", npz_dataset_bytes())}
+@pytest.mark.parametrize(
+    ("filename", "model_bytes"), [("mine.onnx", onnx_mlp_bytes), ("mine.pt2", pt2_mlp_bytes)]
+)
+def test_uploaded_model_job_runs_on_a_worker(
+    client, settings, submit_headers, filename, model_bytes
+):
+    files = {"model": (filename, model_bytes()), "dataset": ("d.npz", npz_dataset_bytes())}
     response = client.post(
         "/v1/jobs",
         data={"spec": job_toml(name="user-run", n_trials=4)},

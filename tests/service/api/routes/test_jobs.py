@@ -5,7 +5,15 @@ import pytest
 from service.core.security import Scope
 from tests.utils.jobs import JSON_TYPE, TOML_TYPE, job_dict, job_json, job_toml
 from tests.utils.keys import headers, make_key
-from tests.utils.uploads import malicious_pickle, npz_dataset_bytes, onnx_mlp_bytes
+from tests.utils.uploads import (
+    _OpensFile,
+    malicious_pickle,
+    npz_dataset_bytes,
+    onnx_mlp_bytes,
+    pt2_bytes,
+    pt2_mlp_bytes,
+    pt2_with_pickled_weight,
+)
 
 
 def _post(client, body: str, auth: dict, content_type: dict = JSON_TYPE):
@@ -97,6 +105,76 @@ def test_multipart_onnx_model_and_npz_dataset(client, submit_headers, read_heade
         "dataset": "dataset.npz",
     }
     assert job["model"] == "model.onnx"
+
+
+def test_multipart_pt2_model_and_npz_dataset(client, submit_headers, read_headers):
+    spec = job_toml(name="user-pt2", n_trials=4)
+    files = {"model": ("mine.pt2", pt2_mlp_bytes()), "dataset": ("d.npz", npz_dataset_bytes())}
+    response = client.post("/v1/jobs", data={"spec": spec}, files=files, headers=submit_headers)
+    assert response.status_code == 201, response.text
+    job = client.get(f"/v1/jobs/{response.json()['id']}", headers=read_headers).json()
+    assert job["spec"]["model"] == {
+        "path": "model.pt2",
+        "format": "pt2",
+        "dataset": "dataset.npz",
+    }
+
+
+def test_pt2_layer_overrides_name_the_users_modules(client, submit_headers):
+    spec = job_dict(name="user-pt2-layers", n_trials=4, layers={"fc2": {"w_bits": [8]}})
+    files = {"model": ("m.pt2", pt2_mlp_bytes()), "dataset": ("d.npz", npz_dataset_bytes())}
+    response = client.post(
+        "/v1/jobs", data={"spec": json.dumps(spec)}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_pt2_with_a_pickled_weight_is_refused_and_never_loaded(client, submit_headers, tmp_path):
+    marker = tmp_path / "unpickled"
+    files = {
+        "model": ("m.pt2", pt2_with_pickled_weight(pt2_mlp_bytes(), marker)),
+        "dataset": ("d.npz", npz_dataset_bytes()),
+    }
+    response = client.post(
+        "/v1/jobs", data={"spec": job_toml()}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 422 and _locs(response) == [["body", "model"]]
+    assert "pickle" in response.json()["detail"][0]["msg"]
+    assert not marker.exists()
+
+
+def test_torch_save_zip_named_pt2_is_refused_and_never_loaded(client, submit_headers, tmp_path):
+    import io
+
+    import torch
+
+    marker = tmp_path / "unpickled"
+    buffer = io.BytesIO()
+    torch.save({"model": _OpensFile(marker)}, buffer)
+    files = {"model": ("m.pt2", buffer.getvalue()), "dataset": ("d.npz", npz_dataset_bytes())}
+    response = client.post(
+        "/v1/jobs", data={"spec": job_toml()}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 422 and _locs(response) == [["body", "model"]]
+    assert "not a torch.export .pt2 archive" in response.json()["detail"][0]["msg"]
+    assert not marker.exists()
+
+
+def test_pt2_with_an_unsupported_op_names_it(client, submit_headers):
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(8, 16), nn.Sigmoid(), nn.Linear(16, 3)).eval()
+    files = {
+        "model": ("m.pt2", pt2_bytes(model, torch.zeros(2, 8))),
+        "dataset": ("d.npz", npz_dataset_bytes()),
+    }
+    response = client.post(
+        "/v1/jobs", data={"spec": job_toml()}, files=files, headers=submit_headers
+    )
+    assert response.status_code == 422 and _locs(response) == [["body", "model"]]
+    msg = response.json()["detail"][0]["msg"]
+    assert msg.startswith("model.pt2: ") and "torch.ops.aten.sigmoid" in msg
 
 
 def test_multipart_model_layer_overrides_are_checked(client, submit_headers):
