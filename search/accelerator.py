@@ -23,6 +23,16 @@ from search.transforms import Candidate, TransformedModel
 from search.transforms._graph import WEIGHTED
 
 
+def check_rtl_supported(model: nn.Module, name: str) -> None:
+    """The RTL generator builds chain (nn.Sequential) models; say so for any other."""
+    if not isinstance(model, nn.Sequential):
+        raise NotImplementedError(
+            f"{name}: the RTL generator builds chain models (linear, conv2d, max-pool); "
+            f"{type(model).__name__} needs norm, softmax, matmul or add stages, which only "
+            "the analytic hardware model (hw_models) implements so far"
+        )
+
+
 def rtl_network(
     transformed: TransformedModel,
     hw_network: hw_models.Network,
@@ -30,6 +40,7 @@ def rtl_network(
     name: str,
 ) -> rtl.Network:
     """The chain model as rtl's description: integer codes, requantization, folding."""
+    check_rtl_supported(transformed.float_model, name)
     integer = transformed.integer_network
     ops = {op.name: op for op in integer.weighted}
     specs = {layer.name: layer for layer in hw_network.layers}

@@ -1,20 +1,27 @@
 """Describe a transformed model to the hardware model (`hw_models.Network`).
 
 Chain models map one to one: Linear and Conv2d become engines, MaxPool2d a pool stage, and
-flatten disappears (SPEC.md section 2). Activation skipping is enabled for a layer when its
-measured input sparsity makes the compaction logic worth it (`ACT_SKIP_MIN_SPARSITY`), or as
-the job says.
+flatten disappears (SPEC.md section 2). char-gpt maps to a transformer pipeline whose frame
+is one whole sequence (`_transformer_network`). Activation skipping is enabled for a layer
+when its measured input sparsity makes the compaction logic worth it
+(`ACT_SKIP_MIN_SPARSITY`), or as the job says.
 """
 
+from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
 from torch import nn
 
 from hw_models import LayerSpec, Network
-from search.transforms import LayerStats, TransformedModel, TransformError
+from search.models.char_gpt import CharGPT
+from search.transforms import LayerStats, QuantizedLayer, TransformedModel, TransformError
 
 ACT_SKIP_MIN_SPARSITY = 0.2  # below this the skip logic costs more LUTs than it saves cycles
+# Width of the transformer tensors the search does not quantize (residual stream, LayerNorm
+# inputs, q/k/v, attention scores and probabilities): the accuracy model keeps them in
+# float, the hardware estimate prices them at this width.
+TRANSFORMER_INTERNAL_BITS = 8
 ActSkip = Literal["auto", "on", "off"]
 
 
@@ -45,6 +52,164 @@ def _engine(transformed: TransformedModel, stats: LayerStats, out_bits: int, pol
     )
 
 
+def _token_engine(
+    name: str,
+    q: QuantizedLayer,
+    stats: LayerStats,
+    rows: slice,
+    tokens: int,
+    out_bits: int,
+    policy: ActSkip,
+    **links: str,
+) -> LayerSpec:
+    """A linear layer applied to every token of a sequence frame (C, T, 1): a 1x1 conv."""
+    weight = q.weight[rows]
+    return LayerSpec(
+        name=name,
+        kind="conv2d",
+        in_shape=(weight.shape[1], tokens, 1),
+        out_shape=(weight.shape[0], tokens, 1),
+        w_bits=q.weight_format.bits,
+        a_bits=q.input_format.bits,
+        out_bits=out_bits,
+        input_signed=q.input_format.signed,
+        act_skip=_act_skip(stats, policy),
+        weight_mask=(weight != 0)[:, :, None, None],
+        act_density=1.0 - stats.act_sparsity,
+        window_nnz_hist=stats.window_nnz_hist,
+        **links,
+    )
+
+
+def _transformer_network(
+    transformed: TransformedModel, stats: dict[str, LayerStats], name: str, policy: ActSkip
+) -> Network:
+    """char-gpt as a pipeline over whole sequences: frames are (C, T, 1), T = block_size.
+
+    The loader takes the embedded sequence. Per block: LayerNorm; the fused q/k/v projection
+    as three engines `<c_attn>.q`, `.k`, `.v` reading the norm; per-head scores q k^T and
+    probabilities times v as grouped matmuls (dense, causal zeros not skipped) around a
+    softmax; the output projection; the residual add; then LayerNorm, MLP and residual add.
+    A final LayerNorm feeds `lm_head`. Widths the search does not set are
+    `TRANSFORMER_INTERNAL_BITS`.
+    """
+    config = transformed.float_model.config
+    tokens, width, heads = config.block_size, config.n_embd, config.n_head
+    inner = TRANSFORMER_INTERNAL_BITS
+    frame = (width, tokens, 1)
+    layers: list[LayerSpec] = []
+    residual = None  # the stage holding the residual stream ("input" for the first block)
+
+    def in_bits(layer: str) -> int:
+        return transformed.layers[layer].input_format.bits
+
+    def norm(stage: str, out_bits: int) -> LayerSpec:
+        return LayerSpec(stage, "norm", frame, frame, a_bits=inner, out_bits=out_bits)
+
+    for b in range(config.n_layer):
+        p = f"blocks.{b}"
+        attn, proj = f"{p}.attn.c_attn", f"{p}.attn.c_proj"
+        fc, mlp_proj = f"{p}.mlp.c_fc", f"{p}.mlp.c_proj"
+        qkv = transformed.layers[attn]
+        scores = (heads * tokens, tokens, 1)
+        layers += [
+            norm(f"{p}.ln_1", in_bits(attn)),
+            *(
+                _token_engine(
+                    f"{attn}.{part}",
+                    qkv,
+                    stats[attn],
+                    slice(i * width, (i + 1) * width),
+                    tokens,
+                    inner,
+                    policy,
+                    source=f"{p}.ln_1",
+                )
+                for i, part in enumerate("qkv")
+            ),
+            LayerSpec(
+                f"{p}.attn.scores",
+                "matmul",
+                frame,
+                scores,
+                w_bits=inner,
+                a_bits=inner,
+                out_bits=inner,
+                input_signed=True,
+                groups=heads,
+                source=f"{attn}.q",
+                second_input=f"{attn}.k",
+            ),
+            LayerSpec(f"{p}.attn.softmax", "softmax", scores, scores, a_bits=inner, groups=heads),
+            LayerSpec(
+                f"{p}.attn.attend",
+                "matmul",
+                scores,
+                frame,
+                w_bits=inner,
+                a_bits=inner,
+                out_bits=in_bits(proj),
+                groups=heads,
+                second_input=f"{attn}.v",
+                second_transposed=True,
+            ),
+            _token_engine(
+                proj, transformed.layers[proj], stats[proj], slice(None), tokens, inner, policy
+            ),
+            LayerSpec(
+                f"{p}.residual_1",
+                "add",
+                frame,
+                frame,
+                a_bits=inner,
+                out_bits=inner,
+                second_input=residual or "input",
+            ),
+            norm(f"{p}.ln_2", in_bits(fc)),
+            _token_engine(
+                fc,
+                transformed.layers[fc],
+                stats[fc],
+                slice(None),
+                tokens,
+                in_bits(mlp_proj),
+                policy,
+            ),
+            _token_engine(
+                mlp_proj,
+                transformed.layers[mlp_proj],
+                stats[mlp_proj],
+                slice(None),
+                tokens,
+                inner,
+                policy,
+            ),
+            LayerSpec(
+                f"{p}.residual_2",
+                "add",
+                frame,
+                frame,
+                a_bits=inner,
+                out_bits=inner,
+                second_input=f"{p}.residual_1",
+            ),
+        ]
+        residual = f"{p}.residual_2"
+    head = transformed.layers["lm_head"]
+    layers += [
+        norm("ln_f", in_bits("lm_head")),
+        _token_engine("lm_head", head, stats["lm_head"], slice(None), tokens, 32, policy),
+    ]
+    return Network(name=name, layers=tuple(layers))
+
+
+def stages_of(stage_names: Iterable[str], layer: str) -> tuple[str, ...]:
+    """The stages implementing model layer `layer`: itself, or its parts (`<layer>.q`, ...)
+    when one weight matrix is split across engines."""
+    names = tuple(stage_names)
+    return (layer,) if layer in names else tuple(n for n in names if n.startswith(layer + "."))
+
+
 def network_from_transformed(
     transformed: TransformedModel,
     stats: dict[str, LayerStats],
@@ -52,6 +217,8 @@ def network_from_transformed(
     act_skip: ActSkip = "auto",
 ) -> Network:
     model = transformed.float_model
+    if isinstance(model, CharGPT):
+        return _transformer_network(transformed, stats, name, act_skip)
     if not isinstance(model, nn.Sequential):
         raise TransformError(
             f"{name}: the hardware model describes chain (nn.Sequential) models; "

@@ -11,7 +11,7 @@ import torch
 import hw_models
 from search.evaluate import Workload
 from search.finetune import finetune_pruned
-from search.hardware import network_from_transformed
+from search.hardware import network_from_transformed, stages_of
 from search.spec import HARDWARE_OBJECTIVES, JobSpec
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
 
@@ -52,6 +52,16 @@ class Score:
         }
 
 
+def _folding_summary(stages: dict[str, dict], layer: str) -> dict:
+    """PE, SIMD and expected cycles of a layer's engine; lists, one per part, for a layer
+    split across engines (a transformer's fused q/k/v projection)."""
+    parts = [stages[s] for s in stages_of(stages, layer)]
+    keys = {"pe": "pe", "simd": "simd", "expected_cycles": "cycles"}
+    if len(parts) == 1:
+        return {k: parts[0][v] for k, v in keys.items()}
+    return {k: [part[v] for part in parts] for k, v in keys.items()}
+
+
 class CandidateScorer:
     """Built once per worker: holds the workload and calibration batch."""
 
@@ -87,14 +97,11 @@ class CandidateScorer:
         transformed = self.build(candidate)
         metrics = self.workload.task.evaluate(transformed.quantized, self.workload.dataset, split)
         hardware, stats = self.estimate(transformed)
-        stages = hardware["layers"]
         layers = {
             name: {
                 **transformed.configs[name].model_dump(),
                 **stats[name].summary(),
-                "pe": stages[name]["pe"],
-                "simd": stages[name]["simd"],
-                "expected_cycles": stages[name]["cycles"],
+                **_folding_summary(hardware["layers"], name),
             }
             for name in transformed.layers
         }

@@ -17,6 +17,7 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
+from search.accelerator import check_rtl_supported
 from search.budget import LocalBudget, TrialBudget, UnlimitedBudget
 from search.evaluate import Workload
 from search.sampling import make_sampler, sample_candidate
@@ -221,6 +222,11 @@ def run_job(
     study = create_job_study(spec, storage)
     scorer = CandidateScorer(spec, load_workload(spec))
     spec.check_layers([n for n, _ in weighted_layers(scorer.workload.model)], spec.name)
+    if spec.confirm.front_members:
+        try:
+            check_rtl_supported(scorer.workload.model, scorer.workload.model_name)
+        except NotImplementedError as err:
+            raise JobSpecError(f"{spec.name}: confirm.front_members: {err}") from None
 
     budget: TrialBudget = (
         LocalBudget(spec.budget.n_trials, count_complete(study))

@@ -201,15 +201,14 @@ def _si(value: float) -> str:
 
 
 def _rows_table(title: str, rows: list[dict]) -> Table:
-    """One row per design point; the per-layer choices go on a second line."""
-    table = Table(title=title, show_lines=True)
+    """One row per design point (numbers never wrap); per-layer choices: `_layer_lines`."""
+    table = Table(title=title)
     for col in ("design", "val acc", "test acc", "inf/s", "lat us", "LUT", "FF", "DSP", "BRAM"):
-        table.add_column(col, no_wrap=True)
+        table.add_column(col, no_wrap=True, min_width=min(len(col), 6))
     for r in rows:
         test = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"
-        label = r["label"] + ("" if r["fits"] else " (no fit)")
         table.add_row(
-            f"{label}\n[dim]{r['layers']}[/]",
+            r["label"] + ("" if r["fits"] else " (no fit)"),
             f"{r['val_accuracy']:.4f}",
             test,
             _si(r["throughput_fps"]),
@@ -283,6 +282,8 @@ def run(
         print()
         return
     console.print(_rows_table(f"Pareto front of {spec.name} on {spec.device}", front))
+    for r in front:
+        console.print(f"[bold]{r['label']}[/]: [dim]{r['layers']}[/]")
     console.print(_rows_table("Baselines (every layer alike)", baselines))
     confirmed = [(r["label"], r["confirmation"]) for r in front if r["confirmation"]]
     for label, report in confirmed:

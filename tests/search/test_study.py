@@ -102,6 +102,23 @@ def test_a_job_with_an_unknown_layer_fails_before_any_trial(tmp_path):
     assert optuna.load_study(study_name=spec.name, storage=url).trials == []
 
 
+@pytest.mark.slow
+def test_confirming_a_transformer_fails_before_any_trial_saying_the_rtl_lacks_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    spec = parse_job(
+        {
+            "name": "gpt-confirm",
+            "model": "char-gpt",
+            "device": "zcu102",
+            "budget": {"n_trials": 2},
+            "confirm": {"front_members": 1},
+        }
+    )
+    with pytest.raises(ValueError, match=r"confirm\.front_members: .*only the analytic"):
+        run_job(spec, url)
+    assert optuna.load_study(study_name=spec.name, storage=url).trials == []
+
+
 def test_finetuning_keeps_pruned_weights_zero_and_scores(digits_mlp):
     from search.finetune import finetune_pruned
     from search.spec import FineTune
