@@ -197,16 +197,19 @@ def write_plots(result: JobResult, out_dir: str | Path) -> tuple[Path, Path]:
 
 
 def hypervolume(study: optuna.Study, reference: list[float]) -> float:
-    """Hypervolume of the feasible front (maximised objectives are negated, as Optuna does)."""
+    """Hypervolume of the feasible front dominating `reference` (maximised objectives are
+    negated, as Optuna does); front members worse than the reference in any objective add
+    nothing."""
     import numpy as np
     from optuna._hypervolume import compute_hypervolume
 
     signs = np.array(
         [-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
     )
-    points = np.array([t.values for t in study.best_trials], dtype=float)
-    if len(points) == 0:
+    values = np.array([t.values for t in study.best_trials], dtype=float)
+    losses = values.reshape(-1, len(signs)) * signs
+    corner = np.asarray(reference, dtype=float) * signs
+    losses = losses[np.all(losses <= corner, axis=1)]
+    if len(losses) == 0:
         return 0.0
-    return float(
-        compute_hypervolume(points * signs, np.asarray(reference) * signs, assume_pareto=False)
-    )
+    return float(compute_hypervolume(losses, corner, assume_pareto=False))

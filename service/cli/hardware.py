@@ -39,8 +39,9 @@ def estimate(
         print()
         return
     table = Table(title=f"{model} on {hardware['device']} at {hardware['clock_mhz']:g} MHz")
-    for col in ("stage", "kind", "PE", "SIMD", "cycles/frame", "LUT", "FF", "DSP", "BRAM18"):
-        table.add_column(col)
+    table.add_column("stage", overflow="fold")  # transformer stage names are long
+    for col in ("kind", "PE", "SIMD", "cycles/frame", "LUT", "FF", "DSP", "BRAM18"):
+        table.add_column(col, no_wrap=True)
     for name, st in hardware["layers"].items():
         table.add_row(
             name,
