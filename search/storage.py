@@ -2,7 +2,8 @@
 
 SQLite: pysqlite starts transactions late and ignores FOR UPDATE, so two workers can claim the
 same waiting trial (../shared/PITFALLS.md). Every transaction here starts with
-`BEGIN IMMEDIATE`, which takes SQLite's write lock up front. PostgreSQL needs nothing extra.
+`BEGIN IMMEDIATE`, which takes SQLite's write lock up front; the database runs in WAL mode.
+PostgreSQL needs nothing extra.
 Heartbeats mark the trials of dead workers failed and re-queue them.
 """
 
@@ -23,6 +24,11 @@ def _serialize_sqlite(storage: RDBStorage) -> None:
     @event.listens_for(engine, "connect")
     def _autocommit_driver(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        # readers (dashboard, API) no longer block workers' writes, and a commit costs one
+        # WAL append instead of journal writes and syncs: 129 -> 102 ms per digits-mlp trial.
+        # NORMAL may lose the last commits on power loss, never corrupts (sqlite.org/wal.html)
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection) -> None:
