@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -201,10 +202,13 @@ def _si(value: float) -> str:
 
 
 def _rows_table(title: str, rows: list[dict]) -> Table:
-    """One row per design point (numbers never wrap); per-layer choices: `_layer_lines`."""
-    table = Table(title=title)
-    for col in ("design", "val acc", "test acc", "inf/s", "lat us", "LUT", "FF", "DSP", "BRAM"):
-        table.add_column(col, no_wrap=True, min_width=min(len(col), 6))
+    """One row per design point: accuracy (validation, test), throughput, latency, resources;
+    the per-layer choices are printed below the front."""
+    # no vertical rules and short headers, so the numbers fit an 80-column terminal
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("design", no_wrap=True)
+    for col in ("val", "test", "inf/s", "lat us", "LUT", "FF", "DSP", "BRAM"):
+        table.add_column(col, no_wrap=True, justify="right", min_width=len(col))
     for r in rows:
         test = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"
         table.add_row(
