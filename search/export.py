@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from search.transforms import FixedPoint, IntegerNetwork, IntLayer, Requantization
 from search.transforms.integer_model import Flatten, MaxPool
@@ -189,6 +190,16 @@ def export_candidate(
     return out
 
 
+def check_exportable(model: nn.Module, name: str) -> None:
+    """Bundles hold the integer reference network (and its RTL), which cover chain models."""
+    if not isinstance(model, nn.Sequential):
+        raise NotImplementedError(
+            f"{name}: exports hold the integer reference network, its test vectors and RTL, "
+            f"which cover chain (nn.Sequential) models, not {type(model).__name__}; its "
+            "per-layer configuration and hardware estimate are in the candidate's metadata"
+        )
+
+
 def export_from_candidate(
     workload,
     candidate,
@@ -209,6 +220,7 @@ def export_from_candidate(
         spec = JobSpec(
             name="export", model="digits-mlp", device=device or "zcu102", clock_mhz=clock_mhz
         ).model_copy(update={"model": workload.model_name})
+    check_exportable(workload.model, workload.model_name)
     scorer = CandidateScorer(spec, workload)
     metadata: dict = {"model": workload.model_name, "candidate": candidate.model_dump()}
     rtl_writer = None

@@ -188,7 +188,7 @@ def export(
         written = export_from_candidate(
             Workload.load(model), chosen, out, device, clock_mhz, samples, spec=job_spec
         )
-    except (KeyError, ValueError) as err:
+    except (KeyError, ValueError, NotImplementedError) as err:
         fail(str(err))
     console.print(f"exported {model} to {written}/ (see README.md there)")
 

@@ -68,3 +68,12 @@ def test_export_with_a_device_adds_the_estimate_and_generated_rtl(tmp_path):
     }
     assert (out / "rtl" / "hdl" / "hws_engine.sv").is_file()
     assert "rtl/" in (out / "README.md").read_text()
+
+
+def test_exporting_a_transformer_says_what_the_export_covers(tmp_path):
+    from search.evaluate import Workload
+    from search.export import export_from_candidate
+
+    with pytest.raises(NotImplementedError, match=r"chain .*not CharGPT"):
+        export_from_candidate(Workload.load("char-gpt"), uniform_candidate(), tmp_path / "x")
+    assert not (tmp_path / "x").exists()

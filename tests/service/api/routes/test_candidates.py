@@ -50,3 +50,15 @@ def test_bundle_is_the_export_zipped(finished_job):
     metadata = json.loads(archive.read(f"{root}/metadata.json"))
     assert metadata["hardware"]["device"] == "xc7a100t"
     assert "simulation_report.json" not in archive.namelist()  # not confirmed in this build
+
+
+def test_a_bundle_the_export_does_not_cover_is_501_saying_why(finished_job, monkeypatch):
+    from service import artifacts
+
+    def transformer_bundle(**_):
+        raise NotImplementedError("char-gpt: exports hold the integer reference network")
+
+    monkeypatch.setattr(artifacts, "candidate_bundle", transformer_bundle)
+    response = finished_job.get(f"/candidates/{_front_trial(finished_job)}/bundle")
+    assert response.status_code == 501
+    assert "integer reference network" in response.json()["detail"]
