@@ -8,7 +8,7 @@ import torch
 import hw_models
 from search.hardware import TRANSFORMER_INTERNAL_BITS, network_from_transformed, stages_of
 from search.models import build_model
-from search.scoring import _folding_summary
+from search.scoring import CandidateScorer, _folding_summary
 from search.transforms import collect_stats, transform, uniform_candidate
 
 
@@ -88,3 +88,27 @@ def test_a_split_layer_summarises_each_part():
         "simd": [8, 8],
         "expected_cycles": [20.0, 21.0],
     }
+
+
+@pytest.mark.slow
+def test_a_char_gpt_trial_stores_per_part_folding_and_a_fitting_estimate():
+    import optuna
+
+    from search.spec import parse_job
+    from search.study import TrialObjective, create_job_study, load_workload
+
+    spec = parse_job(
+        {
+            "name": "gpt-trial",
+            "model": "char-gpt",
+            "device": "zcu102",
+            "calibration_samples": 16,
+            "budget": {"n_trials": 1},
+        }
+    )
+    study = create_job_study(spec, optuna.storages.InMemoryStorage())
+    study.optimize(TrialObjective(spec, CandidateScorer(spec, load_workload(spec))), n_trials=1)
+    trial = study.trials[0]
+    qkv = trial.user_attrs["layers"]["blocks.0.attn.c_attn"]
+    assert len(qkv["pe"]) == len(qkv["simd"]) == len(qkv["expected_cycles"]) == 3
+    assert trial.user_attrs["hardware"]["fits"] and trial.values[1] > 0
