@@ -77,7 +77,7 @@ def sequential_from_onnx(path: str | Path) -> nn.Sequential:
             if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0:
                 raise UserModelError(f"{path}: node {node.name}: Gemm with transA/alpha")
             linear = nn.Linear(w.shape[1], w.shape[0], bias=len(node.input) > 2)
-            linear.weight.data = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
+            linear.weight.data = torch.from_numpy(np.array(w, dtype=np.float32, order="C"))
             if len(node.input) > 2:
                 beta = attrs.get("beta", 1.0)
                 linear.bias.data = torch.from_numpy(
@@ -87,7 +87,9 @@ def sequential_from_onnx(path: str | Path) -> nn.Sequential:
         elif op == "MatMul":
             w = weights[node.input[1]]  # (in, out)
             pending_matmul = nn.Linear(w.shape[0], w.shape[1])
-            pending_matmul.weight.data = torch.from_numpy(np.ascontiguousarray(w.T, np.float32))
+            pending_matmul.weight.data = torch.from_numpy(
+                np.array(w.T, dtype=np.float32, order="C")
+            )
             pending_matmul.bias.data.zero_()
             layers[name] = pending_matmul
         elif op == "Add" and pending_matmul is not None and node.input[1] in weights:
