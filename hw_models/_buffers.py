@@ -13,12 +13,13 @@ from ._network import LayerSpec, Network
 from ._resources import memory_resources
 
 
-def frame_buffer_resources(
-    frame: tuple[int, int, int], bits: int, consumer: LayerSpec | None, frames: int = 2
-) -> np.ndarray:
-    """(4,) buffer of `frames` frames between a stage and its consumer, laid out for the
-    consumer: a ping-pong buffer (2 frames) for the next stage, a skip buffer (`frames`) for a
-    later one.
+def _frame_buffer_layout(
+    frame: tuple[int, int, int], bits: int, consumer: LayerSpec, frames: int
+) -> tuple[int, int, int] | float:
+    """A buffer of `frames` frames between a stage and its consumer, laid out for the
+    consumer (a ping-pong buffer, 2 frames, for the next stage; a skip buffer for a later
+    one): its (depth, width, copies) memory, or its register bits. The last stage's output
+    is drained immediately (no buffer).
 
     A linear layer reads the whole frame as one vector: registers, `frames * C*H*W * bits` FF.
     A conv2d or max-pool with kernel k reads a k x k window per cycle: k^2 banks (row mod k,
@@ -26,22 +27,8 @@ def frame_buffer_resources(
     window arrives rotated by (row mod k, col mod k); the consumer undoes that (see
     `window_rotation_luts`; a max-pool is order-blind).
     Other stages read one pixel per cycle: one bank `frames * H * W` deep.
-    The last stage's output is drained immediately (no buffer).
     """
-    layout = _frame_buffer_layout(frame, bits, consumer, frames)
-    if layout is None or isinstance(layout, float):
-        return np.array([0.0, layout or 0.0, 0.0, 0.0])
-    return memory_resources(*layout)
-
-
-def _frame_buffer_layout(
-    frame: tuple[int, int, int], bits: int, consumer: LayerSpec | None, frames: int = 2
-) -> tuple[int, int, int] | float | None:
-    """A buffer's (depth, width, copies) memory, its register bits (linear consumer), or
-    None (no consumer: no buffer)."""
     ch, h, w = frame
-    if consumer is None:
-        return None
     if consumer.kind == "linear":
         return float(frames * ch * h * w * bits)
     k = consumer.kernel if consumer.kind in ("conv2d", "maxpool") else 1

@@ -320,12 +320,8 @@ class Network:
 
     def _check_source(self, layer: LayerSpec) -> None:
         src = self._earlier(layer, "source", self.source_of(layer))
-        if src == INPUT_NAME and layer is not self.layers[0]:
-            if layer.in_shape != self.layers[0].in_shape or layer.a_bits != self.layers[0].a_bits:
-                raise _fail(layer.name, "in_shape", "reading the input needs the first layer's")
-            return
-        if src == INPUT_NAME:
-            return
+        if layer is self.layers[0]:
+            return  # the loader's frame is defined by this layer
         shape, bits = self.frame_of(src)
         if layer.kind == "linear":
             if layer.in_shape[0] != math.prod(shape):
