@@ -14,7 +14,6 @@ from search.models import load_pretrained, zoo_entry
 from search.tasks import Task, make_task
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
 from search.transforms._graph import capture_inputs
-from search.transforms.integer_model import IntLayer
 
 CALIBRATION_SIZE = 512  # training-split inputs used to set thresholds and scales
 
@@ -68,12 +67,8 @@ def _integer_check_per_layer(transformed: TransformedModel, x: torch.Tensor) -> 
         x = x.to(torch.float64)
     inputs = capture_inputs(transformed.quantized, names, x)
     equal = 0
-    for name in names:
-        q = transformed.layers[name]
-        layer = IntLayer(
-            name, q.kind, q.weight, q.bias, q.weight_format, q.input_format, q.stride, q.padding
-        )
-        codes = q.input_format.fake_quant(inputs[name])
+    for name, layer in transformed.integer_layers().items():
+        codes = layer.input_format.fake_quant(inputs[name])
         fake = transformed.quantized.get_submodule(name)(inputs[name]).numpy()
         exact = layer(codes.numpy().astype(np.int64)) * 2.0**-layer.acc_frac
         equal += bool(np.array_equal(fake, exact))

@@ -12,15 +12,27 @@
 `load_integer_network(out)` rebuilds the integer reference model from the first two files
 only, so the hardware team (and our tests) can check an implementation without this package's
 training code. The service's per-candidate bundle is this directory, zipped.
+
+Models the integer chain does not cover (char-gpt) are exported layer by layer
+(`export_layers`): `layers.json` replaces `network.json`, `vectors.npz` holds every weighted
+layer's input codes and golden accumulators, and there is no RTL.
 """
 
 import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import nn
 
-from search.transforms import FixedPoint, IntegerNetwork, IntLayer, Requantization
+from search.transforms import (
+    FixedPoint,
+    IntegerNetwork,
+    IntLayer,
+    Requantization,
+    TransformedModel,
+)
+from search.transforms._graph import capture_inputs
 from search.transforms.integer_model import Flatten, MaxPool
 
 FORMAT_VERSION = 1
@@ -29,6 +41,10 @@ FORMAT_VERSION = 1
 EXPORT_FILES = frozenset(
     {"network.json", "weights.npz", "masks.npz", "metadata.json", "vectors.npz", "README.md"}
 )
+LAYERWISE_FILES = EXPORT_FILES - {"network.json"} | {"layers.json"}
+# Sequences in a layer-wise export's vectors: every layer's input is kept, so they are large
+# (char-gpt: 9 layers x 64 tokens x up to 256 channels per sequence).
+LAYERWISE_MAX_SAMPLES = 8
 RTL_FILES = frozenset(
     {"rtl/hws_net.sv", "rtl/README.md", "rtl/shape.json", "rtl/hdl/hws_engine.sv"}
 )
@@ -77,14 +93,18 @@ def network_to_json(network: IntegerNetwork) -> dict:
     }
 
 
-def save_integer_network(network: IntegerNetwork, out: Path) -> None:
-    (out / "network.json").write_text(json.dumps(network_to_json(network), indent=1))
+def _save_weights(layers: list[IntLayer], out: Path) -> None:
     arrays = {}
-    for layer in network.weighted:
+    for layer in layers:
         arrays[f"{layer.name}.weight"] = layer.weight
         arrays[f"{layer.name}.bias"] = layer.bias
     np.savez(out / "weights.npz", **arrays)
-    np.savez(out / "masks.npz", **{lay.name: lay.weight != 0 for lay in network.weighted})
+    np.savez(out / "masks.npz", **{lay.name: lay.weight != 0 for lay in layers})
+
+
+def save_integer_network(network: IntegerNetwork, out: Path) -> None:
+    (out / "network.json").write_text(json.dumps(network_to_json(network), indent=1))
+    _save_weights(list(network.weighted), out)
 
 
 def load_integer_network(directory: str | Path) -> IntegerNetwork:
@@ -190,14 +210,67 @@ def export_candidate(
     return out
 
 
-def check_exportable(model: nn.Module, name: str) -> None:
-    """Bundles hold the integer reference network (and its RTL), which cover chain models."""
-    if not isinstance(model, nn.Sequential):
-        raise NotImplementedError(
-            f"{name}: exports hold the integer reference network, its test vectors and RTL, "
-            f"which cover chain (nn.Sequential) models, not {type(model).__name__}; its "
-            "per-layer configuration and hardware estimate are in the candidate's metadata"
-        )
+LAYERS_README = """# {title}
+
+Exported by hwsearch, layer by layer: this model is not a chain of layers, so there is no
+whole-network integer model or RTL, but every weighted layer is exact on its own. Every number
+is an integer code; a real value is `code * 2^-frac`.
+
+## Files
+- `layers.json`: the weighted layers in model order: `op` (linear), `weight_shape`,
+  `weight_format` (signed, symmetric: codes in [-(2^(bits-1)-1), 2^(bits-1)-1]),
+  `input_format` (signed or unsigned `bits`, `frac` fractional bits) and `acc_frac`
+  (`weight_format.frac + input_format.frac`, the accumulators' fractional bits).
+- `weights.npz`: int64 codes, `<layer>.weight` in PyTorch layout (out, in) and `<layer>.bias`
+  already in the accumulator's scale.
+- `masks.npz`: bool, True where a weight is nonzero (the zero-skipping schedule).
+- `metadata.json`: per-layer configuration, the analytic hardware estimate (when a device was
+  given: PE, SIMD, cycles and resources of every stage, attention and norms included).
+- `vectors.npz`: for the first {samples} test sequences, `input.<layer>` (the layer's input
+  codes, one row per token) and `output.<layer>` (golden accumulators).
+
+## Arithmetic (exact)
+`output[t, o] = bias[o] + sum_k weight[o, k] * input[t, k]` in wide integers. The layers between
+them (attention, LayerNorm, softmax, residual adds) are not exported.
+"""
+
+
+def layer_to_json(layer: IntLayer) -> dict:
+    return {
+        "op": layer.kind,
+        "name": layer.name,
+        "weight_shape": list(layer.weight.shape),
+        "stride": layer.stride,
+        "padding": layer.padding,
+        "weight_format": _fmt(layer.weight_format),
+        "input_format": _fmt(layer.input_format),
+        "acc_frac": layer.acc_frac,
+    }
+
+
+def export_layers(
+    transformed: TransformedModel, x: torch.Tensor, out: str | Path, metadata: dict, title: str
+) -> Path:
+    """Write the layer-by-layer export (see `LAYERS_README`) of a transformed model; `x` are
+    model inputs whose per-layer codes and accumulators become the test vectors."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    layers = transformed.integer_layers()
+    spec = {"format_version": FORMAT_VERSION, "layers": [layer_to_json(v) for v in layers.values()]}
+    (out / "layers.json").write_text(json.dumps(spec, indent=1))
+    _save_weights(list(layers.values()), out)
+    if x.is_floating_point():
+        x = x.to(torch.float64)
+    inputs = capture_inputs(transformed.quantized, list(layers), x)
+    vectors = {}
+    for name, layer in layers.items():
+        codes = layer.input_format.fake_quant(inputs[name]).numpy().astype(np.int64)
+        codes = codes.reshape(-1, codes.shape[-1])  # one row per token
+        vectors[f"input.{name}"], vectors[f"output.{name}"] = codes, layer(codes)
+    np.savez_compressed(out / "vectors.npz", **vectors)
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=1, default=_jsonable))
+    (out / "README.md").write_text(LAYERS_README.format(title=title, samples=len(x)))
+    return out
 
 
 def export_from_candidate(
@@ -209,8 +282,9 @@ def export_from_candidate(
     samples: int = 64,
     spec=None,
 ) -> Path:
-    """Transform `workload`'s model with `candidate` and export it. With a device, the folded
-    hardware estimate and the generated RTL (`rtl/`) are included. Pass the job's `spec` for a
+    """Transform `workload`'s model with `candidate` and export it (layer by layer when it is
+    not a chain). With a device, the folded hardware estimate and, for chains, the generated
+    RTL (`rtl/`) are included. Pass the job's `spec` for a
     stored trial, so the export is built exactly as the trial was scored (fine-tuning too)."""
     from search.accelerator import describe_accelerator, write_rtl
     from search.scoring import CandidateScorer
@@ -220,9 +294,17 @@ def export_from_candidate(
         spec = JobSpec(
             name="export", model="digits-mlp", device=device or "zcu102", clock_mhz=clock_mhz
         ).model_copy(update={"model": workload.model_name})
-    check_exportable(workload.model, workload.model_name)
     scorer = CandidateScorer(spec, workload)
     metadata: dict = {"model": workload.model_name, "candidate": candidate.model_dump()}
+    title = f"{workload.model_name} candidate"
+    if not isinstance(workload.model, nn.Sequential):
+        transformed = scorer.build(candidate)
+        if device is not None:
+            metadata["hardware"] = scorer.estimate(transformed)[0]
+        metadata["layers"] = {n: c.model_dump() for n, c in transformed.configs.items()}
+        n = min(samples, LAYERWISE_MAX_SAMPLES)
+        x = workload.task.inputs(workload.dataset, "test", n)
+        return export_layers(transformed, x, out, metadata, title)
     rtl_writer = None
     if device is None:
         transformed = scorer.build(candidate)
@@ -233,7 +315,6 @@ def export_from_candidate(
         rtl_writer = lambda _network, rtl_dir: write_rtl(accelerator.design, rtl_dir)  # noqa: E731
     metadata["layers"] = {n: c.model_dump() for n, c in transformed.configs.items()}
     split = workload.dataset.test
-    title = f"{workload.model_name} candidate"
     return export_candidate(
         transformed.integer_network,
         split.x[:samples],

@@ -78,6 +78,16 @@ class TransformedModel:
     def integer_network(self) -> IntegerNetwork:
         return build_integer_network(self)
 
+    def integer_layers(self) -> dict[str, IntLayer]:
+        """Each weighted layer's integer twin, returning accumulators: the layer-by-layer
+        reference for models the integer chain does not cover (char-gpt)."""
+        return {
+            name: IntLayer(
+                name, q.kind, q.weight, q.bias, q.weight_format, q.input_format, q.stride, q.padding
+            )
+            for name, q in self.layers.items()
+        }
+
 
 def _check_supported(name: str, module: nn.Module) -> None:
     if isinstance(module, nn.Conv2d):
@@ -210,21 +220,10 @@ def build_integer_network(transformed: TransformedModel) -> IntegerNetwork:
             f"{type(model).__name__} is not one (its layers are checked one by one instead)"
         )
     ops: list = []
+    twins = transformed.integer_layers()
     for name, module in model.named_children():
         if isinstance(module, WEIGHTED):
-            q = transformed.layers[name]
-            ops.append(
-                IntLayer(
-                    name,
-                    q.kind,
-                    q.weight,
-                    q.bias,
-                    q.weight_format,
-                    q.input_format,
-                    q.stride,
-                    q.padding,
-                )
-            )
+            ops.append(twins[name])
         elif isinstance(module, ThresholdReLU):
             consumer = transformed.layers[transformed.relu_feeds[name]]
             producer = ops[-1] if ops and isinstance(ops[-1], IntLayer) else None

@@ -70,10 +70,26 @@ def test_export_with_a_device_adds_the_estimate_and_generated_rtl(tmp_path):
     assert "rtl/" in (out / "README.md").read_text()
 
 
-def test_exporting_a_transformer_says_what_the_export_covers(tmp_path):
+def test_a_transformer_is_exported_layer_by_layer_with_exact_vectors(tmp_path):
     from search.evaluate import Workload
-    from search.export import export_from_candidate
+    from search.export import LAYERWISE_FILES, LAYERWISE_MAX_SAMPLES, export_from_candidate
 
-    with pytest.raises(NotImplementedError, match=r"chain .*not CharGPT"):
-        export_from_candidate(Workload.load("char-gpt"), uniform_candidate(), tmp_path / "x")
-    assert not (tmp_path / "x").exists()
+    candidate = uniform_candidate(weight_sparsity=0.5, w_bits=6, a_bits=6)
+    out = export_from_candidate(Workload.load("char-gpt"), candidate, tmp_path / "gpt", "zcu102")
+    assert {p.name for p in out.iterdir()} == LAYERWISE_FILES
+    layers = json.loads((out / "layers.json").read_text())["layers"]
+    assert [layer["name"] for layer in layers][-1] == "lm_head" and len(layers) == 9
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert "blocks.0.attn.scores" in metadata["hardware"]["layers"]
+    with (
+        np.load(out / "weights.npz") as weights,
+        np.load(out / "vectors.npz") as vectors,
+        np.load(out / "masks.npz") as masks,
+    ):
+        for layer in layers:
+            name = layer["name"]
+            w, b = weights[f"{name}.weight"], weights[f"{name}.bias"]
+            x = vectors[f"input.{name}"]
+            assert len(x) == LAYERWISE_MAX_SAMPLES * 64  # one row per token
+            assert np.array_equal(vectors[f"output.{name}"], x @ w.T + b)
+            assert np.array_equal(masks[name], w != 0) and 0.45 < 1 - masks[name].mean() < 0.55

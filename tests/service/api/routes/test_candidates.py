@@ -55,10 +55,10 @@ def test_bundle_is_the_export_zipped(finished_job):
 def test_a_bundle_the_export_does_not_cover_is_501_saying_why(finished_job, monkeypatch):
     from service import artifacts
 
-    def transformer_bundle(**_):
-        raise NotImplementedError("char-gpt: exports hold the integer reference network")
+    def unsupported_bundle(**_):
+        raise NotImplementedError("model X: the export does not cover its Y layers")
 
-    monkeypatch.setattr(artifacts, "candidate_bundle", transformer_bundle)
+    monkeypatch.setattr(artifacts, "candidate_bundle", unsupported_bundle)
     response = finished_job.get(f"/candidates/{_front_trial(finished_job)}/bundle")
     assert response.status_code == 501
-    assert "integer reference network" in response.json()["detail"]
+    assert "does not cover its Y layers" in response.json()["detail"]
