@@ -269,6 +269,7 @@ class Network:
     name: str
     layers: tuple[LayerSpec, ...]
     _index: dict[str, int] = field(init=False, repr=False)
+    _readers: dict[str, tuple[tuple[LayerSpec, str], ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -284,11 +285,16 @@ class Network:
                 raise _fail(layer.name, "name", "duplicate layer name")
             index[layer.name] = i
         object.__setattr__(self, "_index", index)
+        readers: dict[str, list[tuple[LayerSpec, str]]] = {}
         for layer in self.layers:
-            self._check_source(layer)
+            readers.setdefault(self._check_source(layer), []).append((layer, "source"))
             if layer.kind in TWO_INPUT_KINDS:
-                self._check_second_input(layer)
-        self._check_every_frame_read()
+                second = self._check_second_input(layer)
+                readers.setdefault(second, []).append((layer, "second_input"))
+        object.__setattr__(self, "_readers", {k: tuple(v) for k, v in readers.items()})
+        for layer in self.layers[:-1]:
+            if layer.name not in readers:
+                raise _fail(layer.name, "name", "no later layer reads this layer's frame")
         if not self.layers[-1].is_engine:
             raise _fail(
                 self.layers[-1].name,
@@ -318,10 +324,11 @@ class Network:
             layer.name, field_name, f"must name an earlier layer or {INPUT_NAME!r}, got {src!r}"
         )
 
-    def _check_source(self, layer: LayerSpec) -> None:
+    def _check_source(self, layer: LayerSpec) -> str:
+        """The checked name of the frame `layer` reads."""
         src = self._earlier(layer, "source", self.source_of(layer))
         if layer is self.layers[0]:
-            return  # the loader's frame is defined by this layer
+            return src  # the loader's frame is defined by this layer
         shape, bits = self.frame_of(src)
         if layer.kind == "linear":
             if layer.in_shape[0] != math.prod(shape):
@@ -336,8 +343,10 @@ class Network:
             raise _fail(
                 layer.name, "a_bits", f"must equal out_bits {bits} of {src!r} (one frame buffer)"
             )
+        return src
 
-    def _check_second_input(self, layer: LayerSpec) -> None:
+    def _check_second_input(self, layer: LayerSpec) -> str:
+        """The checked name of the frame that is `layer`'s second operand."""
         src = self._earlier(layer, "second_input", layer.second_input)
         shape, bits = self.frame_of(src)
         if layer.kind == "add" and shape != layer.in_shape:
@@ -359,24 +368,12 @@ class Network:
                 )
             if layer.w_bits != bits:
                 raise _fail(layer.name, "w_bits", f"must equal the width {bits} of {src!r}")
-
-    def _check_every_frame_read(self) -> None:
-        read = {self.source_of(layer) for layer in self.layers}
-        read |= {layer.second_input for layer in self.layers if layer.second_input}
-        for layer in self.layers[:-1]:
-            if layer.name not in read:
-                raise _fail(layer.name, "name", "no later layer reads this layer's frame")
+        return src
 
     def consumers(self, name: str) -> tuple[tuple[LayerSpec, str], ...]:
-        """Layers reading the frame of `name` (or `INPUT_NAME`), each with the operand it
-        reads it as: "source" or "second_input"."""
-        out = []
-        for layer in self.layers:
-            if self.source_of(layer) == name:
-                out.append((layer, "source"))
-            if layer.second_input == name:
-                out.append((layer, "second_input"))
-        return tuple(out)
+        """Layers reading the frame of `name` (or `INPUT_NAME`), in pipeline order, each with
+        the operand it reads it as: "source" or "second_input"."""
+        return self._readers.get(name, ())
 
     def index(self, name: str) -> int:
         """Position of layer `name` in `layers` (raises KeyError naming the known layers)."""
