@@ -210,11 +210,11 @@ def test_pt2_layout_constants_match_the_installed_torch():
     from torch._export.serde.schema import SCHEMA_VERSION, Layout, ScalarType
     from torch.export.pt2_archive.constants import ARCHIVE_VERSION_VALUE
 
-    from search import user_models
+    from search.user_models import _pt2
 
     assert PT2_ARCHIVE_VERSION == ARCHIVE_VERSION_VALUE
     assert SCHEMA_VERSION[0] == PT2_SCHEMA_MAJOR
-    assert Layout.Strided == user_models._PT2_STRIDED
+    assert Layout.Strided == _pt2._PT2_STRIDED
     names = {torch.float16: "HALF", torch.float32: "FLOAT", torch.float64: "DOUBLE"}
-    for code, dtype in user_models._PT2_DTYPES.items():
+    for code, dtype in _pt2._PT2_DTYPES.items():
         assert ScalarType(code).name == names.get(dtype, "BFLOAT16")
