@@ -82,6 +82,20 @@ class TrialObjective:
         return [score.objective(name) for name in self.spec.objectives]
 
 
+def fail_orphaned_trials(study: optuna.Study) -> list[int]:
+    """Mark FAIL the trials still RUNNING once no worker runs any (their workers died).
+
+    Optuna's heartbeats fail a dead worker's trial only if it had recorded a heartbeat; a
+    worker killed between creating its trial and the first beat leaves it RUNNING forever.
+    Call only when every trial slot of the job has ended. Returns the trial numbers failed.
+    """
+    orphans = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    storage = study._storage
+    for trial in orphans:
+        storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+    return [trial.number for trial in orphans]
+
+
 def fit_violation(score: Score) -> float:
     """0 when the design fits the device, else how far the fullest resource is over."""
     return 0.0 if score.fits else max(score.max_utilisation - 1.0, 0.0) + 1e-3

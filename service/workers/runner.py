@@ -247,10 +247,13 @@ class Worker:
 
     def _do_finalize(self, work: crud.Work) -> None:
         from search.scoring import CandidateScorer
-        from search.study import evaluate_front_on_test, load_workload
+        from search.study import evaluate_front_on_test, fail_orphaned_trials, load_workload
 
         job, spec = self._job(work.job_id, "finalize")
         study = self._study(job)
+        orphans = fail_orphaned_trials(study)  # every trial slot has ended by now
+        if orphans:
+            log.warning("job %d: trials %s of dead workers marked FAIL", job.id, orphans)
         scorer = CandidateScorer(spec, load_workload(spec))
         study.set_user_attr("front_test_metrics", evaluate_front_on_test(study, scorer))
         members = confirm_members(study, spec.confirm.front_members)

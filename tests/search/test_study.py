@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 from search.scoring import CandidateScorer
 from search.spec import parse_job
 from search.stored import load_trial_candidate
-from search.study import load_workload, run_job
+from search.study import fail_orphaned_trials, load_workload, run_job
 
 JOB = {
     "name": "digits-small",
@@ -133,3 +133,12 @@ def test_finetuning_keeps_pruned_weights_zero_and_scores(digits_mlp):
             assert ((before == 0) <= (after == 0)).all()
     score = CandidateScorer(spec, workload).score(uniform_candidate(0.8))
     assert 0.5 < score.metrics["accuracy"] <= 1.0
+
+
+def test_trials_left_running_by_dead_workers_are_failed():
+    study = optuna.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    orphan = study.ask()  # created, then its worker died before finishing or heartbeating
+    assert fail_orphaned_trials(study) == [orphan.number]
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.FAIL]

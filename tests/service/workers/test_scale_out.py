@@ -151,22 +151,40 @@ def _all_busy(cluster: Cluster, job_id: int, name: str) -> int | None:
     return pids[0] if pids and running >= len(pids) == len(cluster.workers) else None
 
 
+def _stopped_all_busy(cluster: Cluster, job_id: int, name: str) -> int | None:
+    """`_all_busy` asked while every worker is stopped (SIGSTOP), so the victim cannot finish
+    its trial between the question and the kill; the others are continued afterwards."""
+    for worker in cluster.workers:
+        os.kill(worker.pid, signal.SIGSTOP)
+    victim = _all_busy(cluster, job_id, name)
+    if victim is not None:
+        os.kill(victim, signal.SIGKILL)
+    for worker in cluster.workers:
+        if worker.pid != victim:
+            os.kill(worker.pid, signal.SIGCONT)
+    return victim
+
+
 def test_sigkilled_worker_mid_trial_the_job_still_completes_exactly(cluster):
     job_id, name = cluster.submit(name=unique_name("kill"), n_trials=16)
     deadline, victim = time.monotonic() + 90, None
     while victim is None and time.monotonic() < deadline:
-        victim = _all_busy(cluster, job_id, name)
+        victim = _stopped_all_busy(cluster, job_id, name)
         time.sleep(0.02)
     assert victim is not None, cluster.log_tail()
-    os.kill(victim, signal.SIGKILL)
     killed = next(p for p in cluster.workers if p.pid == victim)
     killed.wait()
     cluster.workers.remove(killed)
     job = cluster.finished(job_id)
     assert job["status"] == "done", cluster.log_tail()
     trials = cluster.trials(name)
-    assert trials["COMPLETE"] == 16 and trials["RUNNING"] == 0 and trials["WAITING"] == 0
-    assert trials["FAIL"] == 1  # the killed trial, failed by heartbeat and run again
+    assert trials["COMPLETE"] == 16 and trials["RUNNING"] == 0 and trials["WAITING"] == 0, (
+        trials,
+        cluster.claims(job_id),
+        cluster.log_tail(),
+    )
+    # the killed trial: failed by its heartbeat, or at finalize when it died before its first
+    assert trials["FAIL"] == 1
     claims = cluster.claims(job_id)
     assert claims[ClaimState.EXPIRED] == 1 and ClaimState.ACTIVE not in claims
 
