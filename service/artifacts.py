@@ -119,22 +119,13 @@ def candidate_bundle(
             session=session, job_id=job.id, trial_number=trial.number
         )
         source = bundle_source(confirmation)
-        cached = crud.get_artifact(session=session, job_id=job.id, key=key)
-        if cached is not None and cached.source == source:
-            return File(cached.filename, cached.media_type, cached.content)
+        cached = _cached(session, job.id, key, source)
+        if cached is not None:
+            return cached
         spec = local_spec(session=session, job=job, cache_dir=cache_dir)
     report = confirmation.report if source != "unconfirmed" else None
     built = build_bundle(spec, trial.user_attrs["candidate"], trial.number, report)
-    with sessions.begin() as session:
-        crud.put_artifact(
-            session=session,
-            job_id=job.id,
-            key=key,
-            filename=built.filename,
-            media_type=built.media_type,
-            content=built.content,
-            source=source,
-        )
+    _store(sessions, job.id, key, built, source)
     return built
 
 
@@ -151,21 +142,33 @@ def front_plot(
     key, source = "plot/pareto.png", f"final {job.status.value}"
     if job.status.finished:
         with sessions.begin() as session:
-            cached = crud.get_artifact(session=session, job_id=job.id, key=key)
-            if cached is not None and cached.source == source:
-                return File(cached.filename, cached.media_type, cached.content)
+            cached = _cached(session, job.id, key, source)
+        if cached is not None:
+            return cached
     with tempfile.TemporaryDirectory(prefix="hwsearch-plot-") as tmp:
         png, _html = write_plots(job_result(job, study, storage_url), tmp)
         plot = File(f"{job.study_name}-pareto.png", "image/png", png.read_bytes())
     if job.status.finished:
-        with sessions.begin() as session:
-            crud.put_artifact(
-                session=session,
-                job_id=job.id,
-                key=key,
-                filename=plot.filename,
-                media_type=plot.media_type,
-                content=plot.content,
-                source=source,
-            )
+        _store(sessions, job.id, key, plot, source)
     return plot
+
+
+def _cached(session: Session, job_id: int, key: str, source: str) -> File | None:
+    """The stored artifact `key`, if it was built from `source` (else it is stale)."""
+    cached = crud.get_artifact(session=session, job_id=job_id, key=key)
+    if cached is None or cached.source != source:
+        return None
+    return File(cached.filename, cached.media_type, cached.content)
+
+
+def _store(sessions: sessionmaker[Session], job_id: int, key: str, file: File, source: str) -> None:
+    with sessions.begin() as session:
+        crud.put_artifact(
+            session=session,
+            job_id=job_id,
+            key=key,
+            filename=file.filename,
+            media_type=file.media_type,
+            content=file.content,
+            source=source,
+        )
