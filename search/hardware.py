@@ -31,6 +31,18 @@ def _act_skip(stats: LayerStats, policy: ActSkip) -> bool:
     return policy == "on"
 
 
+def _quantized_fields(q: QuantizedLayer, stats: LayerStats, policy: ActSkip) -> dict:
+    """The LayerSpec fields an engine takes from its quantized layer and its statistics."""
+    return {
+        "w_bits": q.weight_format.bits,
+        "a_bits": q.input_format.bits,
+        "input_signed": q.input_format.signed,
+        "act_skip": _act_skip(stats, policy),
+        "act_density": 1.0 - stats.act_sparsity,
+        "window_nnz_hist": stats.window_nnz_hist,
+    }
+
+
 def _engine(transformed: TransformedModel, stats: LayerStats, out_bits: int, policy: ActSkip):
     q = transformed.layers[stats.name]
     return LayerSpec(
@@ -41,14 +53,9 @@ def _engine(transformed: TransformedModel, stats: LayerStats, out_bits: int, pol
         kernel=stats.kernel,
         stride=stats.stride,
         padding=stats.padding,
-        w_bits=q.weight_format.bits,
-        a_bits=q.input_format.bits,
         out_bits=out_bits,
-        input_signed=q.input_format.signed,
-        act_skip=_act_skip(stats, policy),
         weight_mask=q.weight != 0,
-        act_density=1.0 - stats.act_sparsity,
-        window_nnz_hist=stats.window_nnz_hist,
+        **_quantized_fields(q, stats, policy),
     )
 
 
@@ -69,14 +76,9 @@ def _token_engine(
         kind="conv2d",
         in_shape=(weight.shape[1], tokens, 1),
         out_shape=(weight.shape[0], tokens, 1),
-        w_bits=q.weight_format.bits,
-        a_bits=q.input_format.bits,
         out_bits=out_bits,
-        input_signed=q.input_format.signed,
-        act_skip=_act_skip(stats, policy),
         weight_mask=(weight != 0)[:, :, None, None],
-        act_density=1.0 - stats.act_sparsity,
-        window_nnz_hist=stats.window_nnz_hist,
+        **_quantized_fields(q, stats, policy),
         **links,
     )
 
