@@ -27,11 +27,7 @@ import time
 
 import numpy as np
 
-from hw_models import LayerSpec, Network, fold, get_device, prepare
-from hw_models._cycles import lane_max_table
-from hw_models._expected import engine_cycle_table
-from hw_models._prepared import PreparedNetwork, _engine_shape
-from hw_models._resources import engine_resources
+from hw_models import LayerSpec, Network, PreparedNetwork, fold, get_device, prepare
 
 DEVICE = "zcu102"
 N_CANDIDATES = 20_000  # random foldings per evaluation batch
@@ -124,19 +120,7 @@ def digits_mlp(seed: int) -> Network:
 def _naive_option(p: PreparedNetwork, e: int, pe: int, simd: int) -> tuple[float, np.ndarray]:
     """Baseline: expected cycles and resources of one engine at one (PE, SIMD), from the
     per-layer formulas (no tables, no vectorisation over candidates)."""
-    layer = p.network.engines[e]
-    pes, simds = np.array([pe]), np.array([simd])
-    cycles = float(engine_cycle_table(layer, pes, simds)[0, 0])
-    dev = get_device(DEVICE)
-    res = engine_resources(
-        _engine_shape(p.network, layer),
-        pes[:, None],
-        simds[None, :],
-        lane_max_table(layer.row_nnz, pes, simds),
-        dev.dsp_port_a,
-        dev.dsp_port_b,
-    )[0, 0]
-    return cycles, np.ceil(res + p.fixed_stage_resources[p.engine_stage[e]])
+    return p.reference_option(e, pe, simd)
 
 
 def _naive_evaluate(p: PreparedNetwork, pe: np.ndarray, simd: np.ndarray):

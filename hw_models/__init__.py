@@ -14,11 +14,14 @@ and for confirmation against simulation:
 """
 
 from ._contract import (
+    ENGINE_KINDS,
     HANDOFF,
     INPUT_NAME,
+    LAYER_KINDS,
     LAYER_OVERHEAD,
     VECTOR_OVERHEAD,
     accumulator_bits,
+    sliding_window_size,
 )
 from ._cycles import (
     Schedule,
@@ -31,17 +34,19 @@ from ._cycles import (
 )
 from ._devices import DEFAULT_MAX_UTILISATION, DEVICES, Device, get_device
 from ._estimate import Estimate, StageEstimate, estimate
-from ._fold import DoesNotFitError, fold
 from ._folding import Folding, pe_options, simd_options
-from ._network import LayerSpec, Network
+from ._folding_search import DoesNotFitError, fold
+from ._network import LayerSpec, Network, require_chain
 from ._prepared import Evaluation, PreparedNetwork, expected_stage_cycles, prepare
 from ._resources import RESOURCE_NAMES
 
 __all__ = [
     "DEFAULT_MAX_UTILISATION",
     "DEVICES",
+    "ENGINE_KINDS",
     "HANDOFF",
     "INPUT_NAME",
+    "LAYER_KINDS",
     "LAYER_OVERHEAD",
     "RESOURCE_NAMES",
     "VECTOR_OVERHEAD",
@@ -67,6 +72,8 @@ __all__ = [
     "pe_options",
     "pipeline_schedule",
     "prepare",
+    "require_chain",
     "simd_options",
+    "sliding_window_size",
     "window_masks",
 ]

@@ -38,6 +38,11 @@ LAYER_KINDS = ("linear", "conv2d", "maxpool", "add", "matmul", *NORM_KINDS)
 INPUT_NAME = "input"
 
 
+def sliding_window_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output rows/cols of a sliding window (PyTorch Conv2d/MaxPool2d, dilation 1)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
 def accumulator_bits(w_bits: int, a_bits: int, k: int, input_signed: bool) -> int:
     """Signed accumulator width that can never overflow (SPEC section 1).
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from ._devices import DEFAULT_MAX_UTILISATION, Device, get_device
-from ._fold import fold
 from ._folding import Folding
+from ._folding_search import fold
 from ._network import Network
 from ._prepared import prepare
 from ._resources import RESOURCE_NAMES

@@ -20,6 +20,7 @@ from ._contract import (
     NORM_KINDS,
     TWO_INPUT_KINDS,
     WEIGHTED_KINDS,
+    sliding_window_size,
 )
 
 MAX_BITS = 32
@@ -48,11 +49,6 @@ def _check_shape(name: str, field_name: str, shape: object) -> tuple[int, int, i
             name, field_name, f"must be a tuple of 3 positive ints (C, H, W), got {shape!r}"
         )
     return tuple(int(d) for d in shape)  # type: ignore[return-value]
-
-
-def pooled_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Output rows/cols of a sliding window (PyTorch Conv2d/MaxPool2d, dilation 1)."""
-    return (size + 2 * padding - kernel) // stride + 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,7 +116,7 @@ class LayerSpec:
             if self.padding >= self.kernel:
                 raise _fail(name, "padding", f"must be in [0, kernel), got {self.padding}")
             expect = tuple(
-                pooled_size(s, self.kernel, self.stride, self.padding) for s in (h_in, w_in)
+                sliding_window_size(s, self.kernel, self.stride, self.padding) for s in (h_in, w_in)
             )
             if expect != (h_out, w_out):
                 raise _fail(
@@ -397,3 +393,24 @@ class Network:
     def engines(self) -> tuple[LayerSpec, ...]:
         """The foldable layers (linear, conv2d, matmul), in pipeline order."""
         return tuple(layer for layer in self.layers if layer.is_engine)
+
+
+def require_chain(network: Network, kinds: tuple[str, ...], implementer: str) -> None:
+    """Raise NotImplementedError unless `network` is a chain of `kinds` stages.
+
+    A chain: every layer reads its predecessor's frame (the first the input) and no layer has
+    a second operand. The one check (and message) for every consumer that only handles chains,
+    such as the RTL generator.
+    """
+    for i, layer in enumerate(network.layers):
+        previous = INPUT_NAME if i == 0 else network.layers[i - 1].name
+        problem = None
+        if layer.kind not in kinds:
+            problem = f"layer {layer.name!r} is a {layer.kind} stage"
+        elif network.source_of(layer) != previous or layer.second_input is not None:
+            problem = f"layer {layer.name!r} does not read only the previous layer's frame"
+        if problem is not None:
+            raise NotImplementedError(
+                f"{network.name}: {implementer} builds chains of {', '.join(kinds)} stages; "
+                f"{problem} (only the analytic hardware model, hw_models, implements it so far)"
+            )

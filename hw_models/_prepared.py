@@ -13,10 +13,10 @@ from ._buffers import skip_depth_frames, stage_fixed_resources
 from ._contract import HANDOFF
 from ._cycles import fixed_stage_cycles, lane_max_table, loader_cycles
 from ._devices import Device, get_device
-from ._expected import EngineCycles, request_many
+from ._expected import EngineCycles, engine_cycle_table, request_many
 from ._folding import Folding, shared_pe_options, shared_simd_options
 from ._network import LayerSpec, Network
-from ._resources import EngineShape, engine_resources_many
+from ._resources import EngineShape, engine_resources, engine_resources_many
 
 _CYCLE_CACHE: weakref.WeakKeyDictionary[Network, tuple[EngineCycles, ...]] = (
     weakref.WeakKeyDictionary()
@@ -81,6 +81,7 @@ class PreparedNetwork:
         # a weak reference: the caches are keyed weakly by the network, so a strong one
         # from the cached value would keep every network ever prepared alive
         self._network = weakref.ref(network)
+        self._dsp_ports = (device.dsp_port_a, device.dsp_port_b)
         self.stage_names = network.stage_names
         engines = network.engines
         self.engine_stage = np.array([network.stage_of(e.name) for e in engines], dtype=np.int64)
@@ -225,6 +226,22 @@ class PreparedNetwork:
         cycles[:, self.engine_stage] = self.cycles[e, pe_index, simd_index]
         res = self.resources[e, pe_index, simd_index].sum(axis=1) + self.fixed_resources
         return Evaluation(cycles, res)
+
+    def reference_option(self, e: int, pe: int, simd: int) -> tuple[float, np.ndarray]:
+        """Expected cycles per frame and (4,) resources of engine `e` at one (PE, SIMD), from
+        the per-layer formulas without the option tables: the unvectorised reference the
+        tables are checked and benchmarked against (bench/hw_model.py)."""
+        layer = self.network.engines[e]
+        pes, simds = np.array([pe]), np.array([simd])
+        cycles = float(engine_cycle_table(layer, pes, simds)[0, 0])
+        res = engine_resources(
+            _engine_shape(self.network, layer),
+            pes[:, None],
+            simds[None, :],
+            lane_max_table(layer.row_nnz, pes, simds),
+            *self._dsp_ports,
+        )[0, 0]
+        return cycles, np.ceil(res + self.fixed_stage_resources[self.engine_stage[e]])
 
     def stage_resources(self, pe_index: np.ndarray, simd_index: np.ndarray) -> np.ndarray:
         """(stages, 4) resources of one folding's stages."""

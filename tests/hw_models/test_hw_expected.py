@@ -17,7 +17,7 @@ from hw_models import (
     simd_options,
     window_masks,
 )
-from hw_models._expected import expected_max_normals
+from hw_models._row_work import expected_max_normals
 from tests.hw_models.hw_factories import conv, linear, mlp
 
 MAX_ERROR = 0.08

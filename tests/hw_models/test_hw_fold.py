@@ -13,7 +13,7 @@ from hw_models import (
     get_device,
     prepare,
 )
-from hw_models._fold import _max_throughput
+from hw_models._folding_search import _max_throughput
 from tests.hw_models.hw_factories import mlp, small_cnn
 
 
