@@ -1,7 +1,9 @@
 """Analytic model of the hwsearch layer-pipelined FPGA accelerator with zero skipping.
 
 Pure numpy, no I/O. The microarchitecture contract is SPEC.md; its constants are in
-`_contract.py`. Typical use from search/:
+`_contract.py`. `Network` (of `LayerSpec` stages) and `Folding` are the one description of an
+accelerator: this package estimates it, rtl/ generates SystemVerilog from it (adding only the
+engines' memory images), and search/ lowers each candidate to it once. Typical use from search/:
 
     net = Network("mlp", (LayerSpec("fc1", "linear", (64, 1, 1), (32, 1, 1), ...), ...))
     est = estimate(net, "zcu102", clock_mhz=200.0)      # folds for max throughput
@@ -13,6 +15,7 @@ and for confirmation against simulation:
     schedule.stage_cycles, schedule.total_cycles   # (stages, N) and the simulated total
 """
 
+from ._chain import NotAChainError, require_chain
 from ._contract import (
     ENGINE_KINDS,
     HANDOFF,
@@ -36,7 +39,7 @@ from ._devices import DEFAULT_MAX_UTILISATION, DEVICES, Device, get_device
 from ._estimate import Estimate, StageEstimate, estimate
 from ._folding import Folding, pe_options, simd_options
 from ._folding_search import DoesNotFitError, fold
-from ._network import LayerSpec, Network, require_chain
+from ._network import LayerSpec, Network
 from ._prepared import Evaluation, PreparedNetwork, expected_stage_cycles, prepare
 from ._resources import RESOURCE_NAMES
 
@@ -57,6 +60,7 @@ __all__ = [
     "Folding",
     "LayerSpec",
     "Network",
+    "NotAChainError",
     "PreparedNetwork",
     "Schedule",
     "StageEstimate",

@@ -393,24 +393,3 @@ class Network:
     def engines(self) -> tuple[LayerSpec, ...]:
         """The foldable layers (linear, conv2d, matmul), in pipeline order."""
         return tuple(layer for layer in self.layers if layer.is_engine)
-
-
-def require_chain(network: Network, kinds: tuple[str, ...], implementer: str) -> None:
-    """Raise NotImplementedError unless `network` is a chain of `kinds` stages.
-
-    A chain: every layer reads its predecessor's frame (the first the input) and no layer has
-    a second operand. The one check (and message) for every consumer that only handles chains,
-    such as the RTL generator.
-    """
-    for i, layer in enumerate(network.layers):
-        previous = INPUT_NAME if i == 0 else network.layers[i - 1].name
-        problem = None
-        if layer.kind not in kinds:
-            problem = f"layer {layer.name!r} is a {layer.kind} stage"
-        elif network.source_of(layer) != previous or layer.second_input is not None:
-            problem = f"layer {layer.name!r} does not read only the previous layer's frame"
-        if problem is not None:
-            raise NotImplementedError(
-                f"{network.name}: {implementer} builds chains of {', '.join(kinds)} stages; "
-                f"{problem} (only the analytic hardware model, hw_models, implements it so far)"
-            )
