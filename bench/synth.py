@@ -21,13 +21,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import numpy as np  # noqa: E402
 
-from rtl.description import Layer, Network  # noqa: E402
+from hw_models import Folding, LayerSpec, Network, accumulator_bits  # noqa: E402
+from rtl import Design, MemoryImage  # noqa: E402
 from rtl.synth import SynthesisError, error_pct, estimate_resources, synthesize  # noqa: E402
 
 RESOURCES = ("lut", "ff", "dsp", "bram18")
 
 
-def _layer(
+def _design(
     name: str,
     kind: str,
     in_shape: tuple[int, int, int],
@@ -38,8 +39,9 @@ def _layer(
     simd: int,
     act_skip: bool = False,
     seed: int = 0,
-) -> Layer:
-    """A random last layer with `bits`-bit weights and activations (kernel 3, padding 1)."""
+) -> Design:
+    """One random last layer "layer" with `bits`-bit weights and activations (kernel 3,
+    padding 1), reading the loader's frame."""
     rng = np.random.default_rng(seed)
     c, h, w = in_shape
     shape = (m, c * h * w) if kind == "linear" else (m, c, 3, 3)
@@ -48,13 +50,17 @@ def _layer(
     weight = np.where(rng.random(shape) < sparsity, 0, weight).astype(np.int64)
     bias = rng.integers(-(2**bits), 2**bits, size=m).astype(np.int64)
     geometry = {} if kind == "linear" else {"kernel": 3, "stride": 1, "padding": 1}
-    return Layer(
-        name, kind, in_shape, weight, bias, w_bits=bits, a_bits=bits, pe=pe, simd=simd,
-        act_skip=act_skip, **geometry,
+    out_shape = (m, 1, 1) if kind == "linear" else (m, h, w)
+    acc_bits = accumulator_bits(bits, bits, int(np.prod(shape[1:])), False)
+    layer = LayerSpec(
+        "layer", kind, in_shape, out_shape, w_bits=bits, a_bits=bits, out_bits=acc_bits,
+        act_skip=act_skip, weight_mask=weight != 0, **geometry,
     )  # fmt: skip
+    folding = Folding.from_dict({"layer": (pe, simd)})
+    return Design(Network(name, (layer,)), folding, {"layer": MemoryImage(weight, bias)})
 
 
-def designs() -> dict[str, Network]:
+def designs() -> dict[str, Design]:
     """The benchmark designs, by name."""
     specs = {
         "lin64x32_w4_dense": ("linear", (64, 1, 1), 32, 4, 0.0, 4, 4, False),
@@ -65,18 +71,18 @@ def designs() -> dict[str, Network]:
         "lin32x16_w4_sp50_skip": ("linear", (32, 1, 1), 16, 4, 0.5, 2, 2, True),
     }
     return {
-        name: Network(name, (_layer("layer", kind, shape, m, bits, sp, pe, simd, skip),))
+        name: _design(name, kind, shape, m, bits, sp, pe, simd, skip)
         for name, (kind, shape, m, bits, sp, pe, simd, skip) in specs.items()
     }
 
 
-def run_one(name: str, network: Network, timeout_s: float, flatten: bool) -> dict:
+def run_one(name: str, design: Design, timeout_s: float, flatten: bool) -> dict:
     start = time.monotonic()
-    counts = synthesize(network, timeout_s=timeout_s, flatten=flatten)
+    counts = synthesize(design, timeout_s=timeout_s, flatten=flatten)
     return {
         "design": name,
-        "store": network.layers[0].weight_store,
-        "estimate": estimate_resources(network),
+        "store": design.weight_store("layer"),
+        "estimate": estimate_resources(design),
         "yosys": counts.resources(),
         "yosys_lutram_luts": counts.lutram,
         "seconds": round(time.monotonic() - start, 1),

@@ -1,10 +1,11 @@
-"""Generator: a `Network` description -> generated network top + run-time memory files.
+"""Generator: a `Design` -> generated network top + run-time memory files.
 
-    files = generate(network, "out/digits-mlp")   # hws_net.sv, *.mem, shape.json, README.md
+    files = generate(design, "out/digits-mlp")   # hws_net.sv, *.mem, shape.json, README.md
 
 The generated top `hws_net` only sets parameters of, and wires, the hand-written modules in
 rtl/hdl/ (loader, engines, max-pools, ping-pong buffers); it contains no logic of its own and
-depends only on the hardware shape (`Network.shape_key`). Weights, biases and requantization
+depends only on the hardware shape (`Design.shape_key`): shapes, kinds and windows come from
+the contract network (hw_models), folding from its `Folding`. Weights, biases and requantization
 constants go into memory files loaded at simulation start (hws_pkg), so one build serves every
 weight set of a shape. Number formats are in the README written next to them (`_readme.py`).
 """
@@ -12,11 +13,12 @@ weight set of a shape. Number formats are in the README written next to them (`_
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
-from hw_models import HANDOFF, LAYER_OVERHEAD, VECTOR_OVERHEAD
+from hw_models import HANDOFF, LAYER_OVERHEAD, VECTOR_OVERHEAD, LayerSpec
 from rtl._readme import README_TEMPLATE
-from rtl.description import Layer, Network
+from rtl.design import Design
 from rtl.memfiles import STORE_CODES, write_memories
 
 TOP_NAME = "hws_net"
@@ -37,7 +39,7 @@ HARNESS = "hws_tb.sv"
 
 
 def contract() -> dict[str, int]:
-    """The contract constants the generated top is parameterised with (hw_models._contract)."""
+    """The contract constants the generated top is parameterised with (hw_models)."""
     return {
         "LAYER_OVERHEAD": LAYER_OVERHEAD,
         "VECTOR_OVERHEAD": VECTOR_OVERHEAD,
@@ -77,7 +79,7 @@ def _inst(module: str, name: str, params: dict[str, object], ports: dict[str, st
     return f"  {module} #(\n{_params(params)}\n  ) {name} (\n{_ports(ports)}\n  );\n"
 
 
-def _buffer(i: int, producer_bits: int, consumer: Layer, pixels: int) -> str:
+def _buffer(i: int, producer_bits: int, consumer: LayerSpec, pixels: int) -> str:
     """Buffer b<i> between stage i (producer) and stage i+1 (consumer)."""
     ports = {
         "clk_i": "clk_i",
@@ -95,7 +97,7 @@ def _buffer(i: int, producer_bits: int, consumer: Layer, pixels: int) -> str:
     if consumer.kind == "linear":
         params = {"PIX_BITS": producer_bits, "PIXELS": pixels, "HANDOFF": _Expr("HANDOFF")}
         return _inst("hws_vector_buffer", f"u_b{i}", params, ports)
-    c, h, w = consumer.in_shape
+    c, h, w = consumer.in_shape  # a window stage reads its source frame as it is
     params = {
         "CHANNELS": c,
         "BITS": consumer.a_bits,
@@ -110,7 +112,7 @@ def _buffer(i: int, producer_bits: int, consumer: Layer, pixels: int) -> str:
     return _inst("hws_window_buffer", f"u_b{i}", params, ports)
 
 
-def _stage(i: int, layer: Layer, last: bool) -> str:
+def _stage(design: Design, i: int, layer: LayerSpec, last: bool) -> str:
     """Stage i (>= 1) running `layer`, reading buffer b<i-1>, writing b<i> or the outputs."""
     _, ho, wo = layer.out_shape
     ports = {
@@ -139,34 +141,37 @@ def _stage(i: int, layer: Layer, last: bool) -> str:
             "LAYER_OVERHEAD": _Expr("LAYER_OVERHEAD"),
         }
         return _inst("hws_maxpool", f"u_st{i}_{layer.name}", params, ports)
-    params = engine_parameters(layer) | {
+    params = engine_parameters(design, layer.name) | {
         "LAYER_OVERHEAD": _Expr("LAYER_OVERHEAD"),
         "VECTOR_OVERHEAD": _Expr("VECTOR_OVERHEAD"),
     }
     return _inst("hws_engine", f"u_st{i}_{layer.name}", params, ports)
 
 
-def engine_parameters(layer: Layer) -> dict[str, object]:
-    """hws_engine parameters of an engine layer (without the contract constants)."""
+def engine_parameters(design: Design, name: str) -> dict[str, object]:
+    """hws_engine parameters of engine `name` (without the contract constants)."""
+    layer = design.layer(name)
     _, ho, wo = layer.out_shape
+    pe, simd = design.folding[name]
+    store = design.weight_store(name)
     return {
         "M": layer.rows,
         "FAN_IN": layer.fan_in,
-        "PE": layer.pe,
-        "SIMD": layer.simd,
+        "PE": pe,
+        "SIMD": simd,
         "W_BITS": layer.w_bits,
         "A_BITS": layer.a_bits,
         "A_SIGNED": layer.input_signed,
-        "ACC_BITS": layer.acc_bits,
+        "ACC_BITS": design.acc_bits(name),
         "ACT_SKIP": layer.act_skip,
-        "STORE": STORE_CODES[layer.weight_store],
-        "MAX_NNZ": layer.max_row_nnz if layer.weight_store == "skip" else 1,
-        "DEPTH": layer.lane_words if layer.weight_store == "sparse" else 1,
-        "REQUANT": layer.requant is not None,
-        "OUT_BITS": layer.out_bits,
+        "STORE": STORE_CODES[store],
+        "MAX_NNZ": design.max_row_nnz(name) if store == "skip" else 1,
+        "DEPTH": design.lane_words(name) if store == "sparse" else 1,
+        "REQUANT": design.memories[name].shift is not None,
+        "OUT_BITS": design.layer_out_bits(layer),
         "OUT_H": ho,
         "OUT_W": wo,
-        "NAME": layer.name,
+        "NAME": name,
     }
 
 
@@ -174,22 +179,22 @@ def _bits(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
 
-def generate_top(network: Network) -> str:
-    """SystemVerilog of the generated top `hws_net` for `network`'s hardware shape."""
-    layers = network.layers
+def generate_top(design: Design) -> str:
+    """SystemVerilog of the generated top `hws_net` for `design`'s hardware shape."""
+    layers = design.layers
     n_stages = len(layers) + 1
-    c, h, w = network.in_shape
-    in_bits = c * network.in_bits
-    out_bits = network.out_shape[0] * network.out_bits
+    c, h, w = design.in_shape
+    in_bits = c * design.in_bits
+    out_bits = design.out_shape[0] * design.out_bits
     k = contract()
     decl = []
     body = []
-    frame_bits = [in_bits] + [x.out_shape[0] * x.out_bits for x in layers]
+    frame_bits = [in_bits] + [x.out_shape[0] * design.layer_out_bits(x) for x in layers]
     for i in range(n_stages):
         decl.append(f"  logic st{i}_start, st{i}_done, st{i}_pix_valid;")
         decl.append(f"  logic [{frame_bits[i] - 1}:0] st{i}_pix_data;")
     for i, consumer in enumerate(layers):
-        pixels = consumer.in_shape[1] * consumer.in_shape[2]
+        pixels = math.prod(design.frame_shape(consumer)[1:])
         decl.append(f"  logic b{i}_wr_free, b{i}_rd_avail, b{i}_rd_req, b{i}_rd_valid;")
         if consumer.kind == "linear":
             decl.append(f"  logic [{pixels * frame_bits[i] - 1}:0] b{i}_rd_data;")
@@ -217,16 +222,16 @@ def generate_top(network: Network) -> str:
     )
     for i, layer in enumerate(layers, start=1):
         body.append(f"  // ---- buffer b{i - 1}, stage {i}: {layer.name} ({layer.kind})\n")
-        pixels = layer.in_shape[1] * layer.in_shape[2]
+        pixels = math.prod(design.frame_shape(layer)[1:])
         body.append(_buffer(i - 1, frame_bits[i - 1], layer, pixels))
-        body.append(_stage(i, layer, last=i == len(layers)))
+        body.append(_stage(design, i, layer, last=i == len(layers)))
     starts = ", ".join(f"st{i}_start" for i in reversed(range(n_stages)))
     dones = ", ".join(f"st{i}_done" for i in reversed(range(n_stages)))
     last = n_stages - 1
     return _TOP.format(
-        name=network.name,
-        key=network.shape_key(contract()),
-        stages=", ".join(network.stage_names),
+        name=design.name,
+        key=design.shape_key(contract()),
+        stages=", ".join(design.network.stage_names),
         n_stages=n_stages,
         in_bits=in_bits,
         in_pixels=h * w,
@@ -285,18 +290,18 @@ endmodule
 """
 
 
-def harness_parameters(network: Network) -> dict[str, int]:
-    """-G parameters of the harness hws_tb for `network`."""
-    c = network.in_shape[0]
+def harness_parameters(design: Design) -> dict[str, int]:
+    """-G parameters of the harness hws_tb for `design`."""
+    c, h, w = design.in_shape
     return {
-        "IN_PIX_BITS": c * network.in_bits,
-        "IN_PIXELS": network.input_frame_pixels(),
-        "OUT_PIX_BITS": network.out_shape[0] * network.out_bits,
-        "N_STAGES": len(network.layers) + 1,
+        "IN_PIX_BITS": c * design.in_bits,
+        "IN_PIXELS": h * w,
+        "OUT_PIX_BITS": design.out_shape[0] * design.out_bits,
+        "N_STAGES": len(design.layers) + 1,
     }
 
 
-def generate(network: Network, out_dir: str | Path) -> dict[str, Path]:
+def generate(design: Design, out_dir: str | Path) -> dict[str, Path]:
     """Write the generated top, memory files, shape.json and README.md into `out_dir`.
 
     Returns {"top": ..., "shape": ..., "readme": ..., <memory file name>: ...}.
@@ -304,16 +309,15 @@ def generate(network: Network, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     top = out / f"{TOP_NAME}.sv"
-    top.write_text(generate_top(network))
+    top.write_text(generate_top(design))
     shape = out / "shape.json"
-    key = network.shape_key(contract())
+    key = design.shape_key(contract())
     shape.write_text(
-        json.dumps({"key": key, "contract": contract(), **network.shape_dict()}, indent=1)
+        json.dumps({"key": key, "contract": contract(), **design.shape_dict()}, indent=1)
     )
     readme = out / "README.md"
-    readme.write_text(
-        README_TEMPLATE.format(name=network.name, key=key, stages=", ".join(network.stage_names))
-    )
+    stages = ", ".join(design.network.stage_names)
+    readme.write_text(README_TEMPLATE.format(name=design.name, key=key, stages=stages))
     files = {"top": top, "shape": shape, "readme": readme}
-    files |= {p.name: p for p in write_memories(network, out)}
+    files |= {p.name: p for p in write_memories(design, out)}
     return files

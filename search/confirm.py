@@ -9,110 +9,15 @@ against hw_models' exact prediction for those inputs (must be equal) and expecte
 from calibration statistics (the error the search lived with).
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import optuna
 
-import hw_models
 import rtl
-from search.accelerator import describe_accelerator
 from search.scoring import CandidateScorer
+from search.simulation import compare, prepare_confirmation
 from search.stored import load_job_study
-from search.transforms import Candidate, parse_candidate
-
-
-@dataclass
-class PreparedConfirmation:
-    """A candidate ready to simulate, with what its report is compared against."""
-
-    job: rtl.ConfirmationJob
-    hw_network: hw_models.Network
-    folding: hw_models.Folding
-    hardware: dict
-    masks: dict[str, np.ndarray]
-
-
-def prepare_confirmation(
-    scorer: CandidateScorer, candidate: Candidate, samples: int = 64
-) -> PreparedConfirmation:
-    """Describe the candidate's accelerator and its test vectors with golden outputs."""
-    acc = describe_accelerator(scorer, candidate)
-    workload = scorer.workload
-    integer = acc.transformed.integer_network
-    x = workload.task.inputs(workload.dataset, "test", samples).numpy()
-    codes = integer.quantize_input(x)
-    golden, layer_inputs = integer.trace(codes)
-    rtl_inputs = codes.reshape(len(codes), *acc.design.in_shape)  # flattened input: (K, 1, 1)
-    masks = {name: layer_inputs[name] != 0 for name in acc.transformed.layers}
-    return PreparedConfirmation(
-        rtl.ConfirmationJob(acc.design, rtl_inputs, golden),
-        acc.hw_network,
-        acc.folding,
-        acc.hardware,
-        masks,
-    )
-
-
-def compare(prepared: PreparedConfirmation, report: rtl.ConfirmationReport) -> dict:
-    """The JSON-ready confirmation report: exactness, cycles simulated / exact / expected."""
-    exact = hw_models.exact_network_cycles(prepared.hw_network, prepared.folding, prepared.masks)
-    simulated, hardware = report.stage_cycles, prepared.hardware
-    stages = {}
-    for i, stage in enumerate(report.stage_names):
-        sim_mean = float(simulated[i].mean())
-        expected = float(hardware["layers"][stage]["cycles"])
-        stages[stage] = {
-            "simulated_mean": sim_mean,
-            "exact_mean": float(exact.stage_cycles[i].mean()),
-            "expected": expected,
-            "expected_error_pct": 100.0 * abs(expected - sim_mean) / sim_mean,
-            "cycles_equal": bool(np.array_equal(simulated[i], exact.stage_cycles[i])),
-        }
-    interval = float(simulated.max(axis=0).mean())
-    mismatch = report.first_mismatch
-    return {
-        "samples": report.n_samples,
-        "bit_exact": bool(report.bit_exact),
-        "mismatches": report.mismatches,
-        "first_mismatch": None
-        if mismatch is None
-        else {
-            "sample": mismatch.sample,
-            "index": list(mismatch.index),
-            "expected": mismatch.expected,
-            "got": mismatch.got,
-        },
-        "simulated_total_cycles": report.total_cycles,
-        "exact_total_cycles": int(exact.total_cycles),
-        "cycles_equal": bool(
-            report.total_cycles == exact.total_cycles
-            and np.array_equal(simulated, exact.stage_cycles)
-        ),
-        "simulated_cycles_per_sample": report.cycles_per_sample,
-        "expected_interval_cycles": hardware["interval_cycles"],
-        "simulated_interval_cycles": interval,
-        "expected_interval_error_pct": 100.0
-        * abs(hardware["interval_cycles"] - interval)
-        / interval,
-        "stages": stages,
-        "shape_key": report.shape_key,
-        "build_seconds": report.build_seconds,
-        "sim_seconds": report.sim_seconds,
-    }
-
-
-def confirm_candidate(
-    scorer: CandidateScorer,
-    candidate: Candidate,
-    samples: int = 64,
-    build_dir: str | Path | None = None,
-) -> dict:
-    """Simulate one candidate (raises rtl.ConfirmationError when simulation fails)."""
-    prepared = prepare_confirmation(scorer, candidate, samples)
-    job = prepared.job
-    return compare(prepared, rtl.confirm(job.network, job.inputs, job.golden, build_dir=build_dir))
+from search.transforms import parse_candidate
 
 
 def confirmation_key(trial_number: int) -> str:

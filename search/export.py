@@ -31,8 +31,8 @@ from search.transforms import (
     IntLayer,
     Requantization,
     TransformedModel,
+    capture_inputs,
 )
-from search.transforms._graph import capture_inputs
 from search.transforms.integer_model import Flatten, MaxPool
 
 FORMAT_VERSION = 1
@@ -291,7 +291,7 @@ def export_from_candidate(
     not a chain). With a device, the folded hardware estimate and, for chains, the generated
     RTL (`rtl/`) are included. Pass the job's `spec` for a
     stored trial, so the export is built exactly as the trial was scored (fine-tuning too)."""
-    from search.accelerator import describe_accelerator, write_rtl
+    from search.rtl_design import describe_accelerator, write_rtl
     from search.scoring import CandidateScorer
     from search.spec import JobSpec
 
@@ -305,7 +305,7 @@ def export_from_candidate(
     if not isinstance(workload.model, nn.Sequential):
         transformed = scorer.build(candidate)
         if device is not None:
-            metadata["hardware"] = scorer.estimate(transformed)[0]
+            metadata["hardware"] = scorer.lower(transformed).estimate.to_dict()
         metadata["layers"] = {n: c.model_dump() for n, c in transformed.configs.items()}
         n = min(samples, LAYERWISE_MAX_SAMPLES)
         x = workload.task.inputs(workload.dataset, "test", n)
@@ -316,7 +316,7 @@ def export_from_candidate(
     else:
         accelerator = describe_accelerator(scorer, candidate)
         transformed = accelerator.transformed
-        metadata["hardware"] = accelerator.hardware
+        metadata["hardware"] = accelerator.lowered.estimate.to_dict()
         rtl_writer = lambda _network, rtl_dir: write_rtl(accelerator.design, rtl_dir)  # noqa: E731
     metadata["layers"] = {n: c.model_dump() for n, c in transformed.configs.items()}
     split = workload.dataset.test

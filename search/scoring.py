@@ -1,17 +1,19 @@
-"""Score one candidate: transform, measure accuracy, collect statistics, fold and estimate.
+"""Score one candidate: transform, measure accuracy, collect statistics, lower and estimate.
 
 The same code scores search trials, baselines and stored candidates, so a number in the
 database can always be reproduced from the candidate alone.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
 import hw_models
 from search.evaluate import Workload
 from search.finetune import finetune_pruned
-from search.hardware import network_from_transformed, stages_of
+from search.lowering import Lowered, lower, stages_of
 from search.spec import HARDWARE_OBJECTIVES, JobSpec
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
 
@@ -20,18 +22,30 @@ RESOURCE_KEYS = {"bram": "bram18"}  # objective name -> hw_models resource name
 
 @dataclass
 class Score:
+    """A scored candidate: its metrics and its lowered hardware (typed), plus the per-layer
+    summary stored with a trial."""
+
     candidate: Candidate
     metrics: dict[str, float]  # on the validation split
-    hardware: dict  # hw_models.Estimate.to_dict()
+    lowered: Lowered
     layers: dict[str, dict] = field(default_factory=dict)
 
     @property
+    def estimate(self) -> hw_models.Estimate:
+        return self.lowered.estimate
+
+    @cached_property
+    def hardware(self) -> dict:
+        """The estimate as stored with a trial (`hw_models.Estimate.to_dict()`, JSON)."""
+        return self.estimate.to_dict()
+
+    @property
     def fits(self) -> bool:
-        return bool(self.hardware["fits"])
+        return self.estimate.fits
 
     @property
     def max_utilisation(self) -> float:
-        return max(self.hardware["utilisation"].values())
+        return max(self.estimate.utilisation.values())
 
     def objective(self, name: str) -> float:
         """The value of one job objective: a task metric or a hardware figure."""
@@ -39,9 +53,11 @@ class Score:
             return self.metrics[name]
         if name == "utilisation":
             return self.max_utilisation
-        if name in ("throughput", "latency"):
-            return self.hardware[{"throughput": "throughput_fps", "latency": "latency_us"}[name]]
-        return float(self.hardware["resources"][RESOURCE_KEYS.get(name, name)])
+        if name == "throughput":
+            return self.estimate.throughput_fps
+        if name == "latency":
+            return self.estimate.latency_us
+        return float(self.estimate.resources[RESOURCE_KEYS.get(name, name)])
 
     def to_dict(self) -> dict:
         return {
@@ -52,14 +68,14 @@ class Score:
         }
 
 
-def _folding_summary(stages: dict[str, dict], layer: str) -> dict:
+def _folding_summary(stages: Mapping[str, hw_models.StageEstimate], layer: str) -> dict:
     """PE, SIMD and expected cycles of a layer's engine; lists, one per part, for a layer
     split across engines (a transformer's fused q/k/v projection)."""
-    parts = [stages[s] for s in stages_of(stages, layer)]
-    keys = {"pe": "pe", "simd": "simd", "expected_cycles": "cycles"}
+    parts = [(stages[s].pe, stages[s].simd, stages[s].cycles) for s in stages_of(stages, layer)]
+    keys = ("pe", "simd", "expected_cycles")
     if len(parts) == 1:
-        return {k: parts[0][v] for k, v in keys.items()}
-    return {k: [part[v] for part in parts] for k, v in keys.items()}
+        return dict(zip(keys, parts[0], strict=True))
+    return {k: [part[i] for part in parts] for i, k in enumerate(keys)}
 
 
 class CandidateScorer:
@@ -78,31 +94,29 @@ class CandidateScorer:
             transformed = transform(tuned, candidate, self.calibration)
         return transformed
 
-    def estimate(self, transformed: TransformedModel) -> tuple[dict, dict]:
+    def lower(self, transformed: TransformedModel) -> Lowered:
+        """Statistics on the calibration batch, then the one lowering to the contract."""
         stats = collect_stats(transformed, self.calibration)
-        network = network_from_transformed(
-            transformed, stats, self.workload.model_name, self.spec.act_skip
-        )
-        try:
-            estimate = hw_models.estimate(network, self.device, self.spec.clock_mhz)
-        except hw_models.DoesNotFitError:
-            # still report the real numbers of the smallest design, marked as not fitting
-            estimate = hw_models.estimate(
-                network, self.device, self.spec.clock_mhz, hw_models.Folding.minimal(network)
-            )
-        return estimate.to_dict(), stats
+        spec = self.spec
+        name = self.workload.model_name
+        return lower(transformed, stats, name, spec.act_skip, self.device, spec.clock_mhz)
+
+    def estimate(self, transformed: TransformedModel) -> tuple[dict, dict]:
+        """(stored estimate dict, statistics), for callers that print or store the estimate."""
+        lowered = self.lower(transformed)
+        return lowered.estimate.to_dict(), lowered.stats
 
     @torch.no_grad()
     def score(self, candidate: Candidate, split: str = "val") -> Score:
         transformed = self.build(candidate)
         metrics = self.workload.task.evaluate(transformed.quantized, self.workload.dataset, split)
-        hardware, stats = self.estimate(transformed)
+        lowered = self.lower(transformed)
         layers = {
             name: {
                 **transformed.configs[name].model_dump(),
-                **stats[name].summary(),
-                **_folding_summary(hardware["layers"], name),
+                **lowered.stats[name].summary(),
+                **_folding_summary(lowered.stages, name),
             }
             for name in transformed.layers
         }
-        return Score(candidate, metrics, hardware, layers)
+        return Score(candidate, metrics, lowered, layers)

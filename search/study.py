@@ -17,9 +17,9 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from search.accelerator import check_rtl_supported
 from search.budget import LocalBudget, TrialBudget, UnlimitedBudget
 from search.evaluate import Workload
+from search.rtl_design import check_rtl_supported
 from search.sampling import make_sampler, sample_candidate
 from search.scoring import CandidateScorer, Score
 from search.spec import HARDWARE_OBJECTIVES, JobSpec, JobSpecError

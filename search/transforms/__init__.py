@@ -2,6 +2,7 @@
 integer reference model they define."""
 
 from search.transforms._base import BasePruner, BaseQuantizer
+from search.transforms._graph import capture_inputs
 from search.transforms._magnitude import MagnitudePruner
 from search.transforms._mse import MSEQuantizer
 from search.transforms.apply import (
@@ -43,6 +44,7 @@ __all__ = [
     "TransformError",
     "TransformedModel",
     "build_integer_network",
+    "capture_inputs",
     "collect_stats",
     "fake_requantize",
     "load_candidate",

@@ -120,8 +120,8 @@ def synth(
     """Synthesise a candidate's accelerator (or one layer) with Yosys for 7-series; compare
     LUT/FF/DSP/BRAM18 with the hw_models estimate."""
     from rtl.synth import SynthesisError, error_pct, estimate_resources, single_layer, synthesize
-    from search.confirm import describe_accelerator
     from search.evaluate import Workload
+    from search.rtl_design import describe_accelerator
     from search.scoring import CandidateScorer
     from search.spec import JobSpec
     from search.transforms import load_candidate

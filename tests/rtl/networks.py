@@ -1,16 +1,24 @@
-"""Factories for the RTL tests: random accelerator descriptions and their integer reference.
+"""Factories for the RTL tests: random designs (contract network, folding, memory images) and
+their integer reference.
 
-`reference(network)` rebuilds a description as search's `IntegerNetwork`, so expected outputs
-always come from the integer reference model (search.transforms), never from a re-derivation.
+A design is assembled from parts, one per stage: `(LayerSpec, MemoryImage or None, (PE, SIMD)
+or None)`. `reference(design)` rebuilds a design as search's `IntegerNetwork`, so expected
+outputs always come from the integer reference model (search.transforms), never from a
+re-derivation.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from rtl.description import Layer, Network, Requant
+from hw_models import Folding, LayerSpec, Network, accumulator_bits, sliding_window_size
+from rtl import Design, MemoryImage
 from search.transforms import FixedPoint, IntegerNetwork, IntLayer, Requantization
 from search.transforms.integer_model import Flatten, MaxPool
+
+Part = tuple[LayerSpec, MemoryImage | None, tuple[int, int] | None]
 
 
 def random_weights(
@@ -21,6 +29,55 @@ def random_weights(
     w_max = 2 ** (w_bits - 1) - 1
     w = rng.integers(1, w_max + 1, size=shape) * rng.choice([-1, 1], size=shape)
     return np.where(rng.random(shape) < sparsity, 0, w).astype(np.int64)
+
+
+def engine_part(
+    name: str,
+    kind: str,
+    in_shape: tuple[int, int, int],
+    weight: np.ndarray,
+    bias: np.ndarray,
+    *,
+    w_bits: int = 8,
+    a_bits: int = 8,
+    signed: bool = False,
+    out_bits: int | None = None,
+    shift: int = 0,
+    threshold: int = 0,
+    pe: int = 1,
+    simd: int = 1,
+    act_skip: bool = False,
+    kernel: int = 1,
+    stride: int = 1,
+    padding: int = 0,
+) -> Part:
+    """An engine reading an `in_shape` frame (a linear layer reads it flattened, `weight`
+    (M, C*H*W) in PyTorch's flatten order); `out_bits=None` makes it a last layer."""
+    m = weight.shape[0]
+    if kind == "linear":
+        spec_in, out_shape, geometry = (int(np.prod(in_shape)), 1, 1), (m, 1, 1), {}
+    else:
+        _, h, w = in_shape
+        size = [sliding_window_size(x, kernel, stride, padding) for x in (h, w)]
+        spec_in, out_shape = in_shape, (m, *size)
+        geometry = {"kernel": kernel, "stride": stride, "padding": padding}
+    last = out_bits is None
+    fan_in = int(np.prod(weight.shape[1:]))
+    spec = LayerSpec(
+        name,
+        kind,
+        spec_in,
+        out_shape,
+        w_bits=w_bits,
+        a_bits=a_bits,
+        out_bits=accumulator_bits(w_bits, a_bits, fan_in, signed) if last else out_bits,
+        input_signed=signed,
+        act_skip=act_skip,
+        weight_mask=weight != 0,
+        **geometry,
+    )
+    memory = MemoryImage(weight, bias, None if last else shift, 0 if last else threshold)
+    return spec, memory, (pe, simd)
 
 
 def engine(
@@ -43,7 +100,7 @@ def engine(
     padding: int = 1,
     shift: int | None = None,
     threshold: int | None = None,
-) -> Layer:
+) -> Part:
     """A random linear or conv2d layer; `out_bits=None` makes it a last layer."""
     c, h, w = in_shape
     shape = (m, c * h * w) if kind == "linear" else (m, c, kernel, kernel)
@@ -51,15 +108,13 @@ def engine(
     fan_in = c * h * w if kind == "linear" else kernel * kernel * c
     scale = (2 ** (w_bits - 1)) * (2**a_bits) * max(1, int(np.sqrt(fan_in)))
     bias = rng.integers(-scale, scale + 1, size=m).astype(np.int64)
-    requant = None
     if out_bits is not None:
         if shift is None:
             shift = int(rng.integers(0, w_bits + a_bits))
         if threshold is None:
             threshold = int(rng.integers(0, 3))
-        requant = Requant(shift, threshold, out_bits)
     geometry = {} if kind == "linear" else {"kernel": kernel, "stride": stride, "padding": padding}
-    return Layer(
+    return engine_part(
         name,
         kind,
         in_shape,
@@ -67,8 +122,10 @@ def engine(
         bias,
         w_bits=w_bits,
         a_bits=a_bits,
-        input_signed=signed,
-        requant=requant,
+        signed=signed,
+        out_bits=out_bits,
+        shift=shift or 0,
+        threshold=threshold or 0,
         pe=pe,
         simd=simd,
         act_skip=act_skip,
@@ -76,27 +133,48 @@ def engine(
     )
 
 
-def reference(network: Network) -> IntegerNetwork:
-    """The description as search's integer reference model (scales are irrelevant: frac 0)."""
+def maxpool(
+    name: str, in_shape: tuple[int, int, int], kernel: int, stride: int, a_bits: int
+) -> Part:
+    """A max-pool stage (no memory, no folding)."""
+    c, h, w = in_shape
+    out = (c, *(sliding_window_size(x, kernel, stride, 0) for x in (h, w)))
+    spec = LayerSpec(
+        name, "maxpool", in_shape, out, kernel=kernel, stride=stride, a_bits=a_bits, out_bits=a_bits
+    )
+    return spec, None, None
+
+
+def design(name: str, parts: list[Part] | tuple[Part, ...]) -> Design:
+    """The design of `parts` in pipeline order."""
+    network = Network(name, tuple(spec for spec, _, _ in parts))
+    folding = Folding.from_dict({spec.name: fold for spec, _, fold in parts if fold is not None})
+    memories = {spec.name: memory for spec, memory, _ in parts if memory is not None}
+    return Design(network, folding, memories)
+
+
+def reference(design: Design) -> IntegerNetwork:
+    """The design as search's integer reference model (scales are irrelevant: frac 0)."""
     ops: list = []
-    for layer in network.layers:
+    for layer in design.layers:
         if layer.kind == "maxpool":
             ops.append(MaxPool(layer.name, layer.kernel, layer.stride))
             continue
-        if layer.kind == "linear" and layer.in_shape[1:] != (1, 1):
+        if layer.kind == "linear" and design.frame_shape(layer)[1:] != (1, 1):
             ops.append(Flatten(f"{layer.name}_flatten"))
         w_fmt = FixedPoint(max(layer.w_bits, 2), 0, signed=True, symmetric=True)
         a_fmt = FixedPoint(max(layer.a_bits, 2), 0, signed=layer.input_signed)
+        memory = design.memories[layer.name]
         requant = None
-        if layer.requant is not None:
-            r = layer.requant
-            requant = Requantization(r.shift, r.threshold, FixedPoint(r.out_bits, 0, False))
+        if memory.shift is not None:
+            out_fmt = FixedPoint(layer.out_bits, 0, False)
+            requant = Requantization(memory.shift, memory.threshold, out_fmt)
         ops.append(
             IntLayer(
                 layer.name,
                 layer.kind,
-                layer.weight,
-                layer.bias,
+                memory.weight,
+                memory.bias,
                 w_fmt,
                 a_fmt,
                 layer.stride,
@@ -104,80 +182,44 @@ def reference(network: Network) -> IntegerNetwork:
                 requant,
             )
         )
-    first = network.layers[0]
-    in_fmt = FixedPoint(max(first.a_bits, 2), 0, signed=first.input_signed)
+    in_fmt = FixedPoint(max(design.in_bits, 2), 0, signed=design.input_signed)
     return IntegerNetwork(in_fmt, tuple(ops))
 
 
 def random_inputs(
-    rng: np.random.Generator, network: Network, n: int, density: float = 1.0
+    rng: np.random.Generator, design: Design, n: int, density: float = 1.0
 ) -> np.ndarray:
-    """(N, C, H, W) input codes in the network's input range, about `density` nonzero."""
-    bits = network.in_bits
-    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if network.input_signed else (0, 2**bits)
-    x = rng.integers(lo, hi, size=(n, *network.in_shape))
+    """(N, C, H, W) input codes in the design's input range, about `density` nonzero."""
+    bits = design.in_bits
+    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if design.input_signed else (0, 2**bits)
+    x = rng.integers(lo, hi, size=(n, *design.in_shape))
     return np.where(rng.random(x.shape) < density, x, 0).astype(np.int64)
 
 
-def golden(network: Network, inputs: np.ndarray) -> np.ndarray:
+def _flat_inputs(design: Design, inputs: np.ndarray) -> np.ndarray:
+    """(N, K) inputs of a design whose first layer is linear on a (K, 1, 1) frame."""
+    first = design.layers[0]
+    if first.kind == "linear" and design.in_shape[1:] == (1, 1) and inputs.ndim == 4:
+        return inputs[:, :, 0, 0]
+    return inputs
+
+
+def golden(design: Design, inputs: np.ndarray) -> np.ndarray:
     """Expected outputs from the integer reference model, shaped like the RTL's outputs."""
-    x = inputs
-    if network.layers[0].kind == "linear" and network.in_shape[1:] == (1, 1) and x.ndim == 4:
-        x = x[:, :, 0, 0]
-    out = reference(network).run(x)
-    return out
+    return reference(design).run(_flat_inputs(design, inputs))
 
 
-def hw_network(network: Network):
-    """The description as hw_models' `Network` plus its `Folding` (for the cycle model)."""
-    from hw_models import Folding, LayerSpec
-    from hw_models import Network as HwNetwork
-
-    specs, folds = [], {}
-    for layer in network.layers:
-        in_shape = layer.in_shape
-        if layer.kind == "linear":
-            in_shape = (layer.fan_in, 1, 1)
-        kw = {}
-        if layer.kind != "linear":
-            kw = {"kernel": layer.kernel, "stride": layer.stride, "padding": layer.padding}
-        if layer.is_engine:
-            kw |= {
-                "w_bits": layer.w_bits,
-                "act_skip": layer.act_skip,
-                "weight_mask": layer.weight != 0,
-            }
-            folds[layer.name] = (layer.pe, layer.simd)
-        specs.append(
-            LayerSpec(
-                layer.name,
-                layer.kind,
-                in_shape,
-                layer.out_shape,
-                a_bits=layer.a_bits,
-                out_bits=layer.out_bits,
-                input_signed=layer.input_signed,
-                **kw,
-            )
-        )
-    return HwNetwork(network.name, tuple(specs)), Folding.from_dict(folds)
-
-
-def exact_schedule(network: Network, inputs: np.ndarray):
+def exact_schedule(design: Design, inputs: np.ndarray):
     """hw_models' exact start/done cycles (stages, N) for these inputs (SPEC sections 2-4)."""
     from hw_models import exact_stage_cycles, pipeline_schedule
 
-    x = inputs
-    if network.layers[0].kind == "linear" and network.in_shape[1:] == (1, 1) and x.ndim == 4:
-        x = x[:, :, 0, 0]
-    _, layer_inputs = reference(network).trace(x)
+    _, layer_inputs = reference(design).trace(_flat_inputs(design, inputs))
     masks = {
         layer.name: layer_inputs[layer.name] != 0
-        for layer in network.layers
+        for layer in design.layers
         if layer.is_engine and layer.act_skip
     }
-    hw, folding = hw_network(network)
-    stage_cycles = exact_stage_cycles(hw, folding, masks, n_frames=len(inputs))
+    stage_cycles = exact_stage_cycles(design.network, design.folding, masks, n_frames=len(inputs))
     return pipeline_schedule(stage_cycles)
 
 
@@ -187,14 +229,14 @@ def from_integer_network(
     folds: dict[str, tuple[int, int]],
     act_skip: set[str],
     name: str = "net",
-) -> Network:
-    """Describe search's integer network as an accelerator (what search/ will do).
+) -> Design:
+    """Describe search's integer network as an accelerator (what search/ does).
 
     A leading Flatten is absorbed into the input frame: the first linear layer then reads a
     (K, 1, 1) frame, one loader pixel, as hw_models describes it.
     """
-    layers: list[Layer] = []
-    shape = in_shape
+    parts: list[Part] = []
+    shape, bits, signed = in_shape, net.input_format.bits, net.input_format.signed
     ops = list(net.ops)
     if ops and isinstance(ops[0], Flatten):
         shape = (int(np.prod(in_shape)), 1, 1)
@@ -203,18 +245,11 @@ def from_integer_network(
         if isinstance(op, Flatten):
             continue  # a linear layer reads its predecessor's frame as one vector
         if isinstance(op, MaxPool):
-            layer = Layer(
-                op.name,
-                "maxpool",
-                shape,
-                kernel=op.kernel,
-                stride=op.stride,
-                a_bits=layers[-1].out_bits if layers else net.input_format.bits,
-                input_signed=not layers and net.input_format.signed,
-            )
+            part = maxpool(op.name, shape, op.kernel, op.stride, bits)
+            if signed:
+                part = (dataclasses.replace(part[0], input_signed=True), None, None)
         else:
             r = op.requant
-            pe, simd = folds[op.name]
             geometry = {}
             if op.kind == "conv2d":
                 geometry = {
@@ -222,7 +257,7 @@ def from_integer_network(
                     "stride": op.stride,
                     "padding": op.padding,
                 }
-            layer = Layer(
+            part = engine_part(
                 op.name,
                 op.kind,
                 shape,
@@ -230,13 +265,16 @@ def from_integer_network(
                 op.bias,
                 w_bits=op.weight_format.bits,
                 a_bits=op.input_format.bits,
-                input_signed=op.input_format.signed,
-                requant=None if r is None else Requant(r.shift, r.threshold, r.out_format.bits),
-                pe=pe,
-                simd=simd,
+                signed=op.input_format.signed,
+                out_bits=None if r is None else r.out_format.bits,
+                shift=0 if r is None else r.shift,
+                threshold=0 if r is None else r.threshold,
+                pe=folds[op.name][0],
+                simd=folds[op.name][1],
                 act_skip=op.name in act_skip,
                 **geometry,
             )
-        layers.append(layer)
-        shape = layer.out_shape
-    return Network(name, tuple(layers))
+            signed = False
+        parts.append(part)
+        shape, bits = part[0].out_shape, part[0].out_bits
+    return design(name, parts)

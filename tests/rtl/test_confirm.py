@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from rtl.confirm import ConfirmationError, ConfirmationJob, confirm, confirm_many
-from rtl.description import Layer, Network
+from rtl import ConfirmationError, ConfirmationJob, Design, confirm, confirm_many
 from search.transforms import transform, uniform_candidate
 from tests.rtl import networks as nw
 
 pytestmark = pytest.mark.sim
 
 
-def _assert_confirmed(network: Network, inputs: np.ndarray) -> None:
+def _assert_confirmed(network: Design, inputs: np.ndarray) -> None:
     report = confirm(network, inputs, nw.golden(network, inputs))
     assert report.bit_exact, report.summary()
     schedule = nw.exact_schedule(network, inputs)
@@ -23,78 +22,23 @@ def _assert_confirmed(network: Network, inputs: np.ndarray) -> None:
     assert report.total_cycles == schedule.total_cycles
 
 
-def random_mlp(rng, sparsity: float, act_skip: bool, w_bits: int, a_bits: int) -> Network:
+def random_mlp(rng, sparsity: float, act_skip: bool, w_bits: int, a_bits: int) -> Design:
+    both = {"act_skip": act_skip, "w_bits": w_bits, "a_bits": a_bits, "sparsity": sparsity}
     fc1 = nw.engine(
-        rng,
-        "fc1",
-        "linear",
-        (16, 1, 1),
-        8,
-        signed=True,
-        pe=2,
-        simd=4,
-        act_skip=act_skip,
-        w_bits=w_bits,
-        a_bits=a_bits,
-        out_bits=a_bits,
-        sparsity=sparsity,
+        rng, "fc1", "linear", (16, 1, 1), 8, signed=True, pe=2, simd=4, out_bits=a_bits, **both
     )
-    fc2 = nw.engine(
-        rng,
-        "fc2",
-        "linear",
-        (8, 1, 1),
-        4,
-        pe=4,
-        simd=2,
-        act_skip=act_skip,
-        w_bits=w_bits,
-        a_bits=a_bits,
-        out_bits=None,
-        sparsity=sparsity,
-    )
-    return Network("mlp", (fc1, fc2))
+    fc2 = nw.engine(rng, "fc2", "linear", (8, 1, 1), 4, pe=4, simd=2, out_bits=None, **both)
+    return nw.design("mlp", (fc1, fc2))
 
 
-def random_cnn(rng, sparsity: float, act_skip: bool) -> Network:
-    conv1 = nw.engine(
-        rng,
-        "conv1",
-        "conv2d",
-        (1, 6, 6),
-        4,
-        signed=True,
-        pe=2,
-        simd=2,
-        act_skip=act_skip,
-        sparsity=sparsity,
-    )
-    pool1 = Layer("pool1", "maxpool", (4, 6, 6), kernel=2, stride=2, a_bits=4)
-    conv2 = nw.engine(
-        rng,
-        "conv2",
-        "conv2d",
-        (4, 3, 3),
-        4,
-        pe=4,
-        simd=4,
-        act_skip=act_skip,
-        stride=2,
-        sparsity=sparsity,
-    )
-    fc = nw.engine(
-        rng,
-        "fc",
-        "linear",
-        conv2.out_shape,
-        3,
-        pe=3,
-        simd=2,
-        out_bits=None,
-        act_skip=act_skip,
-        sparsity=sparsity,
-    )
-    return Network("cnn", (conv1, pool1, conv2, fc))
+def random_cnn(rng, sparsity: float, act_skip: bool) -> Design:
+    every = {"act_skip": act_skip, "sparsity": sparsity}
+    conv1 = nw.engine(rng, "conv1", "conv2d", (1, 6, 6), 4, signed=True, pe=2, simd=2, **every)
+    pool1 = nw.maxpool("pool1", (4, 6, 6), kernel=2, stride=2, a_bits=4)
+    conv2 = nw.engine(rng, "conv2", "conv2d", (4, 3, 3), 4, pe=4, simd=4, stride=2, **every)
+    flat = conv2[0].out_shape
+    fc = nw.engine(rng, "fc", "linear", flat, 3, pe=3, simd=2, out_bits=None, **every)
+    return nw.design("cnn", (conv1, pool1, conv2, fc))
 
 
 @pytest.mark.parametrize(("sparsity", "w_bits", "a_bits"), [(0.0, 4, 4), (0.5, 8, 3), (0.9, 4, 4)])
@@ -147,7 +91,7 @@ def test_missing_memory_file_is_a_clear_error(tmp_path):
     inputs = nw.random_inputs(rng, network, 2)
     report = confirm(network, inputs, work_dir=tmp_path / "ok")
     assert report.bit_exact is None and report.outputs.shape == (2, 4)
-    from rtl.confirm import build
+    from rtl.simulate import build
 
     exe, _ = build(network)
     import subprocess

@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 from hw_models import accumulator_bits
-from rtl.description import Layer, Requant
 from rtl.generate import engine_parameters
 from rtl.memfiles import memory_files
 from search.transforms import FixedPoint, requantize
 from tests.rtl.benches.common import pack
-from tests.rtl.networks import random_weights
+from tests.rtl.networks import design, engine_part, random_weights
 
 pytestmark = pytest.mark.sim
 
@@ -31,44 +30,41 @@ def _case(shape, sparsity: float, density: float, seed: int) -> tuple[dict, dict
         weight[0] = 0  # an empty row still costs one cycle
     acc_bits = accumulator_bits(w_bits, a_bits, k, signed)
     bias = rng.integers(-(2 ** (acc_bits - 2)), 2 ** (acc_bits - 2), size=m)
-    requant = None if out_bits is None else Requant(int(rng.integers(0, 6)), 1, out_bits)
-    layer = Layer(
-        "eng",
-        "linear",
-        (k, 1, 1),
-        weight,
-        bias,
-        w_bits=w_bits,
-        a_bits=a_bits,
-        input_signed=signed,
-        requant=requant,
-        pe=pe,
-        simd=simd,
-        act_skip=skip,
-    )
+    shift = None if out_bits is None else int(rng.integers(0, 6))
+    parts = [
+        engine_part(
+            "eng", "linear", (k, 1, 1), weight, bias, w_bits=w_bits, a_bits=a_bits,
+            signed=signed, out_bits=out_bits, shift=shift or 0, threshold=1, pe=pe, simd=simd,
+            act_skip=skip,
+        )
+    ]  # fmt: skip
+    if out_bits is not None:  # a last layer after it, so that it requantizes
+        ones = np.ones((1, m), dtype=np.int64)
+        parts.append(engine_part("out", "linear", (m, 1, 1), ones, np.zeros(1), a_bits=out_bits))
+    eng = design("eng", parts)
     lo_x, hi_x = (-(2 ** (a_bits - 1)), 2 ** (a_bits - 1)) if signed else (0, 2**a_bits)
     n_frames = 4
     frames = rng.integers(lo_x, hi_x, size=(n_frames, oh * ow, k))
     frames = np.where(rng.random(frames.shape) < density, frames, 0)
     frames[1, 0] = 0  # an all-zero vector
     acc = frames @ weight.T + bias  # (N, vectors, M): the reference model's accumulation
-    if requant is not None:
+    if shift is not None:
         out = FixedPoint(out_bits, 0, signed=False)
-        acc = requantize(acc, requant.shift, requant.threshold, out)
+        acc = requantize(acc, shift, 1, out)
     expected = [pack(v, out_bits or acc_bits) for v in acc.reshape(-1, m)]
     case = {
         "m": m, "fan_in": k, "pe": pe, "simd": simd, "out_h": oh, "out_w": ow,
         "a_bits": a_bits, "acc_bits": acc_bits, "act_skip": skip,
-        "requant": None if requant is None else [requant.shift, requant.threshold, out_bits],
+        "requant": None if shift is None else [shift, 1, out_bits],
         "layer_overhead": lo, "vector_overhead": vo, "weight": weight.tolist(),
         "expected_pixels": expected, "frames": frames.tolist(), "seed": seed, "out_busy": 0.3,
     }  # fmt: skip
     # the layer's own parameters (weight layout included), as vectors of an OUT_H x OUT_W frame
     params = {
         k: int(v) if isinstance(v, bool) else (f'"{v}"' if isinstance(v, str) else v)
-        for k, v in engine_parameters(layer).items()
+        for k, v in engine_parameters(eng, "eng").items()
     } | {"OUT_H": oh, "OUT_W": ow, "LAYER_OVERHEAD": lo, "VECTOR_OVERHEAD": vo}
-    files = {name: "\n".join(lines) + "\n" for name, lines in memory_files(layer).items()}
+    files = {name: "\n".join(lines) + "\n" for name, lines in memory_files(eng, "eng").items()}
     return case, params, files
 
 

@@ -1,83 +1,82 @@
-"""Description checks, generated top and memory-file formats (no simulation)."""
+"""Design checks, generated top and memory-file formats (no simulation)."""
 
-from dataclasses import fields
+import dataclasses
 
 import numpy as np
 import pytest
 
-from rtl.description import DescriptionError, Layer, Network, Requant
+from hw_models import Folding, LayerSpec, Network
+from rtl import Design, DesignError
 from rtl.generate import generate, generate_top
 from rtl.memfiles import input_words, memory_files, parse_outputs
 from tests.rtl import networks as nw
 
 
-def _mlp(rng, **kw) -> Network:
+def _mlp(rng, **kw) -> Design:
     fc1 = nw.engine(rng, "fc1", "linear", (6, 1, 1), 4, signed=True, pe=2, simd=2, **kw)
     fc2 = nw.engine(rng, "fc2", "linear", (4, 1, 1), 2, out_bits=None)
-    return Network("tiny", (fc1, fc2))
+    return nw.design("tiny", (fc1, fc2))
 
 
-def _layer(w, act_skip=False, pe=1, simd=1):
+def _layer(w, act_skip=False, pe=1, simd=1) -> Design:
+    """Engine "fc" (3-bit weights, 2-bit inputs, shift -2, threshold 7 to 4 bits), followed by
+    a last layer so that it requantizes."""
     w = np.array(w)
-    return Layer(
-        "fc",
-        "linear",
-        (w.shape[1], 1, 1),
-        np.array(w),
-        np.array([5, -2]),
-        w_bits=3,
-        a_bits=2,
-        requant=Requant(-2, 7, 4),
-        act_skip=act_skip,
-        pe=pe,
-        simd=simd,
-    )
+    fc = nw.engine_part(
+        "fc", "linear", (w.shape[1], 1, 1), w, np.array([5, -2]), w_bits=3, a_bits=2,
+        out_bits=4, shift=-2, threshold=7, act_skip=act_skip, pe=pe, simd=simd,
+    )  # fmt: skip
+    out = nw.engine_part("out", "linear", (2, 1, 1), np.ones((1, 2), int), np.zeros(1), a_bits=4)
+    return nw.design("one", (fc, out))
 
 
 def test_skip_layout_holds_nonzero_values_and_mask():
-    layer = _layer([[1, -1, 0], [0, 0, 3]], act_skip=True)
-    files = memory_files(layer)
-    assert layer.weight_store == "skip" and layer.max_row_nnz == 2
+    design = _layer([[1, -1, 0], [0, 0, 3]], act_skip=True)
+    files = memory_files(design, "fc")
+    assert design.weight_store("fc") == "skip" and design.max_row_nnz("fc") == 2
     # row 0: values 1, 7 (-1) in 3-bit slots, mask 0b011 from bit 6
     assert files["fc_weight.mem"] == [f"{0b011_111_001:03x}", f"{0b100_000_011:03x}"]
-    acc_bits = layer.acc_bits
+    acc_bits = design.acc_bits("fc")
     assert files["fc_bias.mem"][1] == f"{(1 << acc_bits) - 2:0{-(-acc_bits // 4)}x}"
     assert files["fc_requant.mem"] == ["fffffffe", "00000007"]
 
 
 def test_dense_layout_is_finn_lockstep():
-    layer = _layer([[1, -1, 2], [3, 2, 1]], pe=2, simd=2)
-    assert layer.weight_store == "dense"
+    design = _layer([[1, -1, 2], [3, 2, 1]], pe=2, simd=2)
+    assert design.weight_store("fc") == "dense"
     # word g: lane 0 (row 0) then lane 1 (row 1), SIMD columns each; column 3 is padding
-    words = memory_files(layer)["fc_weight.mem"]
+    words = memory_files(design, "fc")["fc_weight.mem"]
     assert words == [f"{(1 | 7 << 3 | 3 << 6 | 2 << 9):03x}", f"{(2 | 1 << 6):03x}"]
 
 
 def test_sparse_layout_pairs_values_with_columns():
-    layer = _layer([[0, -1, 2], [0, 0, 0]], simd=1)
-    assert layer.weight_store == "sparse" and layer.lane_words == 3
+    design = _layer([[0, -1, 2], [0, 0, 0]], simd=1)
+    assert design.weight_store("fc") == "sparse" and design.lane_words("fc") == 3
     # pairs are value (3 bits) | column << 3 (2 bits), after the last-of-row bit
-    words = memory_files(layer)["fc_weight.mem"]
+    words = memory_files(design, "fc")["fc_weight.mem"]
     assert words == [f"{(7 | 1 << 3) << 1:02x}", f"{((2 | 2 << 3) << 1) | 1:02x}", "01"]
 
 
 def test_conv_and_flattened_linear_columns_follow_the_vector_order():
     rng = np.random.default_rng(0)
-    conv = nw.engine(rng, "c", "conv2d", (2, 4, 4), 3, kernel=3)
-    assert np.array_equal(conv.weight_matrix[:, 1], conv.weight[:, 1, 0, 0])  # (kh, kw, cin)
-    assert np.array_equal(conv.weight_matrix[:, 2], conv.weight[:, 0, 0, 1])
+    conv = nw.engine(rng, "c", "conv2d", (2, 4, 4), 2, kernel=3, stride=2, padding=1)
     fc = nw.engine(rng, "f", "linear", (2, 2, 2), 3, out_bits=None)
+    design = nw.design("cf", (conv, fc))
+    weight = design.memories["c"].weight
+    matrix = design.weight_matrix("c")
+    assert np.array_equal(matrix[:, 1], weight[:, 1, 0, 0])  # (kh, kw, cin)
+    assert np.array_equal(matrix[:, 2], weight[:, 0, 0, 1])
     # frame order (h, w, c): column 1 is channel 1 of pixel (0, 0) = PyTorch index 1*4 + 0
-    assert np.array_equal(fc.weight_matrix[:, 1], fc.weight[:, 4])
+    assert np.array_equal(design.weight_matrix("f")[:, 1], design.memories["f"].weight[:, 4])
 
 
-def _negated(network: Network) -> Network:
-    """The same network with every weight and bias negated (same zero pattern)."""
-    layers = []
-    for x in network.layers:
-        same = {f.name: getattr(x, f.name) for f in fields(x)}
-        layers.append(Layer(**same | {"weight": -x.weight, "bias": -x.bias}))
-    return Network(network.name, tuple(layers))
+def _negated(design: Design) -> Design:
+    """The same design with every weight and bias negated (same zero pattern)."""
+    memories = {
+        name: dataclasses.replace(m, weight=-m.weight, bias=-m.bias)
+        for name, m in design.memories.items()
+    }
+    return Design(design.network, design.folding, memories)
 
 
 def test_shape_key_ignores_weight_values_but_not_layout_or_folding():
@@ -86,7 +85,9 @@ def test_shape_key_ignores_weight_values_but_not_layout_or_folding():
     assert a.shape_key() == _negated(a).shape_key() != c.shape_key()
     assert generate_top(a) == generate_top(_negated(a))
     dense = _mlp(np.random.default_rng(1), sparsity=0.0)
-    assert dense.layers[0].weight_store == "dense" != a.layers[0].weight_store
+    assert dense.weight_store("fc1") == "dense" != a.weight_store("fc1")
+    refolded = Folding.from_dict({"fc1": (1, 2), "fc2": a.folding["fc2"]})
+    assert Design(a.network, refolded, a.memories).shape_key() != a.shape_key()
 
 
 def test_generate_writes_top_memories_and_readme(tmp_path):
@@ -112,37 +113,62 @@ def test_inputs_and_outputs_round_trip():
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"pe": 3}, "pe"),
-        ({"simd": 3}, "simd"),
-        ({"simd": 8}, "simd"),
+        ({"pe": 3}, "PE=3"),
+        ({"simd": 3}, "SIMD=3"),
+        ({"simd": 8}, "SIMD=8"),
         ({"w_bits": 2}, "weight"),
-        ({"requant": Requant(0, -1, 4)}, "requant"),
+        ({"threshold": -1}, "threshold"),
     ],
 )
 def test_invalid_layers_name_the_field(change, field):
     rng = np.random.default_rng(0)
-    base = nw.engine(rng, "fc", "linear", (6, 1, 1), 4, w_bits=4)
-    kwargs = {
-        f: getattr(base, f) for f in ("weight", "bias", "w_bits", "a_bits", "requant", "pe", "simd")
+    kwargs = {"pe": 1, "simd": 1, "w_bits": 4} | {
+        k: v for k, v in change.items() if k != "threshold"
     }
-    with pytest.raises(DescriptionError, match=f"field '{field}'"):
-        Layer("fc", "linear", (6, 1, 1), **(kwargs | change))
+    base = nw.engine(rng, "fc", "linear", (6, 1, 1), 4, w_bits=4)
+    memory = base[1]
+    if "threshold" in change:
+        memory = dataclasses.replace(memory, threshold=change["threshold"])
+    fc = LayerSpec(
+        "fc", "linear", (6, 1, 1), (4, 1, 1), w_bits=kwargs["w_bits"], a_bits=4, out_bits=4,
+        weight_mask=memory.weight != 0,
+    )  # fmt: skip
+    out = nw.engine(rng, "out", "linear", (4, 1, 1), 2, out_bits=None)
+    network = Network("n", (fc, out[0]))
+    folding = Folding.from_dict({"fc": (kwargs["pe"], kwargs["simd"]), "out": (1, 1)})
+    with pytest.raises(ValueError, match=field):
+        Design(network, folding, {"fc": memory, "out": out[1]})
 
 
 def test_network_rules():
     rng = np.random.default_rng(0)
     fc1 = nw.engine(rng, "fc1", "linear", (6, 1, 1), 4, out_bits=4)
     fc2 = nw.engine(rng, "fc2", "linear", (4, 1, 1), 2, a_bits=3, out_bits=None)
-    with pytest.raises(DescriptionError, match="a_bits"):
-        Network("n", (fc1, fc2))
-    with pytest.raises(DescriptionError, match="requant"):
-        Network("n", (fc1,))
-    pool = Layer("p", "maxpool", (4, 1, 1), kernel=1, a_bits=4)
-    with pytest.raises(DescriptionError, match="last layer"):
-        Network("n", (fc1, pool))
+    with pytest.raises(ValueError, match="a_bits"):
+        nw.design("n", (fc1, fc2))
+    with pytest.raises(DesignError, match="shift"):  # the last layer does not requantize
+        nw.design("n", (fc1,))
+    fc2 = nw.engine(rng, "fc2", "linear", (4, 1, 1), 2, out_bits=None)
+    unquantized = (fc1[0], dataclasses.replace(fc1[1], shift=None), fc1[2])
+    with pytest.raises(DesignError, match="every engine but the last requantizes"):
+        nw.design("n", (unquantized, fc2))
+    pool = nw.maxpool("p", (4, 1, 1), 1, 1, 4)
+    with pytest.raises(ValueError, match="last layer"):
+        nw.design("n", (fc1, pool))
+
+
+def test_weights_must_have_the_networks_zeros():
+    rng = np.random.default_rng(0)
+    spec, memory, fold = nw.engine(rng, "fc", "linear", (6, 1, 1), 4, out_bits=None)
+    dense = dataclasses.replace(spec, weight_mask=None)
+    with pytest.raises(DesignError, match="weight_mask"):
+        nw.design("n", ((dense, memory, fold),))
 
 
 @pytest.mark.parametrize("kind", ["add", "matmul"])
 def test_stages_without_rtl_raise_not_implemented(kind):
+    frame = (4, 4, 1)
+    spec = LayerSpec("x", kind, frame, frame, second_input="input")
+    last = LayerSpec("y", "linear", (16, 1, 1), (2, 1, 1))
     with pytest.raises(NotImplementedError, match=kind):
-        Layer("x", kind, (4, 2, 2))
+        Design(Network("n", (spec, last)), Folding.from_dict({"y": (1, 1)}), {})

@@ -8,7 +8,7 @@ seconds.
 import numpy as np
 import pytest
 
-from rtl.description import Network
+from rtl import Design
 from rtl.memfiles import memory_files
 from rtl.synth import (
     SynthCounts,
@@ -19,7 +19,7 @@ from rtl.synth import (
     parse_stat,
     synthesize,
 )
-from tests.rtl.networks import engine
+from tests.rtl.networks import design, engine
 
 STAT_LOG = """
 2.50. Printing statistics.
@@ -46,13 +46,13 @@ STAT_LOG = """
 """
 
 
-def _tiny(pe: int = 2, sparsity: float = 0.5, act_skip: bool = False) -> Network:
+def _tiny(pe: int = 2, sparsity: float = 0.5, act_skip: bool = False) -> Design:
     rng = np.random.default_rng(3)
     layer = engine(
         rng, "fc", "linear", (8, 1, 1), 4, out_bits=None, sparsity=sparsity, pe=pe,
         act_skip=act_skip,
     )  # fmt: skip
-    return Network("tiny", (layer,))
+    return design("tiny", (layer,))
 
 
 def test_parse_stat_counts_cells():
@@ -73,10 +73,10 @@ def test_parse_stat_rejects_a_log_without_statistics():
 
 @pytest.mark.parametrize("act_skip", [False, True])
 def test_lane_files_split_the_layer_memories(act_skip):
-    layer = _tiny(pe=2, act_skip=act_skip).layers[0]
-    assert layer.weight_store == ("skip" if act_skip else "sparse")
-    whole = memory_files(layer)
-    lanes = lane_memory_files(layer)
+    tiny = _tiny(pe=2, act_skip=act_skip)
+    assert tiny.weight_store("fc") == ("skip" if act_skip else "sparse")
+    whole = memory_files(tiny, "fc")
+    lanes = lane_memory_files(tiny, "fc")
     assert set(lanes) == {f"fc_{m}_lane{p:03d}.mem" for m in ("weight", "bias") for p in (0, 1)}
     bias = whole["fc_bias.mem"]
     assert lanes["fc_bias_lane001.mem"] == [bias[1], bias[3]]  # rows r * PE + lane

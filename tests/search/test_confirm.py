@@ -2,8 +2,8 @@
 
 import pytest
 
-from search.confirm import confirm_candidate
 from search.scoring import CandidateScorer
+from search.simulation import confirm_candidate
 from search.spec import parse_job
 from search.study import load_workload
 from search.transforms import uniform_candidate

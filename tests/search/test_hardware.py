@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import hw_models
-from search.hardware import TRANSFORMER_INTERNAL_BITS, network_from_transformed, stages_of
+from search.lowering import TRANSFORMER_INTERNAL_BITS, network_from_transformed, stages_of
 from search.models import build_model
 from search.scoring import CandidateScorer, _folding_summary
 from search.transforms import collect_stats, transform, uniform_candidate
@@ -78,9 +78,12 @@ def test_weight_sparsity_makes_char_gpt_faster_on_the_same_device(gpt):
 
 def test_a_split_layer_summarises_each_part():
     stages = {
-        "fc": {"pe": 2, "simd": 4, "cycles": 10.0},
-        "qkv.q": {"pe": 1, "simd": 8, "cycles": 20.0},
-        "qkv.k": {"pe": 2, "simd": 8, "cycles": 21.0},
+        name: hw_models.StageEstimate(name, "linear", pe, simd, cycles, 0, 0, 0, 0)
+        for name, pe, simd, cycles in (
+            ("fc", 2, 4, 10.0),
+            ("qkv.q", 1, 8, 20.0),
+            ("qkv.k", 2, 8, 21.0),
+        )
     }
     assert _folding_summary(stages, "fc") == {"pe": 2, "simd": 4, "expected_cycles": 10.0}
     assert _folding_summary(stages, "qkv") == {

@@ -1,19 +1,26 @@
-"""Describe a transformed model to the hardware model (`hw_models.Network`).
+"""Lower a transformed candidate to the accelerator contract, once: network, folding, estimate.
+
+    lowered = lower(transformed, stats, "digits-mlp", "auto", device, clock_mhz=200.0)
+    lowered.network, lowered.folding, lowered.estimate     # typed hw_models objects
 
 Chain models map one to one: Linear and Conv2d become engines, MaxPool2d a pool stage, and
 flatten disappears (SPEC.md section 2). char-gpt maps to a transformer pipeline whose frame
 is one whole sequence (`_transformer_network`). Activation skipping is enabled for a layer
 when its measured input sparsity makes the compaction logic worth it
-(`ACT_SKIP_MIN_SPARSITY`), or as the job says.
+(`ACT_SKIP_MIN_SPARSITY`), or as the job says. The folding is chosen for the device; a
+candidate that does not fit keeps the smallest folding, its estimate marked as not fitting.
+Everything downstream (scores, bundles, the RTL design, confirmation) reads this one result.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
-import numpy as np
 from torch import nn
 
-from hw_models import LayerSpec, Network
+import hw_models
+from hw_models import LayerSpec, Network, sliding_window_size
 from search.models.char_gpt import CharGPT
 from search.transforms import LayerStats, QuantizedLayer, TransformedModel, TransformError
 
@@ -241,26 +248,56 @@ def network_from_transformed(
             layers.append(_engine(transformed, s, next_bits, act_skip))
             shape, bits = s.out_shape, next_bits
         elif isinstance(module, nn.MaxPool2d):
-            k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
-            stride = module.stride if isinstance(module.stride, int) else module.stride[0]
+            k, stride, padding = (
+                v if isinstance(v, int) else v[0]
+                for v in (module.kernel_size, module.stride, module.padding)
+            )
             c, h, w = shape
-            out = (c, (h - k) // stride + 1, (w - k) // stride + 1)
+            out = (c, *(sliding_window_size(x, k, stride, padding) for x in (h, w)))
+            window = {"kernel": k, "stride": stride, "padding": padding}
             layers.append(
-                LayerSpec(
-                    name=child_name,
-                    kind="maxpool",
-                    in_shape=shape,
-                    out_shape=out,
-                    kernel=k,
-                    stride=stride,
-                    a_bits=bits,
-                    out_bits=bits,
-                )
+                LayerSpec(child_name, "maxpool", shape, out, a_bits=bits, out_bits=bits, **window)
             )
             shape = out
     return Network(name=name, layers=tuple(layers))
 
 
-def layer_masks(int_inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Nonzero masks of each engine's integer input codes (for exact cycle counts)."""
-    return {name: codes != 0 for name, codes in int_inputs.items()}
+@dataclass(frozen=True, eq=False)
+class Lowered:
+    """A candidate as the accelerator contract sees it: the network, its estimate (folding
+    included) and the statistics the network was built from."""
+
+    network: Network
+    estimate: hw_models.Estimate
+    stats: dict[str, LayerStats]
+
+    @property
+    def folding(self) -> hw_models.Folding:
+        return self.estimate.folding
+
+    @cached_property
+    def stages(self) -> dict[str, hw_models.StageEstimate]:
+        """Each stage's estimate (folding, expected cycles, resources) by name, in pipeline
+        order (the loader is "input")."""
+        return {stage.name: stage for stage in self.estimate.stages}
+
+
+def lower(
+    transformed: TransformedModel,
+    stats: dict[str, LayerStats],
+    name: str,
+    act_skip: ActSkip,
+    device: hw_models.Device,
+    clock_mhz: float,
+) -> Lowered:
+    """The contract network of `transformed`, folded for `device` (the smallest folding, not
+    fitting, when no folding fits), and its estimate."""
+    network = network_from_transformed(transformed, stats, name, act_skip)
+    try:
+        estimate = hw_models.estimate(network, device, clock_mhz)
+    except hw_models.DoesNotFitError:
+        # still report the real numbers of the smallest design, marked as not fitting
+        estimate = hw_models.estimate(
+            network, device, clock_mhz, hw_models.Folding.minimal(network)
+        )
+    return Lowered(network, estimate, stats)

@@ -1,6 +1,6 @@
-"""Confirmation runner: simulate a described accelerator on test vectors with Verilator.
+"""Simulation runner: run a design on test vectors with Verilator, check it against golden outputs.
 
-    report = confirm(network, input_codes, golden_outputs)
+    report = confirm(design, input_codes, golden_outputs)
     report.bit_exact, report.first_mismatch, report.stage_cycles, report.total_cycles
 
 Steps: generate the top and the memory files (rtl.generate) -> build the pure SystemVerilog
@@ -13,7 +13,7 @@ per-frame start/done cycles.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import subprocess
 import tempfile
 import time
@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rtl.description import Network
+import hw_models
+from hw_models import HANDOFF
+from rtl.design import Design
 from rtl.generate import (
     HARNESS,
     HDL_DIR,
@@ -107,19 +109,19 @@ class ConfirmationReport:
         return "\n".join(lines)
 
 
-def shape_build_key(network: Network) -> str:
+def shape_build_key(design: Design) -> str:
     """Build cache key: hardware shape + contract constants + hand-written RTL sources."""
     sources = [*hdl_sources(), HDL_DIR / HARNESS]
-    return network.shape_key({"contract": contract(), "rtl": sources_digest(sources)})
+    return design.shape_key({"contract": contract(), "rtl": sources_digest(sources)})
 
 
-def build(network: Network, root: Path | None = None) -> tuple[Path, float]:
-    """Build (or reuse) the harness for `network`'s shape; returns (executable, seconds)."""
+def build(design: Design, root: Path | None = None) -> tuple[Path, float]:
+    """Build (or reuse) the harness for `design`'s shape; returns (executable, seconds)."""
     t0 = time.monotonic()
-    key = shape_build_key(network)
+    key = shape_build_key(design)
     shape_dir = (root or build_root() / "rtl" / "shapes") / key
     top = shape_dir / "generated" / "hws_net.sv"
-    text = generate_top(network)
+    text = generate_top(design)
     with locked(shape_dir.with_suffix(".gen.lock")):
         if not top.exists() or top.read_text() != text:  # a changed generator rewrites it
             top.parent.mkdir(parents=True, exist_ok=True)
@@ -128,23 +130,23 @@ def build(network: Network, root: Path | None = None) -> tuple[Path, float]:
         shape_dir / "sim",
         [*hdl_sources(), top, HDL_DIR / HARNESS],
         top="hws_tb",
-        parameters=harness_parameters(network),
+        parameters=harness_parameters(design),
     )
     return exe, time.monotonic() - t0
 
 
-def worst_case_cycles(network: Network, n_samples: int) -> int:
-    """An upper bound on the simulated cycles (dense work everywhere), for the watchdog."""
-    k = contract()
-    stage_max = [network.input_frame_pixels()]
-    for layer in network.layers:
-        if layer.is_engine:
-            rows = layer.rows // layer.pe * math.ceil(layer.fan_in / layer.simd)
-            stage_max.append(k["LAYER_OVERHEAD"] + layer.n_vectors * (k["VECTOR_OVERHEAD"] + rows))
-        else:
-            stage_max.append(k["LAYER_OVERHEAD"] + layer.n_vectors)
-    per_frame = sum(t + k["HANDOFF"] for t in stage_max)
-    return (n_samples + len(stage_max)) * per_frame + 1000
+def worst_case_cycles(design: Design, n_samples: int) -> int:
+    """An upper bound on the simulated cycles (dense work everywhere), for the watchdog: the
+    contract's cycles of the same network with dense weights and no activation skipping."""
+    dense = hw_models.Network(
+        design.name,
+        tuple(
+            dataclasses.replace(x, weight_mask=None, act_skip=False, window_nnz_hist=None)
+            for x in design.layers
+        ),
+    )
+    per_frame = hw_models.expected_stage_cycles(dense, design.folding) + HANDOFF
+    return (n_samples + len(per_frame)) * int(per_frame.sum()) + 1000
 
 
 def _compare(outputs: np.ndarray, golden: np.ndarray) -> tuple[int, Mismatch | None]:
@@ -179,7 +181,7 @@ def _parse_cycles(path: Path, n_stages: int, n: int) -> tuple[np.ndarray, np.nda
 
 
 def confirm(
-    network: Network,
+    design: Design,
     inputs: np.ndarray,
     golden: np.ndarray | None = None,
     *,
@@ -188,10 +190,10 @@ def confirm(
     max_cycles: int | None = None,
     timeout_s: float | None = None,
 ) -> ConfirmationReport:
-    """Simulate `network` on integer `inputs` and compare with `golden` outputs.
+    """Simulate `design` on integer `inputs` and compare with `golden` outputs.
 
     Args:
-        network: the accelerator description (weights included).
+        design: the accelerator (contract network, folding, memory images).
         inputs: input codes, (N, C, H, W), or (N, K) when the input frame is (K, 1, 1).
         golden: expected int64 outputs, (N, M) for a linear last layer or (N, M, H, W); None to
             only simulate.
@@ -207,16 +209,16 @@ def confirm(
     n = len(inputs)
     if n < 1:
         raise ValueError("confirm needs at least one input sample")
-    exe, build_seconds = build(network, Path(build_dir) if build_dir else None)
-    max_cycles = max_cycles or worst_case_cycles(network, n)
+    exe, build_seconds = build(design, Path(build_dir) if build_dir else None)
+    max_cycles = max_cycles or worst_case_cycles(design, n)
     timeout_s = timeout_s or 30.0 + max_cycles / SIM_CYCLES_PER_SECOND
     tmp = None if work_dir is not None else tempfile.TemporaryDirectory(prefix="hws_confirm_")
     work = Path(work_dir if work_dir is not None else tmp.name)  # type: ignore[union-attr]
     try:
         work.mkdir(parents=True, exist_ok=True)
         mem_dir = work / "mem"
-        generate(network, mem_dir)
-        write_inputs(network, inputs, work / "inputs.hex")
+        generate(design, mem_dir)
+        write_inputs(design, inputs, work / "inputs.hex")
         out_file, cycles_file = work / "outputs.hex", work / "cycles.txt"
         out_file.unlink(missing_ok=True)
         cmd = [
@@ -235,7 +237,7 @@ def confirm(
             )
         except subprocess.TimeoutExpired as err:
             raise ConfirmationError(
-                f"{network.name}: simulation exceeded the {timeout_s:.0f} s process timeout"
+                f"{design.name}: simulation exceeded the {timeout_s:.0f} s process timeout"
             ) from err
         sim_seconds = time.monotonic() - t0
         log = (proc.stdout + proc.stderr)[-3000:]
@@ -243,21 +245,21 @@ def confirm(
             reason = "watchdog expired" if "HWS_WATCHDOG" in log else "simulation failed"
             if "HWS_ERROR" in log:
                 reason = next(x for x in log.splitlines() if "HWS_ERROR" in x).strip()
-            raise ConfirmationError(f"{network.name}: {reason} (exit {proc.returncode}):\n{log}")
-        outputs = parse_outputs(network, out_file.read_text().split(), n)
-        start, done = _parse_cycles(cycles_file, len(network.layers) + 1, n)
+            raise ConfirmationError(f"{design.name}: {reason} (exit {proc.returncode}):\n{log}")
+        outputs = parse_outputs(design, out_file.read_text().split(), n)
+        start, done = _parse_cycles(cycles_file, len(design.layers) + 1, n)
         mismatches, first = 0, None
         if golden is not None:
             mismatches, first = _compare(outputs, np.asarray(golden, dtype=np.int64))
         return ConfirmationReport(
-            network=network.name,
-            shape_key=shape_build_key(network),
+            network=design.name,
+            shape_key=shape_build_key(design),
             n_samples=n,
             outputs=outputs,
             bit_exact=None if golden is None else mismatches == 0,
             mismatches=mismatches,
             first_mismatch=first,
-            stage_names=network.stage_names,
+            stage_names=design.network.stage_names,
             start_cycles=start,
             done_cycles=done,
             build_seconds=build_seconds,
@@ -273,7 +275,7 @@ def confirm(
 class ConfirmationJob:
     """One candidate for `confirm_many`: the arguments of `confirm`."""
 
-    network: Network
+    design: Design
     inputs: np.ndarray
     golden: np.ndarray | None = None
     max_cycles: int | None = None
@@ -283,7 +285,7 @@ class ConfirmationJob:
 def _run_job(job: ConfirmationJob, build_dir: Path | None) -> ConfirmationReport | Exception:
     try:
         return confirm(
-            job.network,
+            job.design,
             job.inputs,
             job.golden,
             build_dir=build_dir,
@@ -291,7 +293,7 @@ def _run_job(job: ConfirmationJob, build_dir: Path | None) -> ConfirmationReport
             timeout_s=job.timeout_s,
         )
     except (ConfirmationError, ValueError, RuntimeError, SystemExit) as err:
-        return ConfirmationError(f"{job.network.name}: {err}")
+        return ConfirmationError(f"{job.design.name}: {err}")
 
 
 def confirm_many(
