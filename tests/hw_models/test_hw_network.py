@@ -5,7 +5,15 @@ import itertools
 import numpy as np
 import pytest
 
-from hw_models import Folding, LayerSpec, Network, accumulator_bits
+from hw_models import (
+    Folding,
+    LayerSpec,
+    Network,
+    NotAChainError,
+    accumulator_bits,
+    require_chain,
+    sliding_window_size,
+)
 from tests.hw_models.hw_factories import conv, linear, maxpool
 
 
@@ -82,6 +90,28 @@ def test_source_reads_an_earlier_frame(rng):
     assert net.source_of(k) == "ln" and net.source_of(q) == "ln"
     assert [c.name for c, _ in net.consumers("ln")] == ["q", "k"]
     assert net.layers[-1].fan_in == 4  # one head's channels
+
+
+def test_require_chain_names_the_first_stage_that_breaks_the_chain(rng):
+    kinds = ("linear", "conv2d", "maxpool")
+    chain = Network("c", (conv("c1", 1, 4, 8, rng), maxpool("p", 4, 8), linear("fc", 64, 10, rng)))
+    require_chain(chain, kinds, "the generator")
+    norm = LayerSpec("ln", "norm", (8, 4, 1), (8, 4, 1))
+    q = _pointwise("q", rng)
+    k = _pointwise("k", rng, source="ln")
+    scores = LayerSpec(
+        "scores", "matmul", (8, 4, 1), (8, 4, 1), source="q", second_input="k", groups=2
+    )
+    with pytest.raises(NotAChainError, match="'ln' is a norm stage"):
+        require_chain(Network("t", (norm, q, k, scores)), kinds, "the generator")
+    with pytest.raises(NotImplementedError, match="'k' does not read only the previous"):
+        require_chain(Network("t", (norm, q, k, scores)), ("norm", *kinds), "the generator")
+
+
+def test_sliding_window_size_is_pytorchs():
+    assert sliding_window_size(8, 2, 2, 0) == 4
+    assert sliding_window_size(7, 3, 2, 1) == 4
+    assert sliding_window_size(5, 3, 1, 1) == 5
 
 
 def test_source_must_be_earlier_and_match_the_frame(rng):

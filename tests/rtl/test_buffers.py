@@ -4,6 +4,8 @@ vector buffer, with the bank flags of hws_pingpong checked every cycle."""
 import numpy as np
 import pytest
 
+from hw_models import sliding_window_size
+
 pytestmark = pytest.mark.sim
 
 # (channels, bits, height, width, kernel, stride, padding, handoff)
@@ -23,7 +25,7 @@ def _frames(rng, shape, bits, n=5):
 def test_window_buffer(cocotb_sim, shape):
     c, bits, h, w, k, s, p, handoff = WINDOW_SHAPES[shape]
     rng = np.random.default_rng(h * w + k)
-    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    oh, ow = (sliding_window_size(x, k, s, p) for x in (h, w))
     case = {
         "kind": "window",
         "bits": bits,

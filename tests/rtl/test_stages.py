@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from hw_models import sliding_window_size
 from search.transforms.integer_model import MaxPool
 
 pytestmark = pytest.mark.sim
@@ -17,7 +18,7 @@ def test_maxpool(cocotb_sim, c, bits, signed, k, s, h, w, lo):
     rng = np.random.default_rng(bits)
     lo_x, hi_x = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
     frames = rng.integers(lo_x, hi_x, size=(4, c, h, w))
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    oh, ow = (sliding_window_size(x, k, s, 0) for x in (h, w))
     params = {
         "CHANNELS": c,
         "BITS": bits,
