@@ -1,12 +1,10 @@
-"""Confirm candidates in simulation: generated RTL, bit-exact outputs, cycles vs the model.
+"""Confirm a job's stored trials in simulation; each report is stored with the study.
 
-    report = confirm_candidate(scorer, candidate, samples=64)
+    reports = confirm_trials(storage_url, study_name, [3, 7], samples=64)
 
-The candidate is rebuilt exactly as the search scored it (same transform, same folding), its
-accelerator is described to rtl/, simulated with Verilator on `samples` test inputs, and
-compared twice: outputs against the integer reference model (bit-exact), and per-stage cycles
-against hw_models' exact prediction for those inputs (must be equal) and expected prediction
-from calibration statistics (the error the search lived with).
+One candidate's simulation and its comparison with the model (bit-exact outputs, cycles
+simulated / exact / expected) are `search.simulation`'s; this module runs them for stored
+trials in a process pool and records the reports (user attr `confirmation:<n>`).
 """
 
 from pathlib import Path
