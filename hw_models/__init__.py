@@ -17,10 +17,8 @@ and for confirmation against simulation:
 
 from ._chain import NotAChainError, require_chain
 from ._contract import (
-    ENGINE_KINDS,
     HANDOFF,
     INPUT_NAME,
-    LAYER_KINDS,
     LAYER_OVERHEAD,
     VECTOR_OVERHEAD,
     accumulator_bits,
@@ -46,10 +44,8 @@ from ._resources import RESOURCE_NAMES
 __all__ = [
     "DEFAULT_MAX_UTILISATION",
     "DEVICES",
-    "ENGINE_KINDS",
     "HANDOFF",
     "INPUT_NAME",
-    "LAYER_KINDS",
     "LAYER_OVERHEAD",
     "RESOURCE_NAMES",
     "VECTOR_OVERHEAD",
