@@ -225,13 +225,15 @@ def network_from_transformed(
     name: str,
     act_skip: ActSkip = "auto",
 ) -> Network:
+    """The contract network of a transformed model: chains stage for stage, char-gpt as a
+    transformer pipeline. Raises TransformError for a model that lowers neither way."""
     model = transformed.float_model
     if isinstance(model, CharGPT):
         return _transformer_network(transformed, stats, name, act_skip)
     if not isinstance(model, nn.Sequential):
         raise TransformError(
-            f"{name}: the hardware model describes chain (nn.Sequential) models; "
-            f"{type(model).__name__} is not one"
+            f"{name}: only nn.Sequential models and char-gpt lower to the accelerator; "
+            f"{type(model).__name__} is neither"
         )
     weighted = list(transformed.layers)
     layers: list[LayerSpec] = []
