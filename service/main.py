@@ -12,11 +12,14 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
+from starlette.types import Receive, Scope, Send
 
-from search.spec import JobSpec
 from service import __version__
 from service.api.docs import add_docs
 from service.api.main import api_router
+from service.api.openapi import document_job_spec
 from service.core.config import Settings, get_settings
 from service.core.db import make_engine, make_session_factory
 from service.core.schema import check_schema
@@ -38,21 +41,20 @@ a taken name). Job specs nest at most 32 levels, with numbers of at most 30 digi
 """
 
 
-def _document_job_spec(app: FastAPI) -> None:
-    """The submit route reads its body itself (JSON, TOML or multipart), so FastAPI does not
-    see its schema: add `search.spec.JobSpec` to the OpenAPI components by hand."""
-    generate = app.openapi
+def _documented_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document gives the request's path (GET implies HEAD)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(request.url.path):
+            methods = {m.upper() for m in operations}
+            return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+    return []
 
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = generate()
-            spec = JobSpec.model_json_schema(ref_template="#/components/schemas/{model}")
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(spec.pop("$defs", {}))
-            components["JobSpec"] = spec
-        return app.openapi_schema
 
-    app.openapi = openapi
+async def _not_routed(scope: Scope, _receive: Receive, _send: Send) -> None:
+    """ASGI, below the API prefix where no route matched: 405 on a documented path, or 404."""
+    if _documented_methods(Request(scope)):
+        raise HTTPException(405)
+    raise HTTPException(404)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -92,11 +94,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         unique = {(tuple(e["loc"]), e["type"]): e for e in err.errors()}
         return JSONResponse({"detail": jsonable_encoder(list(unique.values()))}, status_code=422)
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, err: HTTPException) -> JSONResponse:
+        """As FastAPI's, but a 405's `Allow` lists the methods of every route on the path
+        (Starlette names only the first route's, e.g. POST for /v1/jobs, which has GET too)."""
+        headers = dict(err.headers or {})
+        if err.status_code == 405 and (methods := _documented_methods(request)):
+            headers["Allow"] = ", ".join(methods)
+        return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=headers)
+
     app.include_router(api_router, prefix=settings.api_prefix)
-    _document_job_spec(app)
+    document_job_spec(app)
     add_docs(app)
     if settings.dashboard:
         from service.dashboard import dashboard_app
+
+        # The dashboard catches every path: below the API prefix, unknown paths and methods
+        # stay the API's 404 and 405.
+        app.mount(settings.api_prefix, _not_routed)
 
         app.mount("/", dashboard_app(settings.database_url, app.state.sessions))
     return app

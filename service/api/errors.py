@@ -34,6 +34,10 @@ class FieldErrors(BaseModel):
 
 # status -> (body model, when it happens)
 _ERRORS: dict[int, tuple[type[BaseModel], str]] = {
+    400: (
+        Message,
+        "a multipart body its parser refuses (too many fields or files, a part too large)",
+    ),
     401: (Message, "no valid API key (X-API-Key, Bearer, or Basic with the key as password)"),
     403: (Message, "the key lacks the scope this route needs"),
     404: (Message, "no such job, trial or study"),

@@ -32,12 +32,13 @@ SUBMIT_BODY = {
         "ONNX or torch.export .pt2 `model` and its `.npz` `dataset` (or just a `dataset` "
         "file for a zoo model that reads one, such as jsc-mlp's CSV).",
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/JobSpec"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/JobSubmission"}},
             "application/toml": {"schema": {"type": "string"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "required": ["spec"],
+                    "additionalProperties": False,
                     "properties": {
                         "spec": {"type": "string", "description": "the job spec, JSON or TOML"},
                         "model": {"type": "string", "format": "binary"},
@@ -62,6 +63,7 @@ def _public(session, job: Job, settings: Settings) -> JobPublic:
     response_model=JobPublic,
     openapi_extra=SUBMIT_BODY,
     responses=error_responses(
+        400,
         401,
         403,
         409,

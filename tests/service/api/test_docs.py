@@ -63,3 +63,9 @@ def test_trial_datetimes_carry_their_offset(finished_job):
             assert trial[field] is None or trial[field].endswith("Z") or trial[field][-6] in "+-"
     job = finished_job.get("").json()
     assert job["created_at"].endswith(("Z", "+00:00"))
+
+
+def test_docs_files_name_no_remote_host(client):
+    for name in ("swagger-ui-bundle.js", "redoc.standalone.js"):
+        script = client.get(f"{ASSETS_URL}/{name}").text
+        assert not re.findall(r"https://cdn[\w.-]*/", script), name
