@@ -8,14 +8,17 @@ Two schemas are added to the components:
   are refused (files come only as multipart uploads), so `dataset_path` is absent and zoo
   models that read the user's file (jsc-mlp) are left to multipart. Names the API checks
   against registries are enums: the device, the model's task and its metrics as objectives,
-  and `layers` keys (the model's layer names or a layer type); a budget has a limit. A
-  request the schema allows is then one the API accepts.
+  and `layers` keys (the model's layer names or a layer type); a budget has a limit; models
+  the RTL generator does not build confirm no front member. A request the schema allows is
+  then one the API accepts.
 """
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from fastapi import FastAPI
+from torch import nn
 
 from search.spec import JobSpec
 
@@ -34,45 +37,73 @@ def _enum(values: list[str], description: str) -> dict[str, Any]:
     return {"type": "string", "enum": values, "description": description}
 
 
+@dataclass(frozen=True)
+class _ZooModel:
+    task: str
+    metrics: list[str]
+    layers: list[str]  # its weighted layers' names
+    rtl: bool  # whether the RTL generator builds it (else no front member is confirmed)
+
+
+def _rtl_supported(model: nn.Module, name: str) -> bool:
+    from search.accelerator import check_rtl_supported
+
+    try:
+        check_rtl_supported(model, name)
+    except NotImplementedError:
+        return False
+    return True
+
+
 @cache
-def _zoo() -> dict[str, tuple[str, list[str], list[str]]]:
-    """Per zoo model taking a JSON spec: its task, its metrics, its weighted layers' names."""
+def _zoo() -> dict[str, _ZooModel]:
+    """The zoo models a JSON spec can name (their data ships with hwsearch)."""
     from search.models import ZOO, build_model
     from search.tasks import TASKS
     from search.transforms._graph import weighted_layers
 
-    return {
-        name: (
+    models = {}
+    for name, entry in ZOO.items():
+        if entry.dataset in FILE_DATASETS:
+            continue
+        model = build_model(name)
+        models[name] = _ZooModel(
             entry.task,
             list(TASKS[entry.task].metrics),
-            [layer for layer, _ in weighted_layers(build_model(name))],
+            [layer for layer, _ in weighted_layers(model)],
+            _rtl_supported(model, name),
         )
-        for name, entry in ZOO.items()
-        if entry.dataset not in FILE_DATASETS
-    }
+    return models
 
 
 def _branch(spec: dict[str, Any], model: str) -> dict[str, Any]:
     from hw_models import DEVICES
     from search.spec import HARDWARE_OBJECTIVES, LAYER_TYPES
 
-    task, metrics, layers = _zoo()[model]
+    zoo = _zoo()[model]
     properties = {k: v for k, v in spec["properties"].items() if k != "dataset_path"}
     properties["model"] = {"const": model, "description": "a zoo model"}
     properties["device"] = {**properties["device"], **_enum(list(DEVICES), "the FPGA")}
     properties["objectives"] = {
         **properties["objectives"],
-        "items": _enum([*metrics, *HARDWARE_OBJECTIVES], "a metric of the task or hardware"),
+        "items": _enum([*zoo.metrics, *HARDWARE_OBJECTIVES], "a metric of the task or hardware"),
         "uniqueItems": True,
     }
     properties["task"] = {
-        "anyOf": [_enum([task], "the model's task"), {"type": "null"}],
+        "anyOf": [_enum([zoo.task], "the model's task"), {"type": "null"}],
         "default": None,
     }
     properties["layers"] = {
         **properties["layers"],
-        "propertyNames": _enum([*layers, *LAYER_TYPES], "a layer of the model or a type"),
+        "propertyNames": _enum([*zoo.layers, *LAYER_TYPES], "a layer of the model or a type"),
     }
+    if not zoo.rtl:  # estimated by hw_models only: nothing to simulate
+        confirm = properties["confirm"]
+        properties["confirm"] = {
+            "allOf": [{"$ref": confirm["$ref"]}, {"properties": {"front_members": {"const": 0}}}],
+            "default": confirm.get("default"),
+            "description": "no RTL confirmation: the generator does not build this model",
+        }
     return {**spec, "title": model, "properties": properties}
 
 
