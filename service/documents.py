@@ -12,8 +12,12 @@ the strings and comments blanked out so that only the document's own syntax is c
 
 and then parses with hooks that refuse non-finite floats (`1e999`, TOML's `inf`/`nan`), and
 measures the parsed document's depth (TOML's dotted keys and table headers nest without
-brackets). Refusals are `DocumentError`s (422) naming the problem and where it is; syntax
-errors stay `json.JSONDecodeError` / `tomllib.TOMLDecodeError` for the caller to report.
+brackets). JSON has one number type: as JSON Schema (and so the OpenAPI document) reads it,
+`5.0` is the integer 5, so an integral JSON number is an `int` (up to 2**53, where floats
+are exact); TOML's floats stay floats, as TOML types them.
+
+Refusals are `DocumentError`s (422) naming the problem and where it is; syntax errors stay
+`json.JSONDecodeError` / `tomllib.TOMLDecodeError` for the caller to report.
 The size of the text is bounded before it is read (`Settings.max_spec_bytes`).
 """
 
@@ -26,6 +30,7 @@ from typing import Any, Literal
 
 MAX_DEPTH = 32
 MAX_DIGITS = 30
+EXACT_INT = 2**53  # floats up to here hold every integer exactly
 
 Loc = list[str | int]
 
@@ -99,11 +104,13 @@ def _non_finite(loc: Loc, literal: str, where: str | None = None) -> DocumentErr
     )
 
 
-def _finite_float(loc: Loc) -> Callable[[str], float]:
-    def parse(literal: str) -> float:
+def _finite_float(loc: Loc, integral_as_int: bool) -> Callable[[str], float | int]:
+    def parse(literal: str) -> float | int:
         value = float(literal)
         if not math.isfinite(value):
             raise _non_finite(loc, literal)
+        if integral_as_int and value.is_integer() and abs(value) <= EXACT_INT:
+            return int(value)
         return value
 
     return parse
@@ -145,10 +152,10 @@ def load_document(text: str, fmt: Literal["json", "toml"], loc: Loc | None = Non
     _check_syntax(text, fmt, loc)
     if fmt == "json":
         data = json.loads(
-            text, parse_float=_finite_float(loc), parse_constant=_refuse_constant(loc)
+            text, parse_float=_finite_float(loc, True), parse_constant=_refuse_constant(loc)
         )
     else:
-        data = tomllib.loads(text, parse_float=_finite_float(loc))
+        data = tomllib.loads(text, parse_float=_finite_float(loc, False))
     if _depth(data) > MAX_DEPTH:
         raise DocumentError(loc, f"nested deeper than {MAX_DEPTH} levels", "too_deep")
     return data

@@ -116,3 +116,10 @@ def test_syntax_errors_stay_the_parsers_own():
 def test_detail_is_a_field_error_list():
     error = _refused("[" * (MAX_DEPTH + 1), "json", ["body"])
     assert error.detail() == [{"type": "too_deep", "loc": ["body"], "msg": error.msg}]
+
+
+def test_integral_json_numbers_are_integers_as_json_schema_reads_them():
+    data = load_document('{"n": 7324.0, "e": 1e3, "x": 0.5, "big": 1e300}', "json")
+    assert data == {"n": 7324, "e": 1000, "x": 0.5, "big": 1e300}
+    assert type(data["n"]) is int and type(data["e"]) is int and type(data["big"]) is float
+    assert type(load_document("n = 7324.0\n", "toml")["n"]) is float  # TOML types its numbers
