@@ -1,9 +1,10 @@
 """The error responses of the API, for the OpenAPI document: each status a route can return,
 with the body it really sends.
 
-Two shapes exist. `HTTPException`s (401, 403, 404, 409 on cancel, 501) send
-`{"detail": "a sentence"}`; validation refusals (FastAPI's own 422 and every refusal of a
-submission, `service.payloads.SubmissionError`: 409, 413, 415, 422) send
+Two shapes exist. `HTTPException`s (401, 403, 404, 409 on cancel, 501, and Starlette's 400
+for a multipart body its parser refuses) send `{"detail": "a sentence"}`; validation
+refusals (FastAPI's own 422 and every refusal of a submission,
+`service.payloads.SubmissionError`: 409, 413, 415, 422) send
 `{"detail": [{"type", "loc", "msg"}, ...]}`, the location naming the field.
 """
 
