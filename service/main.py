@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -37,7 +38,8 @@ the `read` scope read; `submit` also submits and cancels. These docs (`/docs`, `
 
 Errors: `{"detail": "..."}` for a missing key (401), scope (403), job (404); a refused
 request is `{"detail": [{"type", "loc", "msg"}]}` naming the field (413, 415, 422; 409 for
-a taken name). Job specs nest at most 32 levels, with numbers of at most 30 digits, finite.
+a taken name); a multipart body its parser refuses is a 400. Job specs nest at most 32
+levels, with numbers of at most 30 digits, finite.
 """
 
 
@@ -98,10 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _http_error(request: Request, err: HTTPException) -> JSONResponse:
         """As FastAPI's, but a 405's `Allow` lists the methods of every route on the path
         (Starlette names only the first route's, e.g. POST for /v1/jobs, which has GET too)."""
-        headers = dict(err.headers or {})
         if err.status_code == 405 and (methods := _documented_methods(request)):
-            headers["Allow"] = ", ".join(methods)
-        return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=headers)
+            err.headers = {**(err.headers or {}), "Allow": ", ".join(methods)}
+        return await http_exception_handler(request, err)
 
     app.include_router(api_router, prefix=settings.api_prefix)
     document_job_spec(app)
@@ -112,6 +113,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The dashboard catches every path: below the API prefix, unknown paths and methods
         # stay the API's 404 and 405.
         app.mount(settings.api_prefix, _not_routed)
-
         app.mount("/", dashboard_app(settings.database_url, app.state.sessions))
     return app
