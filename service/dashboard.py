@@ -5,6 +5,10 @@ end calls `/api/...` and `/static/...` at the root, so it is mounted at `/`, aft
 (../shared/PITFALLS.md). It has no authentication of its own and has write endpoints (delete
 a study, tell a trial, notes), so every request needs a key, and only keys with the submit
 scope may use methods other than GET/HEAD/OPTIONS.
+
+optuna-dashboard 0.21 reads `request.headers["Accept-Encoding"]` for its static files and
+favicon, a KeyError (500) for clients that send none (curl, scripts): such requests get
+`Accept-Encoding: identity`, what no header means (RFC 9110), so the files come uncompressed.
 """
 
 from a2wsgi import WSGIMiddleware
@@ -45,9 +49,16 @@ class GuardedDashboard:
                 403,
             )
         else:
-            await self.app(scope, receive, send)
+            await self.app(_with_accept_encoding(scope), receive, send)
             return
         await response(scope, receive, send)
+
+
+def _with_accept_encoding(scope: Scope) -> Scope:
+    headers = scope["headers"]
+    if any(name == b"accept-encoding" for name, _ in headers):
+        return scope
+    return {**scope, "headers": [*headers, (b"accept-encoding", b"identity")]}
 
 
 def dashboard_app(database_url: str, sessions: sessionmaker[Session]) -> GuardedDashboard:

@@ -5,13 +5,22 @@ service accept exactly the same documents (this module does not import it: worke
 helpers use these schemas without loading torch).
 """
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.core.security import Scope
 from service.models import ConfirmationStatus, JobStatus
+
+
+def _utc(value: datetime) -> datetime:
+    """Every datetime goes out in UTC with its offset (RFC 3339, as the schema says). A naive
+    one is local time: Optuna's RDB storage writes `datetime.now()`."""
+    return value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 
 class _Public(BaseModel):
@@ -34,9 +43,9 @@ class ApiKeyPublic(_Public):
     name: str
     prefix: str
     scopes: list[Scope]
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+    revoked_at: Timestamp | None
 
 
 class ApiKeyCreated(ApiKeyPublic):
@@ -52,9 +61,9 @@ class ConfirmationPublic(_Public):
     attempts: int
     report: dict[str, Any] | None = Field(description="search.confirm.confirm_trial's report")
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
 
 
 class ConfirmationsPublic(BaseModel):
@@ -84,9 +93,9 @@ class JobPublic(BaseModel):
     device: str
     objectives: list[str]
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
     progress: JobProgress
     links: dict[str, str]
 
@@ -144,8 +153,8 @@ class TrialPublic(BaseModel):
     metrics: dict[str, float] | None
     throughput_fps: float | None
     fits: bool | None
-    datetime_start: datetime | None
-    datetime_complete: datetime | None
+    datetime_start: Timestamp | None
+    datetime_complete: Timestamp | None
 
 
 class TrialsPublic(BaseModel):

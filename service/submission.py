@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from search.spec import JobSpec, JobSpecError, parse_job
 from service import crud
+from service.documents import load_document
 from service.models import Job
 from service.payloads import Loc, Payload, SubmissionError, Upload
 
@@ -56,7 +57,7 @@ def _spec_error(err: JobSpecError, root: str) -> SubmissionError:
 def _load_text(payload: Payload) -> dict:
     loc: Loc = ["body"] if payload.root == "body" else ["body", payload.root]
     try:
-        data = tomllib.loads(payload.text) if payload.fmt == "toml" else json.loads(payload.text)
+        data = load_document(payload.text, payload.fmt, loc)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
         raise SubmissionError(
             422, loc, f"not valid {payload.fmt.upper()} ({err})", f"{payload.fmt}_invalid"

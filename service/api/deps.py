@@ -5,7 +5,7 @@ from threading import Lock
 from typing import Annotated
 
 import optuna
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Path, Query, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
 from optuna.storages import BaseStorage
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,14 @@ from service.core.security import Scope
 from service.models import ApiKey, Job
 
 _storage_lock = Lock()
+
+# Ids, trial numbers, offsets and limits are bounded here, at the edge: a number beyond the
+# database's INTEGER never reaches it (PostgreSQL would raise NumericValueOutOfRange).
+MAX_ID = 2**31 - 1
+
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="a job's id")]
+TrialNumber = Annotated[int, Path(ge=0, le=MAX_ID, description="a trial's number in its study")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="how many items to skip")]
 
 
 def get_settings(request: Request) -> Settings:
@@ -91,7 +99,7 @@ ReadKey = Annotated[ApiKey, Depends(_require(Scope.READ))]
 SubmitKey = Annotated[ApiKey, Depends(_require(Scope.SUBMIT))]
 
 
-def get_job(job_id: int, session: SessionDep, _key: ReadKey) -> Job:
+def get_job(job_id: JobId, session: SessionDep, _key: ReadKey) -> Job:
     job = crud.get_job(session=session, job_id=job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")

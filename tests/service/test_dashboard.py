@@ -51,3 +51,16 @@ def test_submit_key_may_write_through_the_dashboard(client, submit_headers):
         headers=submit_headers,
     )
     assert created.status_code == 201, created.text
+
+
+def test_static_files_answer_clients_sending_no_accept_encoding(client, read_headers):
+    """optuna-dashboard 0.21 raised KeyError (500) on a request without Accept-Encoding."""
+    for path in ("/static/bundle.js", "/favicon.ico"):
+        request = client.build_request("GET", path, headers=read_headers)
+        del request.headers["accept-encoding"]
+        response = client.send(request)
+        assert response.status_code == 200, path
+        assert "content-encoding" not in response.headers
+        assert response.content
+    gzipped = client.get("/static/bundle.js", headers={**read_headers, "Accept-Encoding": "gzip"})
+    assert gzipped.status_code == 200 and gzipped.headers["content-encoding"] == "gzip"

@@ -6,13 +6,25 @@ import optuna
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from service import artifacts, crud, results
-from service.api.deps import JobDep, SessionDep, SessionsDep, SettingsDep, StudyDep
+from service.api.deps import (
+    JobDep,
+    SessionDep,
+    SessionsDep,
+    SettingsDep,
+    StudyDep,
+    TrialNumber,
+)
+from service.api.errors import error_responses
 from service.schemas import CandidatePublic
 
-router = APIRouter(prefix="/jobs/{job_id}/candidates", tags=["candidates"])
+router = APIRouter(
+    prefix="/jobs/{job_id}/candidates",
+    tags=["candidates"],
+    responses=error_responses(401, 403, 404, 422),
+)
 
 
-def get_trial(job: JobDep, study: StudyDep, number: int) -> optuna.trial.FrozenTrial:
+def get_trial(job: JobDep, study: StudyDep, number: TrialNumber) -> optuna.trial.FrozenTrial:
     trial = results.find_trial(study, number)
     if trial is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job.id} has no scored trial {number}")
@@ -36,7 +48,7 @@ def read_candidate(
     response_class=Response,
     responses={
         200: {"content": {"application/zip": {}}},
-        501: {"description": "the export does not cover this model yet (transformers)"},
+        **error_responses(501, why={501: "the export does not cover this model yet"}),
     },
 )
 def read_bundle(

@@ -4,9 +4,14 @@ from fastapi import APIRouter
 
 from service import crud
 from service.api.deps import JobDep, SessionDep
+from service.api.errors import error_responses
 from service.schemas import ConfirmationPublic, ConfirmationsPublic
 
-router = APIRouter(prefix="/jobs/{job_id}/confirmations", tags=["confirmations"])
+router = APIRouter(
+    prefix="/jobs/{job_id}/confirmations",
+    tags=["confirmations"],
+    responses=error_responses(401, 403, 404, 422),
+)
 
 
 @router.get("", response_model=ConfirmationsPublic)

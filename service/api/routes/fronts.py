@@ -4,9 +4,12 @@ from fastapi import APIRouter, Response
 
 from service import artifacts, crud, results
 from service.api.deps import JobDep, SessionDep, SessionsDep, SettingsDep, StudyDep
+from service.api.errors import error_responses
 from service.schemas import FrontPublic
 
-router = APIRouter(prefix="/jobs/{job_id}", tags=["fronts"])
+router = APIRouter(
+    prefix="/jobs/{job_id}", tags=["fronts"], responses=error_responses(401, 403, 404, 422)
+)
 
 
 @router.get("/front", response_model=FrontPublic)

@@ -10,7 +10,11 @@ from service.schemas import HealthPublic
 router = APIRouter(prefix="/health", tags=["health"])
 
 
-@router.get("", response_model=HealthPublic)
+@router.get(
+    "",
+    response_model=HealthPublic,
+    responses={503: {"model": HealthPublic, "description": "the database does not answer"}},
+)
 def health(session: SessionDep, response: Response) -> HealthPublic:
     """ok when the database answers; 503 otherwise."""
     try:

@@ -8,6 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 from service import crud, payloads, results, submission
 from service.api.deps import (
     JobDep,
+    JobId,
+    Offset,
     ReadKey,
     SessionDep,
     SessionsDep,
@@ -16,6 +18,7 @@ from service.api.deps import (
     StudyDep,
     SubmitKey,
 )
+from service.api.errors import FieldErrors, error_responses
 from service.core.config import Settings
 from service.models import Job, JobStatus
 from service.schemas import JobDetail, JobPublic, JobsPublic
@@ -29,12 +32,13 @@ SUBMIT_BODY = {
         "ONNX or torch.export .pt2 `model` and its `.npz` `dataset` (or just a `dataset` "
         "file for a zoo model that reads one, such as jsc-mlp's CSV).",
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/JobSpec"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/JobSubmission"}},
             "application/toml": {"schema": {"type": "string"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "required": ["spec"],
+                    "additionalProperties": False,
                     "properties": {
                         "spec": {"type": "string", "description": "the job spec, JSON or TOML"},
                         "model": {"type": "string", "format": "binary"},
@@ -54,7 +58,21 @@ def _public(session, job: Job, settings: Settings) -> JobPublic:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=JobPublic, openapi_extra=SUBMIT_BODY
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobPublic,
+    openapi_extra=SUBMIT_BODY,
+    responses=error_responses(
+        400,
+        401,
+        403,
+        409,
+        413,
+        415,
+        422,
+        why={409: "a job or an Optuna study of this name exists"},
+        models={409: FieldErrors},
+    ),
 )
 async def submit_job(
     request: Request,
@@ -76,13 +94,13 @@ async def submit_job(
         return _public(session, job, settings)
 
 
-@router.get("", response_model=JobsPublic)
+@router.get("", response_model=JobsPublic, responses=error_responses(401, 403, 422))
 def list_jobs(
     session: SessionDep,
     settings: SettingsDep,
     _key: ReadKey,
     job_status: Annotated[JobStatus | None, Query(alias="status")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JobsPublic:
     """List jobs, newest first, with their progress."""
@@ -96,7 +114,7 @@ def list_jobs(
     )
 
 
-@router.get("/{job_id}", response_model=JobDetail)
+@router.get("/{job_id}", response_model=JobDetail, responses=error_responses(401, 403, 404, 422))
 def read_job(job: JobDep, study: StudyDep, session: SessionDep, settings: SettingsDep) -> JobDetail:
     """A job with its progress (trials done/total, workers active) and current front."""
     cutoff = crud.live_cutoff(settings.lease_s)
@@ -106,9 +124,13 @@ def read_job(job: JobDep, study: StudyDep, session: SessionDep, settings: Settin
     return results.job_detail(job, progress, result, confirmations, settings.api_prefix)
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic)
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
 def cancel_job(
-    job_id: int, sessions: SessionsDep, settings: SettingsDep, _key: SubmitKey
+    job_id: JobId, sessions: SessionsDep, settings: SettingsDep, _key: SubmitKey
 ) -> JobPublic:
     """Cancel a job: no trial or confirmation starts again."""
     with sessions.begin() as session:

@@ -4,9 +4,10 @@ from fastapi import APIRouter, Response
 
 from service import crud
 from service.api.deps import ReadKey, SessionDep, SettingsDep
+from service.api.errors import error_responses
 from service.metrics import CONTENT_TYPE, render_metrics
 
-router = APIRouter(prefix="/metrics", tags=["metrics"])
+router = APIRouter(prefix="/metrics", tags=["metrics"], responses=error_responses(401, 403))
 
 
 @router.get("", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
