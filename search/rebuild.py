@@ -1,4 +1,9 @@
-"""Read candidates back from a study: the database alone rebuilds any trial."""
+"""Rebuild a local job from its study: the spec (user attr `job_spec`, written by
+`search.study.run_job`) and any trial's candidate; the database alone suffices.
+
+Service jobs keep their spec in the service's jobs table instead; a study of an older service
+database that carries `job_spec` as well is read here the same way.
+"""
 
 from dataclasses import dataclass
 

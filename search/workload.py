@@ -1,6 +1,9 @@
-"""Score one candidate three ways: float, fake-quant and the integer reference model.
+"""A workload (model, trained weights, dataset, task) and scoring one candidate on it three
+ways: float, fake-quant and the integer reference model.
 
-Used by `hwsearch eval`; the search reuses the pieces (`Workload`, `transform`, stats).
+`load_workload(spec)` is how a job gets its workload (zoo model or uploaded files);
+`model_layers(spec)` builds only the model, for checks that need its layer names.
+`evaluate_candidate` is `hwsearch eval`; the search reuses the pieces.
 """
 
 from dataclasses import dataclass, field
@@ -10,10 +13,11 @@ import numpy as np
 import torch
 
 from search.data import load_dataset
-from search.models import load_pretrained, zoo_entry
+from search.models import build_model, load_pretrained, zoo_entry
+from search.spec import HARDWARE_OBJECTIVES, JobSpec, JobSpecError
 from search.tasks import Task, make_task
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
-from search.transforms._graph import capture_inputs
+from search.transforms._graph import capture_inputs, weighted_layers
 
 CALIBRATION_SIZE = 512  # training-split inputs used to set thresholds and scales
 
@@ -44,6 +48,42 @@ class Workload:
 
     def calibration(self, size: int = CALIBRATION_SIZE) -> torch.Tensor:
         return self.task.inputs(self.dataset, "train", size)
+
+
+def load_workload(spec: JobSpec) -> Workload:
+    """The job's workload; its files are where the spec names them (absolute, or relative to
+    the working directory). Objectives must be metrics of the workload's task."""
+    if not isinstance(spec.model, str):
+        from search.user_models import load_user_workload
+
+        return load_user_workload(spec.model)
+    workload = Workload.load(spec.model, data_path=spec.dataset_path)
+    if spec.task is not None:
+        workload.task = make_task(spec.task)
+    missing = [
+        o
+        for o in spec.objectives
+        if o not in HARDWARE_OBJECTIVES and o not in workload.task.metrics
+    ]
+    if missing:
+        raise JobSpecError(
+            spec.name,
+            f"{missing} are not metrics of the task {type(workload.task).__name__} "
+            f"({', '.join(workload.task.metrics)})",
+            ("objectives",),
+        )
+    return workload
+
+
+def model_layers(spec: JobSpec) -> list[tuple[str, torch.nn.Module]]:
+    """The weighted layers of the job's model, built without weights or data (zoo) or read
+    from its file (upload)."""
+    if isinstance(spec.model, str):
+        return weighted_layers(build_model(spec.model))
+    from search.user_models import sequential_from_onnx, sequential_from_pt2
+
+    read = sequential_from_pt2 if spec.model.format == "pt2" else sequential_from_onnx
+    return weighted_layers(read(spec.model.path))
 
 
 @dataclass
