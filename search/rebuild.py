@@ -40,7 +40,10 @@ def load_job_study(storage_url: str, study_name: str) -> tuple[optuna.Study, Job
     except KeyError as err:
         raise ValueError(f"no study {study_name!r} in {storage_url}") from err
     if "job_spec" not in study.user_attrs:
-        raise ValueError(f"study {study_name!r} was not made by hwsearch (no job_spec)")
+        raise ValueError(
+            f"study {study_name!r} carries no job_spec: it was not made by `hwsearch run` "
+            "(a service job's spec is in the service's jobs table: use its API)"
+        )
     return study, JobSpec.model_validate(study.user_attrs["job_spec"])
 
 

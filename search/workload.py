@@ -2,7 +2,7 @@
 ways: float, fake-quant and the integer reference model.
 
 `load_workload(spec)` is how a job gets its workload (zoo model or uploaded files);
-`model_layers(spec)` builds only the model, for checks that need its layer names.
+`job_model(spec)` builds only the model, for checks that need its layers.
 `evaluate_candidate` is `hwsearch eval`; the search reuses the pieces.
 """
 
@@ -17,7 +17,7 @@ from search.models import build_model, load_pretrained, zoo_entry
 from search.spec import HARDWARE_OBJECTIVES, JobSpec, JobSpecError
 from search.tasks import Task, make_task
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
-from search.transforms._graph import capture_inputs, weighted_layers
+from search.transforms._graph import capture_inputs
 
 CALIBRATION_SIZE = 512  # training-split inputs used to set thresholds and scales
 
@@ -60,30 +60,36 @@ def load_workload(spec: JobSpec) -> Workload:
     workload = Workload.load(spec.model, data_path=spec.dataset_path)
     if spec.task is not None:
         workload.task = make_task(spec.task)
-    missing = [
-        o
-        for o in spec.objectives
-        if o not in HARDWARE_OBJECTIVES and o not in workload.task.metrics
-    ]
-    if missing:
-        raise JobSpecError(
-            spec.name,
-            f"{missing} are not metrics of the task {type(workload.task).__name__} "
-            f"({', '.join(workload.task.metrics)})",
-            ("objectives",),
-        )
+    check_objectives(spec, workload.task)
     return workload
 
 
-def model_layers(spec: JobSpec) -> list[tuple[str, torch.nn.Module]]:
-    """The weighted layers of the job's model, built without weights or data (zoo) or read
-    from its file (upload)."""
+def zoo_task(spec: JobSpec) -> Task:
+    """The task a zoo model's job is scored with: the spec's, else the model's own."""
+    return make_task(spec.task or zoo_entry(spec.model).task)
+
+
+def check_objectives(spec: JobSpec, task: Task, source: str | None = None) -> None:
+    """Objectives must be hardware figures or metrics of the task (JobSpecError)."""
+    missing = [o for o in spec.objectives if o not in HARDWARE_OBJECTIVES and o not in task.metrics]
+    if missing:
+        raise JobSpecError(
+            source or spec.name,
+            f"{missing} are not metrics of the task {type(task).__name__} "
+            f"({', '.join(task.metrics)})",
+            ("objectives",),
+        )
+
+
+def job_model(spec: JobSpec) -> tuple[torch.nn.Module, str]:
+    """The job's model and its name, built without trained weights or data (zoo) or read from
+    its file (upload): enough to check layer names and what the RTL supports."""
     if isinstance(spec.model, str):
-        return weighted_layers(build_model(spec.model))
+        return build_model(spec.model), spec.model
     from search.user_models import sequential_from_onnx, sequential_from_pt2
 
     read = sequential_from_pt2 if spec.model.format == "pt2" else sequential_from_onnx
-    return weighted_layers(read(spec.model.path))
+    return read(spec.model.path), Path(spec.model.path).stem
 
 
 @dataclass

@@ -150,8 +150,9 @@ def with_local_files(spec: JobSpec, directory: Path) -> JobSpec:
 
 
 def _check_workload(spec: JobSpec, uploads: dict[str, Upload], root: str) -> None:
-    """Layer overrides must name layers of the model (built, never trained or fed data);
-    uploaded files must load (parsed, never unpickled) and fit together."""
+    """Layer overrides must name layers of the model, and a job confirming its front needs a
+    model the RTL supports (the model built, never trained or fed data); uploaded files must
+    load (parsed, never unpickled) and fit together."""
     from search.data import DatasetError, load_dataset, load_npz_dataset
     from search.models import zoo_entry
     from search.user_models import UserModelError
@@ -172,7 +173,7 @@ def _check_workload(spec: JobSpec, uploads: dict[str, Upload], root: str) -> Non
                 search.load_workload(local)
             elif "dataset" in uploads:  # the data file of a zoo model's dataset (jsc)
                 load_dataset(zoo_entry(spec.model).dataset, local.dataset_path)
-            names = [name for name, _ in search.model_layers(local)]
+            model, model_name = search.job_model(local)
         except DatasetError as err:
             raise SubmissionError(422, ["body", "dataset"], _strip(str(err), tmp)) from err
         except UserModelError as err:
@@ -183,7 +184,7 @@ def _check_workload(spec: JobSpec, uploads: dict[str, Upload], root: str) -> Non
                 422, ["body", field_name], f"cannot be used: {_strip(str(err), tmp)}"
             ) from err
     try:
-        spec.check_layers(names, root)
+        search.check_model(spec, model, model_name, root)
     except JobSpecError as err:
         raise _spec_error(err, root) from err
 

@@ -74,6 +74,16 @@ def test_same_name_twice_is_a_conflict(client, submit_headers):
         (job_toml(n_trials=3, front_members=4), TOML_TYPE, ["body", "confirm", "front_members"]),
         (job_json(sampler={"seed": 2**63}), JSON_TYPE, ["body", "sampler", "seed"]),
         (job_json(calibration_samples=10**12), JSON_TYPE, ["body", "calibration_samples"]),
+        (
+            job_json(
+                model="char-gpt",
+                device="zcu102",
+                objectives=["cross_entropy", "throughput"],
+                front_members=1,
+            ),
+            JSON_TYPE,
+            ["body", "confirm", "front_members"],
+        ),
         (job_json(device="vu19p"), JSON_TYPE, ["body", "device"]),
         (job_json(objectives=["speed"]), JSON_TYPE, ["body", "objectives"]),
         (job_json(colour="red"), JSON_TYPE, ["body", "colour"]),
