@@ -136,7 +136,7 @@ class Worker:
             log.info("job %d: %s", work.job_id, work.kind)
             try:
                 handler(work)
-            except Exception as err:
+            except (Exception, SystemExit) as err:  # SystemExit: a library giving up
                 if isinstance(err, DBAPIError) and is_transient(err):
                     # the step stays claimed by this worker, which takes it up again next
                     log.warning(
@@ -194,13 +194,13 @@ class Worker:
             self._runs.popitem(last=False)
         return job, run
 
-    def _fail(self, job_id: int, step: str, err: Exception) -> None:
+    def _fail(self, job_id: int, step: str, err: BaseException) -> None:
         message = f"{step}: {type(err).__name__}: {err}"
         log.error("job %d failed in %s", job_id, message)
         with self.sessions.begin() as session:
             crud.fail_job(session=session, job_id=job_id, error=message)
 
-    def _give_up(self, work: crud.Work, err: Exception) -> None:
+    def _give_up(self, work: crud.Work, err: BaseException) -> None:
         """Work that raised: the confirmation task, or else the job, fails with the error
         (search errors, JobFailedError, a bad upload...); nothing stays claimed and stuck."""
         if work.kind != "confirm":

@@ -163,8 +163,9 @@ def test_failed_simulation_report_fails_the_task_and_keeps_the_report(
     assert task["report"]["error"] == "no bit match"
 
 
+@pytest.mark.parametrize("error", [RuntimeError, SystemExit])
 def test_a_job_whose_preparation_raises_fails_alone_and_workers_go_on(
-    client, settings, submit_headers, monkeypatch
+    client, settings, submit_headers, monkeypatch, error
 ):
     import threading
 
@@ -174,7 +175,7 @@ def test_a_job_whose_preparation_raises_fails_alone_and_workers_go_on(
 
     def load_workload(spec):
         if spec.name == "broken":
-            raise RuntimeError("cannot prepare this job")
+            raise error("cannot prepare this job")
         return real_load(spec)
 
     monkeypatch.setattr(search.phases, "load_workload", load_workload)
