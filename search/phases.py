@@ -28,7 +28,7 @@ from search.spec import JobSpec, JobSpecError
 from search.storage import make_storage
 from search.transforms import parse_candidate, uniform_candidate
 from search.transforms._graph import relu_feeds, weighted_layers
-from search.workload import Workload, check_objectives, load_workload, zoo_task
+from search.workload import Workload, check_objectives, job_task, load_workload
 
 MAX_FAILED_TRIALS = 5  # per worker: a candidate that crashes this often is a bug, not bad luck
 SEED_MODULUS = 2**32  # numpy's seed range; a worker's sampler seed is the job's plus its id
@@ -63,13 +63,12 @@ class JobRun:
 def check_model(
     spec: JobSpec, model: torch.nn.Module, model_name: str, source: str | None = None
 ) -> None:
-    """What a job needs of its model: overrides name its layers, objectives are metrics of a
-    zoo model's task, and a job that confirms its front has a model the RTL generator
-    supports. JobSpecError naming the field otherwise."""
+    """What a job needs of its model: overrides name its layers, objectives are metrics of
+    its task, and a job that confirms its front has a model the RTL generator supports.
+    JobSpecError naming the field otherwise."""
     source = source or spec.name
     spec.check_layers([name for name, _ in weighted_layers(model)], source)
-    if isinstance(spec.model, str):
-        check_objectives(spec, zoo_task(spec), source)
+    check_objectives(spec, job_task(spec), source)
     if spec.confirm.front_members:
         from search.accelerator import check_rtl_supported
 

@@ -15,7 +15,7 @@ import torch
 from search.data import load_dataset
 from search.models import build_model, load_pretrained, zoo_entry
 from search.spec import HARDWARE_OBJECTIVES, JobSpec, JobSpecError
-from search.tasks import Task, make_task
+from search.tasks import ClassificationTask, Task, make_task
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
 from search.transforms._graph import capture_inputs
 
@@ -56,16 +56,20 @@ def load_workload(spec: JobSpec) -> Workload:
     if not isinstance(spec.model, str):
         from search.user_models import load_user_workload
 
-        return load_user_workload(spec.model)
-    workload = Workload.load(spec.model, data_path=spec.dataset_path)
-    if spec.task is not None:
-        workload.task = make_task(spec.task)
+        workload = load_user_workload(spec.model)
+    else:
+        workload = Workload.load(spec.model, data_path=spec.dataset_path)
+        if spec.task is not None:
+            workload.task = make_task(spec.task)
     check_objectives(spec, workload.task)
     return workload
 
 
-def zoo_task(spec: JobSpec) -> Task:
-    """The task a zoo model's job is scored with: the spec's, else the model's own."""
+def job_task(spec: JobSpec) -> Task:
+    """The task a job is scored with: an uploaded model's is classification; a zoo model's
+    is the spec's, else the model's own."""
+    if not isinstance(spec.model, str):
+        return ClassificationTask()
     return make_task(spec.task or zoo_entry(spec.model).task)
 
 

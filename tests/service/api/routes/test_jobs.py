@@ -127,6 +127,23 @@ def test_a_conflicting_name_deletes_no_one_elses_study(client, submit_headers, s
     assert "mine" in optuna.get_all_study_names(storage=settings.database_url)
 
 
+def test_an_objective_the_models_task_lacks_is_a_422(client, submit_headers, monkeypatch):
+    from typing import ClassVar
+
+    from search import tasks
+
+    class RankedTask(tasks.ClassificationTask):
+        metrics: ClassVar[dict[str, str]] = {
+            **tasks.ClassificationTask.metrics,
+            "rank": tasks.MINIMIZE,
+        }
+
+    monkeypatch.setitem(tasks.TASKS, "ranked", RankedTask)  # a metric some task declares
+    response = _post(client, job_json(objectives=["rank", "throughput"]), submit_headers)
+    assert response.status_code == 422 and _locs(response) == [["body", "objectives"]]
+    assert "not metrics of the task ClassificationTask" in response.json()["detail"][0]["msg"]
+
+
 def test_unknown_model_lists_the_zoo(client, submit_headers):
     response = _post(client, job_json(model="lenet-9"), submit_headers)
     assert "digits-mlp" in response.json()["detail"][0]["msg"]
