@@ -3,7 +3,7 @@
     .venv/bin/python bench/confirm.py [--members 5] [--samples 64] [--trials 60]
 
 Runs a digits-mlp search (SQLite, in a temporary directory), then confirms the front twice
-with `search.confirm.confirm_trials` (2 processes): the first pass compiles every hardware
+with `search.confirm_trials` (2 processes): the first pass compiles every hardware
 shape not yet in the build cache, the second finds every shape cached (warm). With `--cold`
 the first pass starts from an empty build directory and an empty ccache. Prints both wall
 times, their ratio, and per-member exactness and cycle agreement. Target: warm < 60 s on a
@@ -20,17 +20,25 @@ from pathlib import Path
 # This script lives in bench/: keep that folder off sys.path so `search` is the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-from search.confirm import confirm_trials, front_numbers  # noqa: E402
-from search.spec import load_job  # noqa: E402
-from search.stored import load_job_study  # noqa: E402
-from search.study import run_job  # noqa: E402
+import optuna  # noqa: E402
+
+from search import (  # noqa: E402
+    JobRun,
+    confirm_trials,
+    front_numbers,
+    load_job,
+    load_job_study,
+    run_job,
+)
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "digits-mlp.toml"
 
 
-def timed_confirm(url: str, name: str, numbers: list[int], samples: int) -> tuple[float, dict]:
+def timed_confirm(
+    study: optuna.Study, job: JobRun, numbers: list[int], samples: int
+) -> tuple[float, dict]:
     start = time.perf_counter()
-    reports = confirm_trials(url, name, numbers, samples, processes=2)
+    reports = confirm_trials(study, job, numbers, samples, processes=2)
     return time.perf_counter() - start, reports
 
 
@@ -54,7 +62,9 @@ def main() -> None:
         )
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         run_job(spec, url, workers=1)
-        study, _ = load_job_study(url, spec.name)
+        study, stored_spec = load_job_study(url, spec.name)
+        job = JobRun(stored_spec)
+        job.scorer  # noqa: B018  the workload loads once, outside the timed passes
         numbers = front_numbers(study, args.members)
         if len(numbers) < args.members:
             extra = sorted(
@@ -66,8 +76,8 @@ def main() -> None:
             f"digits-mlp on {spec.device}: confirming trials {numbers}, "
             f"{args.samples} test vectors each, 2 processes"
         )
-        cold, _ = timed_confirm(url, spec.name, numbers, args.samples)
-        warm, reports = timed_confirm(url, spec.name, numbers, args.samples)
+        cold, _ = timed_confirm(study, job, numbers, args.samples)
+        warm, reports = timed_confirm(study, job, numbers, args.samples)
     for number, report in reports.items():
         if "error" in report:
             print(f"  trial {number}: FAILED {report['error']}")

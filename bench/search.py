@@ -23,11 +23,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import optuna  # noqa: E402
 
+from search import TrialObjective, create_job_study, load_workload  # noqa: E402
 from search.report import hypervolume  # noqa: E402
 from search.scoring import CandidateScorer  # noqa: E402
 from search.spec import parse_job  # noqa: E402
 from search.storage import make_storage  # noqa: E402
-from search.study import TrialObjective, create_job_study, load_workload  # noqa: E402
 from search.transforms import uniform_candidate  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

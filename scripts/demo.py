@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from search.export import EXPORT_FILES, RTL_FILES
+from search import EXPORT_FILES, RTL_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB = ROOT / "examples" / "digits-mlp.toml"

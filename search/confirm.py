@@ -1,68 +1,110 @@
-"""Confirm a job's stored trials in simulation; each report is stored with the study.
+"""Confirm one candidate: simulate its RTL design and compare it with the model that scored it.
 
-    reports = confirm_trials(storage_url, study_name, [3, 7], samples=64)
+    report = confirm_candidate(scorer, candidate, samples=64)
 
-One candidate's simulation and its comparison with the model (bit-exact outputs, cycles
-simulated / exact / expected) are `search.simulation`'s; this module runs them for stored
-trials in a process pool and records the reports (user attr `confirmation:<n>`).
+The candidate is rebuilt and lowered exactly as the search scored it (same transform, same
+folding), its design (`search.rtl_design`) is simulated with Verilator on `samples` test
+inputs, and compared twice: outputs against the integer reference model (bit-exact), and
+per-stage cycles against hw_models' exact prediction for those inputs (must be equal) and the
+expected prediction from calibration statistics (the error the search lived with).
+
+A job's confirmation of stored front members (`search.phases.confirm_trials`) runs these.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
-import optuna
+import numpy as np
 
+import hw_models
 import rtl
+from search.lowering import Lowered
+from search.rtl_design import describe_accelerator
 from search.scoring import CandidateScorer
-from search.simulation import compare, prepare_confirmation
-from search.stored import load_job_study
-from search.transforms import parse_candidate
+from search.transforms import Candidate
 
 
-def confirmation_key(trial_number: int) -> str:
-    return f"confirmation:{trial_number}"
+@dataclass
+class PreparedConfirmation:
+    """A candidate ready to simulate, with what its report is compared against."""
+
+    job: rtl.ConfirmationJob
+    lowered: Lowered
+    masks: dict[str, np.ndarray]
 
 
-def confirm_trials(
-    storage_url: str,
-    study_name: str,
-    numbers: list[int],
+def prepare_confirmation(
+    scorer: CandidateScorer, candidate: Candidate, samples: int = 64
+) -> PreparedConfirmation:
+    """Describe the candidate's accelerator and its test vectors with golden outputs."""
+    acc = describe_accelerator(scorer, candidate)
+    workload = scorer.workload
+    integer = acc.transformed.integer_network
+    x = workload.task.inputs(workload.dataset, "test", samples).numpy()
+    codes = integer.quantize_input(x)
+    golden, layer_inputs = integer.trace(codes)
+    rtl_inputs = codes.reshape(len(codes), *acc.design.in_shape)  # flattened input: (K, 1, 1)
+    masks = {name: layer_inputs[name] != 0 for name in acc.transformed.layers}
+    return PreparedConfirmation(
+        rtl.ConfirmationJob(acc.design, rtl_inputs, golden), acc.lowered, masks
+    )
+
+
+def compare(prepared: PreparedConfirmation, report: rtl.ConfirmationReport) -> dict:
+    """The JSON-ready confirmation report: exactness, cycles simulated / exact / expected."""
+    lowered = prepared.lowered
+    exact = hw_models.exact_network_cycles(lowered.network, lowered.folding, prepared.masks)
+    simulated = report.stage_cycles
+    stages = {}
+    for i, stage in enumerate(report.stage_names):
+        sim_mean = float(simulated[i].mean())
+        expected = lowered.stages[stage].cycles
+        stages[stage] = {
+            "simulated_mean": sim_mean,
+            "exact_mean": float(exact.stage_cycles[i].mean()),
+            "expected": expected,
+            "expected_error_pct": 100.0 * abs(expected - sim_mean) / sim_mean,
+            "cycles_equal": bool(np.array_equal(simulated[i], exact.stage_cycles[i])),
+        }
+    interval = float(simulated.max(axis=0).mean())
+    expected_interval = lowered.estimate.interval_cycles
+    mismatch = report.first_mismatch
+    return {
+        "samples": report.n_samples,
+        "bit_exact": bool(report.bit_exact),
+        "mismatches": report.mismatches,
+        "first_mismatch": None
+        if mismatch is None
+        else {
+            "sample": mismatch.sample,
+            "index": list(mismatch.index),
+            "expected": mismatch.expected,
+            "got": mismatch.got,
+        },
+        "simulated_total_cycles": report.total_cycles,
+        "exact_total_cycles": int(exact.total_cycles),
+        "cycles_equal": bool(
+            report.total_cycles == exact.total_cycles
+            and np.array_equal(simulated, exact.stage_cycles)
+        ),
+        "simulated_cycles_per_sample": report.cycles_per_sample,
+        "expected_interval_cycles": expected_interval,
+        "simulated_interval_cycles": interval,
+        "expected_interval_error_pct": 100.0 * abs(expected_interval - interval) / interval,
+        "stages": stages,
+        "shape_key": report.shape_key,
+        "build_seconds": report.build_seconds,
+        "sim_seconds": report.sim_seconds,
+    }
+
+
+def confirm_candidate(
+    scorer: CandidateScorer,
+    candidate: Candidate,
     samples: int = 64,
-    processes: int = 2,
     build_dir: str | Path | None = None,
-) -> dict[int, dict]:
-    """Confirm stored trials in a process pool; each report is stored with the study
-    (user attr `confirmation:<n>`). A failed simulation gives `{"error": ...}`."""
-    from search.study import load_workload
-
-    study, spec = load_job_study(storage_url, study_name)
-    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
-    scorer = CandidateScorer(spec, load_workload(spec))
-    prepared = {}
-    for number in numbers:
-        trial = trials.get(number)
-        if trial is None or "candidate" not in trial.user_attrs:
-            raise ValueError(f"study {study_name!r} has no completed trial {number}")
-        candidate = parse_candidate(trial.user_attrs["candidate"], f"trial {number}")
-        prepared[number] = prepare_confirmation(scorer, candidate, samples)
-    results = rtl.confirm_many([p.job for p in prepared.values()], processes, build_dir)
-    reports = {}
-    for (number, prep), result in zip(prepared.items(), results, strict=True):
-        if isinstance(result, Exception):
-            reports[number] = {"trial": number, "error": str(result)}
-        else:
-            reports[number] = {"trial": number, **compare(prep, result)}
-        study.set_user_attr(confirmation_key(number), reports[number])
-    return reports
-
-
-def confirm_trial(storage_url: str, study_name: str, trial_number: int, samples: int = 64) -> dict:
-    """One stored trial (the service's confirmation task)."""
-    return confirm_trials(storage_url, study_name, [trial_number], samples, processes=1)[
-        trial_number
-    ]
-
-
-def front_numbers(study: optuna.Study, limit: int | None = None) -> list[int]:
-    """Front members, highest first objective first (the order the job confirms them in)."""
-    front = sorted(study.best_trials, key=lambda t: t.values[0], reverse=True)
-    return [t.number for t in front[:limit]]
+) -> dict:
+    """Simulate one candidate (raises rtl.ConfirmationError when simulation fails)."""
+    prepared = prepare_confirmation(scorer, candidate, samples)
+    job = prepared.job
+    return compare(prepared, rtl.confirm(job.design, job.inputs, job.golden, build_dir=build_dir))

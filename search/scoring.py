@@ -11,11 +11,11 @@ from functools import cached_property
 import torch
 
 import hw_models
-from search.evaluate import Workload
 from search.finetune import finetune_pruned
 from search.lowering import Lowered, lower, stages_of
 from search.spec import HARDWARE_OBJECTIVES, JobSpec
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
+from search.workload import Workload
 
 RESOURCE_KEYS = {"bram": "bram18"}  # objective name -> hw_models resource name
 

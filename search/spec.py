@@ -14,7 +14,10 @@
     [budget]
     n_trials = 100
 
-Errors name the file and the field (`job.toml: budget.n_trials: ...`).
+Errors name the file and the field (`job.toml: budget.n_trials: ...`) and carry both as data
+(`JobSpecError.loc`, `.msg`) for the service's 422 body. Every number has documented bounds,
+so a spec that validates is one a worker can run (no deadline past `timedelta`'s range, no
+seed numpy refuses, no billion trials); integers are strict (`true` is not 1).
 """
 
 import json
@@ -22,26 +25,43 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from search.transforms.fixed_point import MAX_BITS, MIN_BITS
+from search.validation import InputError
 
-Bits = Annotated[int, Field(ge=MIN_BITS, le=MAX_BITS)]
+Bits = Annotated[StrictInt, Field(ge=MIN_BITS, le=MAX_BITS)]
+Fraction = Annotated[StrictFloat, Field(ge=0, lt=1)]
 SAMPLERS = ("tpe", "nsga2", "nsga3", "gp", "random")
 LAYER_TYPES = ("linear", "conv2d")
+MAX_TRIALS = 100_000  # per job; at tens of trials a second, a day of search
+MAX_TIMEOUT_S = 30 * 24 * 3600.0  # 30 days
+MAX_SEED = 2**31 - 1  # numpy takes seeds below 2**32; each worker adds its id (wrapped)
+MAX_FRONT_MEMBERS = 64  # RTL simulations per job (tens of seconds each)
+MAX_CHOICES = 16  # values in one list of bits or baseline sparsities
+MAX_LAYER_OVERRIDES = 1_000
 
 
-class JobSpecError(ValueError):
-    """A job spec is malformed; the message names the source and the field."""
+class JobSpecError(InputError):
+    """A job spec is malformed; `source` names the file (or request part), `loc` the field."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SparsityRange(_Strict):
-    low: float = Field(ge=0, lt=1)
-    high: float = Field(ge=0, lt=1)
+    low: Fraction
+    high: Fraction
 
     @model_validator(mode="before")
     @classmethod
@@ -64,9 +84,9 @@ class LayerSpace(_Strict):
 
     weight_sparsity: SparsityRange = SparsityRange(low=0.0, high=0.9)
     act_sparsity: SparsityRange | None = SparsityRange(low=0.0, high=0.8)
-    w_bits: list[Bits] = Field(default=[2, 3, 4, 5, 6, 8], min_length=1)
-    a_bits: list[Bits] = Field(default=[3, 4, 5, 6, 8], min_length=1)
-    sparsity_step: float = Field(default=0.05, gt=0, le=0.5)
+    w_bits: list[Bits] = Field(default=[2, 3, 4, 5, 6, 8], min_length=1, max_length=MAX_CHOICES)
+    a_bits: list[Bits] = Field(default=[3, 4, 5, 6, 8], min_length=1, max_length=MAX_CHOICES)
+    sparsity_step: StrictFloat = Field(default=0.05, gt=0, le=0.5)
 
     @field_validator("act_sparsity", mode="before")
     @classmethod
@@ -77,8 +97,8 @@ class LayerSpace(_Strict):
 class LayerSpaceOverride(_Strict):
     weight_sparsity: SparsityRange | None = None
     act_sparsity: SparsityRange | Literal[False] | None = None
-    w_bits: list[Bits] | None = Field(default=None, min_length=1)
-    a_bits: list[Bits] | None = Field(default=None, min_length=1)
+    w_bits: list[Bits] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
+    a_bits: list[Bits] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
 
 
 HARDWARE_OBJECTIVES = {
@@ -106,12 +126,12 @@ def objective_direction(name: str) -> str:
 
 class Constraints(_Strict):
     fits_device: bool = True
-    min_accuracy: float | None = Field(default=None, ge=0, le=1)
+    min_accuracy: StrictFloat | None = Field(default=None, ge=0, le=1)
 
 
 class Budget(_Strict):
-    n_trials: int | None = Field(default=100, gt=0)
-    timeout_s: float | None = Field(default=None, gt=0)
+    n_trials: StrictInt | None = Field(default=100, gt=0, le=MAX_TRIALS)
+    timeout_s: StrictFloat | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
 
     @model_validator(mode="after")
     def _some_limit(self) -> "Budget":
@@ -122,52 +142,56 @@ class Budget(_Strict):
 
 class Sampler(_Strict):
     name: Literal["tpe", "nsga2", "nsga3", "gp", "random"] = "tpe"
-    seed: int = 0
+    seed: StrictInt = Field(default=0, ge=0, le=MAX_SEED)
 
 
 class FineTune(_Strict):
     """Short training of the pruned float model (masks fixed) before quantization."""
 
-    epochs: int = Field(default=0, ge=0, le=50)
-    lr: float = Field(default=1e-3, gt=0)
+    epochs: StrictInt = Field(default=0, ge=0, le=50)
+    lr: StrictFloat = Field(default=1e-3, gt=0, le=10)
 
 
 class Confirm(_Strict):
-    front_members: int = Field(default=0, ge=0)
-    samples: int = Field(default=64, gt=0, le=10_000)
+    """How many front members to simulate (never more than the job's trials), on how many
+    test inputs each."""
+
+    front_members: StrictInt = Field(default=0, ge=0, le=MAX_FRONT_MEMBERS)
+    samples: StrictInt = Field(default=64, gt=0, le=10_000)
 
 
 class Baselines(_Strict):
     """Uniform baselines: every layer the same, swept over these values (plus dense float)."""
 
-    weight_sparsity: list[Annotated[float, Field(ge=0, lt=1)]] = [0.0, 0.25, 0.5, 0.75]
-    bits: list[Bits] = [4, 6, 8]
+    weight_sparsity: list[Fraction] = Field(default=[0.0, 0.25, 0.5, 0.75], max_length=MAX_CHOICES)
+    bits: list[Bits] = Field(default=[4, 6, 8], max_length=MAX_CHOICES)
 
 
 class ModelFile(_Strict):
     """A user model: torch.export program (.pt2) or ONNX, with an .npz dataset."""
 
-    path: str
+    path: str = Field(max_length=4096)
     format: Literal["pt2", "onnx"]
-    dataset: str
+    dataset: str = Field(max_length=4096)
 
 
 class JobSpec(_Strict):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     model: str | ModelFile
-    dataset_path: str | None = None  # the data file for datasets without a shipped copy (jsc)
+    # the data file for datasets without a shipped copy (jsc)
+    dataset_path: str | None = Field(default=None, max_length=4096)
     device: str = "zcu102"
-    clock_mhz: float = Field(default=200.0, gt=0, le=1000)
-    objectives: list[str] = Field(default=["accuracy", "throughput"], min_length=1)
+    clock_mhz: StrictFloat = Field(default=200.0, gt=0, le=1000)
+    objectives: list[str] = Field(default=["accuracy", "throughput"], min_length=1, max_length=16)
     space: LayerSpace = LayerSpace()
-    layers: dict[str, LayerSpaceOverride] = {}
+    layers: dict[str, LayerSpaceOverride] = Field(default={}, max_length=MAX_LAYER_OVERRIDES)
     constraints: Constraints = Constraints()
     sampler: Sampler = Sampler()
     budget: Budget = Budget()
     finetune: FineTune = FineTune()
     confirm: Confirm = Confirm()
     baselines: Baselines = Baselines()
-    calibration_samples: int = Field(default=512, gt=0, le=100_000)
+    calibration_samples: StrictInt = Field(default=512, gt=0, le=100_000)
     act_skip: Literal["auto", "on", "off"] = "auto"  # zero-activation skipping per layer
     task: str | None = None  # a search.tasks.TASKS name; default: the zoo model's task
 
@@ -227,38 +251,47 @@ class JobSpec(_Strict):
         for key in self.layers:
             if key not in layer_names and key not in LAYER_TYPES:
                 raise JobSpecError(
-                    f"{source}: layers.{key}: not a layer of the model "
-                    f"({', '.join(layer_names)}) nor a type ({', '.join(LAYER_TYPES)})"
+                    source,
+                    f"not a layer of the model ({', '.join(layer_names)}) "
+                    f"nor a type ({', '.join(LAYER_TYPES)})",
+                    ("layers", key),
                 )
 
-
-def _format(err: ValidationError, source: str) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(top)"
-    return f"{source}: {where}: {first['msg'].removeprefix('Value error, ')}"
+    def check_runnable(self, source: str = "job") -> None:
+        """Limits across fields: no more front members to confirm than trials to run."""
+        n_trials = self.budget.n_trials
+        if n_trials is not None and self.confirm.front_members > n_trials:
+            raise JobSpecError(
+                source,
+                f"{self.confirm.front_members} is more than the job's {n_trials} trials",
+                ("confirm", "front_members"),
+            )
 
 
 def parse_job(data: Any, source: str = "job") -> JobSpec:
+    """Validate a spec (untrusted input): every field, then the limits across fields."""
     try:
-        return JobSpec.model_validate(data)
+        spec = JobSpec.model_validate(data)
     except ValidationError as err:
-        raise JobSpecError(_format(err, source)) from err
+        raise JobSpecError.from_validation(err, source) from err
+    spec.check_runnable(source)
+    return spec
 
 
 def parse_job_text(text: str, fmt: Literal["toml", "json"], source: str = "job") -> JobSpec:
     try:
         data = tomllib.loads(text) if fmt == "toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
-        raise JobSpecError(f"{source}: not valid {fmt.upper()} ({err})") from err
+        raise JobSpecError(source, f"not valid {fmt.upper()} ({err})") from err
     return parse_job(data, source)
 
 
 def load_job(path: str | Path) -> JobSpec:
     path = Path(path)
     if path.suffix not in (".toml", ".json"):
-        raise JobSpecError(f"{path}: a job file is .toml or .json")
+        raise JobSpecError(str(path), "a job file is .toml or .json")
     try:
         text = path.read_text()
     except FileNotFoundError as err:
-        raise JobSpecError(f"{path}: job file not found") from err
+        raise JobSpecError(str(path), "job file not found") from err
     return parse_job_text(text, "toml" if path.suffix == ".toml" else "json", str(path))

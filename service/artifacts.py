@@ -18,7 +18,7 @@ from pathlib import Path
 import optuna
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.spec import JobSpec
+from search import JobSpec
 from service import crud
 from service.models import Confirmation, ConfirmationStatus, Job
 from service.results import job_result, job_spec
@@ -82,8 +82,7 @@ def _zip_directory(directory: Path, root: str) -> bytes:
 
 def build_bundle(spec: JobSpec, candidate: dict, number: int, report: dict | None) -> File:
     """Export one candidate (search.export) and zip it with its simulation report."""
-    from search.export import export_from_candidate
-    from search.study import load_workload
+    from search import export_from_candidate, load_workload
     from search.transforms import parse_candidate
 
     root = f"{spec.name}-trial{number}"
@@ -137,7 +136,7 @@ def front_plot(
     storage_url: str,
 ) -> File:
     """pareto.png of the job (search.report.write_plots); cached once the job has finished."""
-    from search.report import write_plots
+    from search import write_plots
 
     key, source = "plot/pareto.png", f"final {job.status.value}"
     if job.status.finished:

@@ -7,9 +7,14 @@ Rows come from `search.report` (`front_rows`, `baseline_rows`, `search_gain`) ov
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search.report import baseline_rows, confirmation_summary, front_rows, search_gain
-from search.spec import JobSpec
-from search.study import JobResult
+from search import (
+    JobResult,
+    JobSpec,
+    baseline_rows,
+    confirmation_summary,
+    front_rows,
+    search_gain,
+)
 from service.models import Confirmation, ConfirmationStatus, Job
 from service.schemas import (
     CandidatePublic,

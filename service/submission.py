@@ -7,9 +7,13 @@ entries (`search.user_models.sequential_from_pt2`), and .npz is read with
 `allow_pickle=False`. Specs naming server paths (`model.path`, `dataset_path`) are refused:
 files come only as uploads (`service.payloads`), and are stored in the database (hws_artifacts)
 so workers on any machine can read them.
+
+A submission is atomic: the Optuna study and the job row (with its files) are created
+together or not at all. The job row holds the spec; the study holds only trials and results.
 """
 
 import json
+import logging
 import re
 import tempfile
 import tomllib
@@ -17,15 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
 from optuna.storages import BaseStorage
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.spec import JobSpec, JobSpecError, parse_job
+import search
+from search import JobSpec, JobSpecError, parse_job
 from service import crud
 from service.documents import load_document
 from service.models import Job
 from service.payloads import Loc, Payload, SubmissionError, Upload
 
+log = logging.getLogger("hwsearch.api")
 MODEL_SUFFIXES = (".onnx", ".pt2")
 DATASET_SUFFIXES = (".npz", ".csv", ".parquet")
 MEDIA_TYPES = {
@@ -44,14 +51,9 @@ class ValidSubmission:
 
 
 def _spec_error(err: JobSpecError, root: str) -> SubmissionError:
-    """`source: field.path: msg` (search.spec) -> loc ["body", "field", "path"]."""
-    _, _, rest = str(err).partition(": ")
-    where, _, msg = rest.partition(": ")
-    parts: Loc = [int(p) if p.isdigit() else p for p in where.split(".")] if where else []
-    if parts == ["(top)"]:
-        parts = []
+    """The spec's error as a 422 whose loc is the field inside the request."""
     base: Loc = ["body"] if root == "body" else ["body", root]
-    return SubmissionError(422, base + parts, msg or rest, "job_spec")
+    return SubmissionError(422, base + list(err.loc or ()), err.msg, "job_spec")
 
 
 def _load_text(payload: Payload) -> dict:
@@ -149,40 +151,41 @@ def with_local_files(spec: JobSpec, directory: Path) -> JobSpec:
 
 
 def _check_workload(spec: JobSpec, uploads: dict[str, Upload], root: str) -> None:
-    """Layer overrides must name layers; uploaded files must load (parsed, never unpickled)."""
-    from search.data import DatasetError, load_npz_dataset
-    from search.models import build_model
-    from search.study import load_workload
-    from search.transforms._graph import weighted_layers
+    """Layer overrides must name layers of the model, and a job confirming its front needs a
+    model the RTL supports (the model built, never trained or fed data); uploaded files must
+    load (parsed, never unpickled) and fit together."""
+    from search.data import DatasetError, load_dataset, load_npz_dataset
+    from search.models import zoo_entry
     from search.user_models import UserModelError
 
-    if not uploads:
-        names = [n for n, _ in weighted_layers(build_model(spec.model))]
-    else:
-        with tempfile.TemporaryDirectory(prefix="hwsearch-upload-") as tmp:
-            for upload in uploads.values():
-                (Path(tmp) / upload.stored_name).write_bytes(upload.content)
-            if "model" in uploads:  # the dataset first, so its errors name it
-                try:
-                    load_npz_dataset(Path(tmp) / uploads["dataset"].stored_name)
-                except Exception as err:  # any parser error of an untrusted file
-                    raise SubmissionError(
-                        422, ["body", "dataset"], f"cannot be used: {_strip(str(err), tmp)}"
-                    ) from err
+    with tempfile.TemporaryDirectory(prefix="hwsearch-upload-") as tmp:
+        for upload in uploads.values():
+            (Path(tmp) / upload.stored_name).write_bytes(upload.content)
+        local = with_local_files(spec, Path(tmp))
+        if "model" in uploads:  # the dataset first, so its errors name it
             try:
-                workload = load_workload(with_local_files(spec, Path(tmp)))
-            except DatasetError as err:
-                raise SubmissionError(422, ["body", "dataset"], _strip(str(err), tmp)) from err
-            except UserModelError as err:
-                raise SubmissionError(422, ["body", "model"], _strip(str(err), tmp)) from err
+                load_npz_dataset(Path(tmp) / uploads["dataset"].stored_name)
             except Exception as err:  # any parser error of an untrusted file
-                field_name = "model" if "model" in uploads else "dataset"
                 raise SubmissionError(
-                    422, ["body", field_name], f"cannot be used: {_strip(str(err), tmp)}"
+                    422, ["body", "dataset"], f"cannot be used: {_strip(str(err), tmp)}"
                 ) from err
-            names = [n for n, _ in weighted_layers(workload.model)]
+        try:
+            if "model" in uploads:  # both files parse, and the model takes the data's inputs
+                search.load_workload(local)
+            elif "dataset" in uploads:  # the data file of a zoo model's dataset (jsc)
+                load_dataset(zoo_entry(spec.model).dataset, local.dataset_path)
+            model, model_name = search.job_model(local)
+        except DatasetError as err:
+            raise SubmissionError(422, ["body", "dataset"], _strip(str(err), tmp)) from err
+        except UserModelError as err:
+            raise SubmissionError(422, ["body", "model"], _strip(str(err), tmp)) from err
+        except Exception as err:  # any parser error of an untrusted file
+            field_name = "model" if "model" in uploads else "dataset"
+            raise SubmissionError(
+                422, ["body", field_name], f"cannot be used: {_strip(str(err), tmp)}"
+            ) from err
     try:
-        spec.check_layers(names, root)
+        search.check_model(spec, model, model_name, root)
     except JobSpecError as err:
         raise _spec_error(err, root) from err
 
@@ -215,43 +218,53 @@ def submit_job(
     key_id: int | None,
 ) -> Job:
     """Validate, create the Optuna study (once, here, before any worker sees the job), then
-    the job row and its uploaded files. 409 when the name is taken."""
-    from search.study import create_job_study
-
+    the job row and its uploaded files; if that fails, the study is deleted again. 409 when
+    the name is taken."""
     valid = validate_payload(payload)
     name = valid.spec.name
     with sessions.begin() as session:
         if crud.get_job_by_name(session=session, name=name) is not None:
             raise _name_taken(f"a job named {name!r} exists; choose another name")
     try:
-        storage.get_study_id_from_name(name)
-    except KeyError:
-        pass
-    else:
+        search.create_new_study(valid.spec, storage)
+    except optuna.exceptions.DuplicatedStudyError as err:
         raise _name_taken(
             f"an Optuna study named {name!r} exists in this database; choose another name"
-        )
+        ) from err
     try:
-        create_job_study(valid.spec, storage)
-    except ValueError as err:
-        raise _name_taken(str(err)) from err
-    with sessions.begin() as session:  # Optuna has committed: SQLite's write lock is free
-        try:
-            job = crud.create_job(
-                session=session,
-                spec=valid.spec,
-                submitted_by=key_id,
-                has_uploads=bool(valid.uploads),
-            )
-        except crud.JobConflictError as err:
-            raise _name_taken(str(err)) from err
-        for upload in valid.uploads.values():
-            crud.put_artifact(
-                session=session,
-                job_id=job.id,
-                key=f"upload/{upload.field}",
-                filename=upload.stored_name,
-                content=upload.content,
-                media_type=MEDIA_TYPES.get(upload.suffix, "application/octet-stream"),
-            )
+        with sessions.begin() as session:  # Optuna has committed: SQLite's write lock is free
+            job = _create_job_row(session, valid, key_id)
+    except BaseException:
+        _delete_study(storage, name)
+        raise
     return job
+
+
+def _create_job_row(session: Session, valid: ValidSubmission, key_id: int | None) -> Job:
+    try:
+        job = crud.create_job(
+            session=session,
+            spec=valid.spec,
+            submitted_by=key_id,
+            has_uploads=bool(valid.uploads),
+        )
+    except crud.JobConflictError as err:
+        raise _name_taken(str(err)) from err
+    for upload in valid.uploads.values():
+        crud.put_artifact(
+            session=session,
+            job_id=job.id,
+            key=f"upload/{upload.field}",
+            filename=upload.stored_name,
+            content=upload.content,
+            media_type=MEDIA_TYPES.get(upload.suffix, "application/octet-stream"),
+        )
+    return job
+
+
+def _delete_study(storage: BaseStorage, name: str) -> None:
+    """Undo the study of a submission that failed after creating it."""
+    try:
+        optuna.delete_study(study_name=name, storage=storage)
+    except Exception:  # the original error is the one to report
+        log.exception("could not delete the study %r of a failed submission", name)

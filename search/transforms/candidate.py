@@ -16,12 +16,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
 from search.transforms.fixed_point import MAX_BITS, MIN_BITS
+from search.validation import InputError
 
 Sparsity = Annotated[StrictFloat | StrictInt, Field(ge=0, lt=1)]
 Bits = Annotated[StrictInt, Field(ge=MIN_BITS, le=MAX_BITS)]
 
 
-class CandidateError(ValueError):
+class CandidateError(InputError):
     """A candidate is malformed; the message names the file and the field."""
 
 
@@ -62,8 +63,9 @@ class Candidate(BaseModel):
         unknown = [name for name in self.layers if name not in layer_names]
         if unknown:
             raise CandidateError(
-                f"{source}: layers.{unknown[0]}: unknown layer; "
-                f"the model's layers are {', '.join(layer_names)}"
+                source,
+                f"unknown layer; the model's layers are {', '.join(layer_names)}",
+                ("layers", unknown[0]),
             )
         resolved = {}
         for name in layer_names:
@@ -72,25 +74,21 @@ class Candidate(BaseModel):
             if name not in relu_fed:
                 if fields.get("act_sparsity", 0) > 0:
                     raise CandidateError(
-                        f"{source}: layers.{name}.act_sparsity: the input of {name} is not "
-                        "produced by a ReLU, so it cannot be thresholded"
+                        source,
+                        f"the input of {name} is not produced by a ReLU, so it cannot be "
+                        "thresholded",
+                        ("layers", name, "act_sparsity"),
                     )
                 fields["act_sparsity"] = 0.0
             resolved[name] = self.default.model_copy(update=fields)
         return resolved
 
 
-def _format_error(err: ValidationError, source: str) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    return f"{source}: {where}: {first['msg'].removeprefix('Value error, ')}"
-
-
 def parse_candidate(data: Any, source: str = "candidate") -> Candidate:
     try:
         return Candidate.model_validate(data)
     except ValidationError as err:
-        raise CandidateError(_format_error(err, source)) from err
+        raise CandidateError.from_validation(err, source) from err
 
 
 def load_candidate(path: str | Path) -> Candidate:
@@ -98,9 +96,9 @@ def load_candidate(path: str | Path) -> Candidate:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError as err:
-        raise CandidateError(f"{path}: candidate file not found") from err
+        raise CandidateError(str(path), "candidate file not found") from err
     except json.JSONDecodeError as err:
-        raise CandidateError(f"{path}: not valid JSON ({err})") from err
+        raise CandidateError(str(path), f"not valid JSON ({err})") from err
     return parse_candidate(data, str(path))
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import torch
 
 from search.data import load_npz_dataset
-from search.evaluate import Workload
 from search.tasks import ClassificationTask
 from search.user_models._common import MAX_MODEL_BYTES, UserModelError
 from search.user_models._onnx import sequential_from_onnx
@@ -20,6 +19,7 @@ from search.user_models._pt2 import (
     PT2_SCHEMA_MAJOR,
     sequential_from_pt2,
 )
+from search.workload import Workload
 
 __all__ = [
     "MAX_MODEL_BYTES",

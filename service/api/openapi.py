@@ -46,7 +46,7 @@ class _ZooModel:
 
 
 def _rtl_supported(model: nn.Module, name: str) -> bool:
-    from search.accelerator import check_rtl_supported
+    from search.rtl_design import check_rtl_supported
 
     try:
         check_rtl_supported(model, name)

@@ -21,9 +21,7 @@ def estimate(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Fold a candidate onto a device: per-layer PE, SIMD, cycles, resources; throughput."""
-    from search.evaluate import Workload
-    from search.scoring import CandidateScorer
-    from search.spec import JobSpec
+    from search import CandidateScorer, JobSpec, Workload
     from search.transforms import load_candidate
 
     try:
@@ -76,15 +74,20 @@ def confirm(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Simulate candidates in Verilator: bit-exact outputs, cycles vs the model; stores it."""
-    from search.confirm import confirm_trials, front_numbers
-    from search.report import confirmation_summary
-    from search.stored import load_job_study
+    from search import (
+        JobRun,
+        confirm_trials,
+        confirmation_summary,
+        front_numbers,
+        load_job_study,
+    )
 
     if (trial is None) == (not front):
         fail("give exactly one of --trial N and --front")
     try:
-        numbers = [trial] if trial is not None else front_numbers(load_job_study(storage, study)[0])
-        reports = confirm_trials(storage, study, numbers, samples, processes)
+        found, spec = load_job_study(storage, study)
+        numbers = [trial] if trial is not None else front_numbers(found)
+        reports = confirm_trials(found, JobRun(spec), numbers, samples, processes)
     except (KeyError, ValueError) as err:
         fail(str(err))
     if as_json:
@@ -120,10 +123,7 @@ def synth(
     """Synthesise a candidate's accelerator (or one layer) with Yosys for 7-series; compare
     LUT/FF/DSP/BRAM18 with the hw_models estimate."""
     from rtl.synth import SynthesisError, error_pct, estimate_resources, single_layer, synthesize
-    from search.evaluate import Workload
-    from search.rtl_design import describe_accelerator
-    from search.scoring import CandidateScorer
-    from search.spec import JobSpec
+    from search import CandidateScorer, JobSpec, Workload, describe_accelerator
     from search.transforms import load_candidate
 
     try:

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from search.storage import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S
+from search import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S
 
 DEFAULT_DATABASE_URL = "sqlite:///runs/hwsearch.db"
 MiB = 2**20

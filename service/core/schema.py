@@ -61,7 +61,7 @@ def check_schema(engine: Engine) -> None:
 
 def upgrade(url: str) -> str:
     """Upgrade our tables to head and create Optuna's schema; returns the head revision."""
-    from search.storage import make_storage
+    from search import make_storage
 
     command.upgrade(alembic_config(url), "head")
     make_storage(url, heartbeat=False).engine.dispose()  # RDBStorage creates Optuna's tables

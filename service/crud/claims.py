@@ -14,7 +14,8 @@ COMPLETE trials.
 One-off steps (baselines, finalize) are held by one live worker at a time: a worker takes a
 step when nobody holds it or its holder is dead. `next_work` hands out, in order:
 a queued (or orphaned) confirmation task, then for the oldest unfinished job its baselines,
-a free trial slot, or its finalization.
+a free trial slot, or its finalization. A job whose scheduling raises is failed with the
+error, and the next job is considered: no job can stop the others.
 """
 
 import math
@@ -23,10 +24,11 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from service.crud.confirmations import close_confirmation
-from service.crud.jobs import job_deadline, lock_job
+from service.crud.jobs import fail_job, job_deadline, lock_job
 from service.crud.workers import dead_worker_ids, is_live, live_cutoff
 from service.models import (
     ClaimState,
@@ -234,7 +236,14 @@ def next_work(
         job = lock_job(session, job_id, skip_locked=True)
         if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             continue
-        work = _job_work(session, job, worker_id, cutoff, now)
+        try:
+            with session.begin_nested():
+                work = _job_work(session, job, worker_id, cutoff, now)
+        except DBAPIError:
+            raise
+        except Exception as err:  # a job that cannot be scheduled fails alone
+            fail_job(session=session, job_id=job_id, error=f"{type(err).__name__}: {err}")
+            continue
         if work is not None:
             return work
     return None

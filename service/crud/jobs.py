@@ -21,7 +21,7 @@ from service.optuna_tables import trial_counts
 from service.schemas import JobProgress
 
 if TYPE_CHECKING:
-    from search.spec import JobSpec
+    from search import JobSpec
 
 
 class JobConflictError(Exception):
@@ -51,10 +51,17 @@ def lock_job(session: Session, job_id: int, *, skip_locked: bool = False) -> Job
 
 
 def job_deadline(job: Job) -> datetime | None:
-    """When a job with a timeout stops starting trials (None: no timeout, or not started)."""
+    """When a job with a timeout stops starting trials (None: no timeout, or not started).
+
+    Specs bound timeouts (`search.spec.MAX_TIMEOUT_S`); a row written before that bound with
+    a deadline past what a datetime holds (year 9999) has, in effect, none.
+    """
     if job.timeout_s is None or job.started_at is None:
         return None
-    return job.started_at + timedelta(seconds=job.timeout_s)
+    try:
+        return job.started_at + timedelta(seconds=job.timeout_s)
+    except OverflowError:
+        return None
 
 
 def list_jobs(

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.budget import TrialBudget
+from search import TrialBudget
 from service import crud
 from service.models import ClaimState
 from service.workers.retry import retry_transient

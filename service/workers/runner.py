@@ -1,16 +1,20 @@
-"""The worker loop: claim work, do it with `search`, record the outcome, repeat.
+"""The worker loop: claim work, run that phase of the job with `search`, record the outcome.
 
-Kinds of work, each claimed in the database (`service.crud.next_work`), mirroring the steps
-of `search.study.run_job`:
+Kinds of work, each claimed in the database (`service.crud.next_work`); the phases are
+`search.phases`, the same code `hwsearch run` runs:
 
-    baselines  once per job: `evaluate_baselines`, stored in the study's user attrs
+    baselines  once per job: `record_baselines` (stored in the study's user attrs)
     trials     `run_trials` with a `DbTrialBudget`, until the job's slots are all taken
-    finalize   once per job, when the budget is spent: `evaluate_front_on_test`, then one
-               confirmation task per chosen front member (`confirm.front_members`)
-    confirm    one task: `search.confirm.confirm_trial`, its report stored with the task
+    finalize   once per job, when the budget is spent: `finalize`, then one confirmation
+               task per chosen front member (`confirm.front_members`)
+    confirm    one task: `search.confirm_trial`, its report stored with the task
 
-SIGTERM or SIGINT asks the worker to stop after the current trial (or task); a second one
-stops it at once. A worker that dies is noticed by its missing heartbeat.
+A job's spec comes from its row (`service.artifacts.local_spec`, uploads written to this
+machine's cache); its `JobRun` (workload and scorer) is kept for the job's next phases.
+Anything a phase raises fails that job (or that confirmation task) with the error recorded;
+the worker goes on with the next work. SIGTERM or SIGINT asks the worker to stop after the
+current trial (or task); a second one stops it at once. A worker that dies is noticed by its
+missing heartbeat.
 """
 
 import logging
@@ -20,40 +24,29 @@ import signal
 import socket
 import threading
 import time
+from collections import OrderedDict
 
 import optuna
 from sqlalchemy.exc import DBAPIError
 
+import search
 from service import crud
-from service.artifacts import job_files_dir, local_spec
+from service.artifacts import local_spec
 from service.core.config import Settings
 from service.core.db import absolute_url, make_engine, make_session_factory
 from service.core.schema import check_schema
 from service.models import Confirmation, Job
 from service.workers.budget import DbTrialBudget
-from service.workers.confirm import (
+from service.workers.heartbeat import Heartbeat
+from service.workers.retry import is_transient, retry_transient
+from service.workers.simulation import (
     ConfirmationFailedError,
     ConfirmationUnavailableError,
     run_confirmation,
 )
-from service.workers.heartbeat import Heartbeat
-from service.workers.retry import is_transient, retry_transient
 
 log = logging.getLogger("hwsearch.worker")
-
-
-def confirm_members(study: optuna.Study, count: int) -> list[int]:
-    """The front members a job confirms, as `search.study.run_job` picks them
-    (`search.confirm.front_numbers`: highest first objective first). Builds without
-    search.confirm pick the same way; their tasks then fail as not available."""
-    if count <= 0:
-        return []
-    try:
-        from search.confirm import front_numbers
-    except ImportError:
-        front = sorted(study.best_trials, key=lambda t: t.values[0], reverse=True)
-        return [t.number for t in front[:count]]
-    return front_numbers(study, count)
+KEEP_JOBS = 2  # loaded workloads kept for the next phases of their jobs
 
 
 class Worker:
@@ -75,6 +68,7 @@ class Worker:
         self.id: int | None = None
         self._storage = None
         self._activity: tuple[int | None, str] | None = None
+        self._runs: OrderedDict[int, search.JobRun] = OrderedDict()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -125,6 +119,9 @@ class Worker:
             except DBAPIError as err:
                 log.warning("cannot reach the database: %s", str(err).splitlines()[0])
                 work = None
+            except Exception:  # a bug in claiming: keep the worker, try again after a pause
+                log.exception("claiming work failed")
+                work = None
             if work is None:
                 self._set_activity(None, "idle")
                 if (
@@ -139,7 +136,7 @@ class Worker:
             log.info("job %d: %s", work.job_id, work.kind)
             try:
                 handler(work)
-            except Exception as err:
+            except (Exception, SystemExit) as err:  # SystemExit: a library giving up
                 if isinstance(err, DBAPIError) and is_transient(err):
                     # the step stays claimed by this worker, which takes it up again next
                     log.warning(
@@ -151,7 +148,12 @@ class Worker:
                     self.stopping.wait(self.settings.poll_s)
                 else:
                     log.exception("job %d: %s failed", work.job_id, work.kind)
-                    retry_transient(lambda work=work, err=err: self._give_up(work, err))
+                    if work.kind != "confirm":  # the job has failed: free its workload
+                        self._runs.pop(work.job_id, None)
+                    try:
+                        retry_transient(lambda work=work, err=err: self._give_up(work, err))
+                    except Exception:
+                        log.exception("job %d: recording the failure failed", work.job_id)
             idle_since = time.monotonic()
 
     def _next_work(self) -> crud.Work | None:
@@ -176,21 +178,29 @@ class Worker:
         retry_transient(record)
         self._activity = (job_id, activity)
 
-    def _job(self, job_id: int, activity: str):
-        """The job row and its spec with local files; records what this worker does."""
+    def _job(self, job_id: int, activity: str) -> tuple[Job, search.JobRun]:
+        """The job row and its `JobRun` (the spec with local files; the workload, loaded once
+        for this job's phases on this worker); records what this worker does."""
         self._set_activity(job_id, activity)
         with self.sessions.begin() as session:
             job = crud.get_job(session=session, job_id=job_id)
-            spec = local_spec(session=session, job=job, cache_dir=self.settings.cache_dir)
-        return job, spec
+            run = self._runs.get(job_id)
+            if run is None:
+                spec = local_spec(session=session, job=job, cache_dir=self.settings.cache_dir)
+                run = search.JobRun(spec)
+        self._runs[job_id] = run
+        self._runs.move_to_end(job_id)
+        while len(self._runs) > KEEP_JOBS:
+            self._runs.popitem(last=False)
+        return job, run
 
-    def _fail(self, job_id: int, step: str, err: Exception) -> None:
+    def _fail(self, job_id: int, step: str, err: BaseException) -> None:
         message = f"{step}: {type(err).__name__}: {err}"
         log.error("job %d failed in %s", job_id, message)
         with self.sessions.begin() as session:
             crud.fail_job(session=session, job_id=job_id, error=message)
 
-    def _give_up(self, work: crud.Work, err: Exception) -> None:
+    def _give_up(self, work: crud.Work, err: BaseException) -> None:
         """Work that raised: the confirmation task, or else the job, fails with the error
         (search errors, JobFailedError, a bad upload...); nothing stays claimed and stuck."""
         if work.kind != "confirm":
@@ -206,9 +216,7 @@ class Worker:
 
     def storage(self) -> optuna.storages.BaseStorage:
         if self._storage is None:
-            from search.storage import make_storage
-
-            self._storage = make_storage(self.url, heartbeat=False)
+            self._storage = search.make_storage(self.url, heartbeat=False)
         return self._storage
 
     def _study(self, job: Job) -> optuna.Study:
@@ -217,21 +225,13 @@ class Worker:
     # --- the kinds of work --------------------------------------------------------------
 
     def _do_baselines(self, work: crud.Work) -> None:
-        from search.scoring import CandidateScorer
-        from search.study import evaluate_baselines, load_workload
-
-        job, spec = self._job(work.job_id, "baselines")
-        found = evaluate_baselines(spec, CandidateScorer(spec, load_workload(spec)))
-        study = self._study(job)
-        if "baselines" not in study.user_attrs:  # a worker that died may have stored them
-            study.set_user_attr("baselines", found)
+        job, run = self._job(work.job_id, "baselines")
+        search.record_baselines(self._study(job), run)
         with self.sessions.begin() as session:
             crud.finish_baselines(session=session, job_id=job.id, worker_id=self.id)
 
     def _do_trials(self, work: crud.Work) -> None:
-        from search.study import run_trials
-
-        job, spec = self._job(work.job_id, "trials")
+        job, run = self._job(work.job_id, "trials")
         deadline = crud.job_deadline(job)
         budget = DbTrialBudget(
             self.sessions, job.id, self.id, self.settings.lease_s, self.stopping.is_set
@@ -239,48 +239,41 @@ class Worker:
         until = deadline.timestamp() if deadline is not None else math.inf
         completed = False
         try:  # JobFailedError (trials keep failing) fails the job, as any search error does
-            run_trials(spec, self.url, budget, until, self.id)
+            search.run_trials(run, self.url, budget, until, self.id)
             completed = True
         finally:
             budget.close(completed=completed)
             log.info("job %d: ran %d trial slots", job.id, budget.claimed)
 
     def _do_finalize(self, work: crud.Work) -> None:
-        from search.scoring import CandidateScorer
-        from search.study import evaluate_front_on_test, fail_orphaned_trials, load_workload
-
-        job, spec = self._job(work.job_id, "finalize")
+        job, run = self._job(work.job_id, "finalize")
         study = self._study(job)
-        orphans = fail_orphaned_trials(study)  # every trial slot has ended by now
-        if orphans:
-            log.warning("job %d: trials %s of dead workers marked FAIL", job.id, orphans)
-        scorer = CandidateScorer(spec, load_workload(spec))
-        study.set_user_attr("front_test_metrics", evaluate_front_on_test(study, scorer))
-        members = confirm_members(study, spec.confirm.front_members)
+        done = search.finalize(study, run)  # every trial slot has ended by now
+        if done.orphans:
+            log.warning("job %d: trials %s of dead workers marked FAIL", job.id, done.orphans)
         with self.sessions.begin() as session:
             crud.finalize_job(
                 session=session,
                 job_id=job.id,
                 worker_id=self.id,
-                members=members,
-                samples=spec.confirm.samples,
+                members=done.members,
+                samples=run.spec.confirm.samples,
             )
         log.info(
             "job %d: front of %d fixed; confirming trials %s",
             job.id,
             len(study.best_trials),
-            members,
+            done.members,
         )
 
     def _do_confirm(self, work: crud.Work) -> None:
-        job, _spec = self._job(work.job_id, "confirm")
+        job, run = self._job(work.job_id, "confirm")
         with self.sessions.begin() as session:
             task = session.get(Confirmation, work.confirmation_id)
             number, samples = task.trial_number, task.samples
-        files_dir = job_files_dir(self.settings.cache_dir, job.id) if job.has_uploads else None
         report, error = None, None
         try:
-            report = run_confirmation(self.url, job.study_name, number, samples, files_dir)
+            report = run_confirmation(self._study(job), run, number, samples)
         except ConfirmationUnavailableError as err:
             error = str(err)
         except ConfirmationFailedError as err:

@@ -2,10 +2,10 @@
 
 import pytest
 
+from search import load_workload
+from search.confirm import confirm_candidate
 from search.scoring import CandidateScorer
-from search.simulation import confirm_candidate
 from search.spec import parse_job
-from search.study import load_workload
 from search.transforms import uniform_candidate
 
 CASES = [

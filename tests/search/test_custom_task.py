@@ -6,10 +6,15 @@ import optuna
 import pytest
 import torch
 
-from search import tasks
-from search.scoring import CandidateScorer
-from search.spec import JobSpecError, parse_job
-from search.study import TrialObjective, create_job_study, load_workload
+from search import (
+    CandidateScorer,
+    JobSpecError,
+    TrialObjective,
+    create_job_study,
+    load_workload,
+    parse_job,
+    tasks,
+)
 
 
 class TopTwoTask(tasks.ClassificationTask):

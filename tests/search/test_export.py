@@ -50,7 +50,7 @@ def test_unknown_format_version_is_refused(tmp_path, digits_mlp, digits):
 
 
 def test_export_with_a_device_adds_the_estimate_and_generated_rtl(tmp_path):
-    from search.evaluate import Workload
+    from search import Workload
     from search.export import export_from_candidate
 
     out = export_from_candidate(
@@ -71,7 +71,7 @@ def test_export_with_a_device_adds_the_estimate_and_generated_rtl(tmp_path):
 
 
 def test_a_transformer_is_exported_layer_by_layer_with_exact_vectors(tmp_path):
-    from search.evaluate import Workload
+    from search import Workload
     from search.export import LAYERWISE_FILES, LAYERWISE_MAX_SAMPLES, export_from_candidate
 
     candidate = uniform_candidate(weight_sparsity=0.5, w_bits=6, a_bits=6)

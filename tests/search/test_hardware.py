@@ -97,8 +97,8 @@ def test_a_split_layer_summarises_each_part():
 def test_a_char_gpt_trial_stores_per_part_folding_and_a_fitting_estimate():
     import optuna
 
+    from search import TrialObjective, create_job_study, load_workload
     from search.spec import parse_job
-    from search.study import TrialObjective, create_job_study, load_workload
 
     spec = parse_job(
         {

@@ -77,3 +77,54 @@ def test_override_of_unknown_layer_is_named():
     spec = parse_job({**MINIMAL, "layers": {"fc7": {"w_bits": [8]}}})
     with pytest.raises(JobSpecError, match=r"job: layers\.fc7: not a layer"):
         spec.check_layers(["fc1", "fc2", "fc3"])
+
+
+@pytest.mark.parametrize(
+    ("patch", "loc"),
+    [
+        ({"budget": {"n_trials": True}}, ("budget", "n_trials")),
+        ({"budget": {"n_trials": 10**9}}, ("budget", "n_trials")),
+        ({"budget": {"n_trials": 5.0}}, ("budget", "n_trials")),
+        ({"budget": {"timeout_s": 1e300}}, ("budget", "timeout_s")),
+        ({"budget": {"timeout_s": float("inf")}}, ("budget", "timeout_s")),
+        ({"budget": {"timeout_s": True}}, ("budget", "timeout_s")),
+        ({"sampler": {"seed": -1}}, ("sampler", "seed")),
+        ({"sampler": {"seed": 2**40}}, ("sampler", "seed")),
+        ({"confirm": {"front_members": 10**6}}, ("confirm", "front_members")),
+        ({"confirm": {"samples": True}}, ("confirm", "samples")),
+        ({"calibration_samples": False}, ("calibration_samples",)),
+        ({"finetune": {"lr": float("nan")}}, ("finetune", "lr")),
+        ({"clock_mhz": float("inf")}, ("clock_mhz",)),
+        ({"space": {"w_bits": [True]}}, ("space", "w_bits", 0)),
+        ({"baselines": {"bits": [8] * 17}}, ("baselines", "bits")),
+    ],
+)
+def test_numbers_out_of_their_documented_bounds_are_refused(patch, loc):
+    with pytest.raises(JobSpecError) as err:
+        parse_job({**MINIMAL, **patch}, "job.json")
+    assert err.value.loc == loc and err.value.source == "job.json", str(err.value)
+
+
+def test_more_front_members_than_trials_is_refused_naming_the_field():
+    with pytest.raises(JobSpecError) as err:
+        parse_job({**MINIMAL, "budget": {"n_trials": 3}, "confirm": {"front_members": 4}})
+    assert err.value.loc == ("confirm", "front_members") and "3 trials" in err.value.msg
+
+
+def test_the_largest_timeout_still_gives_a_deadline():
+    from datetime import datetime, timedelta
+
+    from search.spec import MAX_TIMEOUT_S
+
+    spec = parse_job({**MINIMAL, "budget": {"timeout_s": MAX_TIMEOUT_S}})
+    assert datetime(9000, 1, 1) + timedelta(seconds=spec.budget.timeout_s) > datetime(9000, 1, 1)
+
+
+def test_errors_are_data_and_text_alike():
+    with pytest.raises(JobSpecError) as err:
+        parse_job({**MINIMAL, "budget": {"n_trials": 0}}, "job.toml")
+    assert err.value.loc == ("budget", "n_trials")
+    assert str(err.value) == f"job.toml: budget.n_trials: {err.value.msg}"
+    with pytest.raises(JobSpecError) as top:
+        parse_job([1, 2], "job.json")
+    assert top.value.loc == () and str(top.value).startswith("job.json: (top level): ")

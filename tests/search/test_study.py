@@ -7,10 +7,14 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from search.scoring import CandidateScorer
-from search.spec import parse_job
-from search.stored import load_trial_candidate
-from search.study import fail_orphaned_trials, load_workload, run_job
+from search import (
+    CandidateScorer,
+    fail_orphaned_trials,
+    load_trial_candidate,
+    load_workload,
+    parse_job,
+    run_job,
+)
 
 JOB = {
     "name": "digits-small",

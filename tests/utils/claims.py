@@ -14,13 +14,11 @@ def sessions_for(url: str) -> sessionmaker[Session]:
 
 def make_job(url: str, n_trials: int | None = 5, **overrides) -> tuple[int, str]:
     """A submitted job (row + Optuna study, as the API makes them); (job id, study name)."""
-    from search.spec import parse_job
-    from search.storage import make_storage
-    from search.study import create_job_study
+    from search import create_new_study, make_storage, parse_job
 
     spec = parse_job(job_dict(n_trials=n_trials, **overrides))
     storage = make_storage(url, heartbeat=False)
-    create_job_study(spec, storage)
+    create_new_study(spec, storage)
     storage.engine.dispose()
     with sessions_for(url).begin() as session:
         job = crud.create_job(session=session, spec=spec, submitted_by=None)
@@ -40,6 +38,6 @@ def complete_a_trial(study: optuna.Study) -> None:
 
 
 def load(url: str, name: str) -> optuna.Study:
-    from search.storage import make_storage
+    from search import make_storage
 
     return optuna.load_study(study_name=name, storage=make_storage(url, heartbeat=False))

@@ -208,3 +208,28 @@ def test_a_step_interrupted_in_a_live_worker_goes_back_to_it(db_url):
     assert _next(sessions, a).kind == "baselines"
     assert _next(sessions, b).kind == "trials"  # a is live: its baselines stay with it
     assert _next(sessions, a).kind == "baselines"
+
+
+def test_a_job_whose_scheduling_raises_is_failed_and_the_next_gets_the_work(db_url, monkeypatch):
+    from service.crud import claims
+
+    sessions = sessions_for(db_url)
+    worker = make_worker(sessions)
+    broken, _ = make_job(db_url)
+    healthy, _ = make_job(db_url)
+    for job_id in (broken, healthy):
+        with sessions.begin() as session:
+            session.get(Job, job_id).baselines_done_at = utcnow()
+    real_slots = claims.trial_slots
+
+    def trial_slots(session, job, cutoff, now):
+        if job.id == broken:
+            raise OverflowError("date value out of range")
+        return real_slots(session, job, cutoff, now)
+
+    monkeypatch.setattr(claims, "trial_slots", trial_slots)
+    work = _next(sessions, worker)
+    assert work == crud.Work("trials", healthy)
+    with sessions.begin() as session:
+        job = session.get(Job, broken)
+        assert job.status is JobStatus.FAILED and "date value out of range" in job.error

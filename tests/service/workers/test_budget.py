@@ -37,7 +37,7 @@ def _started(url: str, n_trials: int) -> tuple[int, str]:
 
 
 def _exactly_n_across_processes(url: str, n_trials: int = 20) -> None:
-    from search.study import count_complete
+    from search import count_complete
 
     job_id, name = _started(url, n_trials)
     context = mp.get_context("spawn")

@@ -1,4 +1,4 @@
-"""A real RTL confirmation through the service: a worker runs `search.confirm.confirm_trial`
+"""A real RTL confirmation through the service: a worker runs `search.confirm_trial`
 (Verilator) for a front member and the report lands with the task and in the bundle."""
 
 import io

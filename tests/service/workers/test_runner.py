@@ -2,14 +2,14 @@
 
 import io
 import sys
-import types
 import zipfile
 
 import optuna
 import pytest
 
+import search
+from search import front_numbers
 from service.core.security import Scope
-from service.workers.runner import confirm_members
 from tests.service.conftest import run_worker_until_idle
 from tests.utils.jobs import TOML_TYPE, job_toml
 from tests.utils.keys import headers, make_key
@@ -18,11 +18,11 @@ from tests.utils.uploads import npz_dataset_bytes, onnx_mlp_bytes, pt2_mlp_bytes
 
 @pytest.fixture
 def fake_confirm(monkeypatch):
-    """A `search.confirm` as rtl/ will provide it, recording its calls."""
+    """A `search.confirm_trial` as rtl/ will provide it, recording its calls."""
     calls = []
 
-    def confirm_trial(storage_url, study_name, trial_number, samples):
-        calls.append((study_name, trial_number, samples))
+    def confirm_trial(study, _job, trial_number, samples):
+        calls.append((study.study_name, trial_number, samples))
         return {
             "trial": trial_number,
             "bit_exact": True,
@@ -33,9 +33,7 @@ def fake_confirm(monkeypatch):
             "samples": samples,
         }
 
-    module = types.ModuleType("search.confirm")
-    module.confirm_trial = confirm_trial
-    monkeypatch.setitem(sys.modules, "search.confirm", module)
+    monkeypatch.setattr(search, "confirm_trial", confirm_trial)
     return calls
 
 
@@ -71,13 +69,10 @@ def test_confirmation_reports_are_stored_and_bundled(
 def test_failing_confirmation_fails_the_task_not_the_worker(
     client, settings, submit_headers, monkeypatch
 ):
-    module = types.ModuleType("search.confirm")
-
     def confirm_trial(*_args):
         raise RuntimeError("verilator exploded")
 
-    module.confirm_trial = confirm_trial
-    monkeypatch.setitem(sys.modules, "search.confirm", module)
+    monkeypatch.setattr(search, "confirm_trial", confirm_trial)
     job_id = _submit(client, submit_headers, n_trials=4, front_members=1)
     run_worker_until_idle(settings)
     (task,) = client.get(f"/v1/jobs/{job_id}/confirmations", headers=submit_headers).json()["data"]
@@ -140,10 +135,10 @@ def test_confirm_members_are_the_most_accurate_front_members(monkeypatch, with_r
     for accuracy in (0.1, 0.5, 0.3, 0.2, 0.4):
         study.add_trial(optuna.trial.create_trial(values=[accuracy, 1 - accuracy]))
     study.add_trial(optuna.trial.create_trial(values=[0.05, 0.05]))  # dominated
-    assert confirm_members(study, 0) == []
-    assert confirm_members(study, 1) == [1]
-    assert confirm_members(study, 3) == [1, 4, 2]
-    assert confirm_members(study, 9) == [1, 4, 2, 3, 0]
+    assert front_numbers(study, 0) == []
+    assert front_numbers(study, 1) == [1]
+    assert front_numbers(study, 3) == [1, 4, 2]
+    assert front_numbers(study, 9) == [1, 4, 2, 3, 0]
 
 
 def test_read_key_alone_is_enough_to_follow_a_job(client, settings, submit_headers):
@@ -156,14 +151,81 @@ def test_read_key_alone_is_enough_to_follow_a_job(client, settings, submit_heade
 def test_failed_simulation_report_fails_the_task_and_keeps_the_report(
     client, settings, submit_headers, monkeypatch
 ):
-    module = types.ModuleType("search.confirm")
-    module.confirm_trial = lambda _url, _name, number, _samples: {
-        "trial": number,
-        "error": "no bit match",
-    }
-    monkeypatch.setitem(sys.modules, "search.confirm", module)
+    monkeypatch.setattr(
+        search,
+        "confirm_trial",
+        lambda _study, _job, number, _samples: {"trial": number, "error": "no bit match"},
+    )
     job_id = _submit(client, submit_headers, n_trials=3, front_members=1)
     run_worker_until_idle(settings)
     (task,) = client.get(f"/v1/jobs/{job_id}/confirmations", headers=submit_headers).json()["data"]
     assert task["status"] == "failed" and task["error"] == "simulation failed: no bit match"
     assert task["report"]["error"] == "no bit match"
+
+
+@pytest.mark.parametrize("error", [RuntimeError, SystemExit])
+def test_a_job_whose_preparation_raises_fails_alone_and_workers_go_on(
+    client, settings, submit_headers, monkeypatch, error
+):
+    import threading
+
+    import search.phases
+
+    real_load = search.phases.load_workload
+
+    def load_workload(spec):
+        if spec.name == "broken":
+            raise error("cannot prepare this job")
+        return real_load(spec)
+
+    monkeypatch.setattr(search.phases, "load_workload", load_workload)
+    broken = _submit(client, submit_headers, name="broken", n_trials=3)
+    after = _submit(client, submit_headers, name="after", n_trials=3)
+    errors = []
+
+    def work() -> None:
+        try:
+            run_worker_until_idle(settings, idle_s=1.0)
+        except BaseException as err:  # a worker that dies is the failure this test looks for
+            errors.append(err)
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=300)
+    assert errors == [] and not any(t.is_alive() for t in workers)
+    failed = client.get(f"/v1/jobs/{broken}", headers=submit_headers).json()
+    assert failed["status"] == "failed" and "cannot prepare this job" in failed["error"]
+    done = client.get(f"/v1/jobs/{after}", headers=submit_headers).json()
+    assert done["status"] == "done" and done["progress"]["trials_complete"] == 3
+
+
+def test_a_stored_timeout_past_datetimes_range_stops_no_worker(client, settings, submit_headers):
+    """A row written before timeouts were bounded: its deadline cannot be computed."""
+    from sqlalchemy import update
+
+    from service.core.db import make_engine
+    from service.models import Job
+
+    legacy = _submit(client, submit_headers, name="legacy", n_trials=2)
+    engine = make_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(update(Job).where(Job.id == legacy).values(timeout_s=1e300))
+    engine.dispose()
+    after = _submit(client, submit_headers, name="next", n_trials=2)
+    run_worker_until_idle(settings)
+    for job_id in (legacy, after):
+        job = client.get(f"/v1/jobs/{job_id}", headers=submit_headers).json()
+        assert job["status"] == "done", job["error"]
+
+
+def test_a_study_carrying_the_spec_as_older_versions_stored_it_still_runs(
+    client, settings, submit_headers
+):
+    job_id = _submit(client, submit_headers, name="older", n_trials=2)
+    detail = client.get(f"/v1/jobs/{job_id}", headers=submit_headers).json()
+    study = optuna.load_study(study_name="older", storage=settings.database_url)
+    study.set_user_attr("job_spec", detail["spec"])
+    run_worker_until_idle(settings)
+    assert client.get(f"/v1/jobs/{job_id}", headers=submit_headers).json()["status"] == "done"

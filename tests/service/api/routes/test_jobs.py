@@ -25,15 +25,20 @@ def _locs(response) -> list[list]:
 
 
 def test_submit_toml_creates_a_queued_job_and_its_study(client, submit_headers, settings):
-    from search.stored import load_job_study
+    import optuna
+
+    from search import JobSpec
 
     response = _post(client, job_toml(name="toml-job"), submit_headers, TOML_TYPE)
     assert response.status_code == 201, response.text
     job = response.json()
     assert job["status"] == "queued" and job["name"] == "toml-job"
     assert job["progress"]["n_trials"] == 6 and job["progress"]["trials_complete"] == 0
-    study, spec = load_job_study(settings.database_url, "toml-job")
+    detail = client.get(f"/v1/jobs/{job['id']}", headers=submit_headers).json()
+    spec = JobSpec.model_validate(detail["spec"])  # the job row holds the spec
+    study = optuna.load_study(study_name="toml-job", storage=settings.database_url)
     assert spec.budget.n_trials == 6 and study.metric_names == ["accuracy", "throughput"]
+    assert "job_spec" not in study.user_attrs  # stored once
 
 
 def test_submit_json_then_list_and_read(client, submit_headers, read_headers):
@@ -59,6 +64,26 @@ def test_same_name_twice_is_a_conflict(client, submit_headers):
         (job_json(model="lenet-9"), JSON_TYPE, ["body", "model"]),
         (job_json(n_trials=0), JSON_TYPE, ["body", "budget", "n_trials"]),
         (job_json(n_trials=-3), JSON_TYPE, ["body", "budget", "n_trials"]),
+        (job_json(n_trials=True), JSON_TYPE, ["body", "budget", "n_trials"]),
+        (job_json(n_trials=10**9), JSON_TYPE, ["body", "budget", "n_trials"]),
+        (
+            job_json(budget={"n_trials": 5, "timeout_s": 1e300}),
+            JSON_TYPE,
+            ["body", "budget", "timeout_s"],
+        ),
+        (job_toml(n_trials=3, front_members=4), TOML_TYPE, ["body", "confirm", "front_members"]),
+        (job_json(sampler={"seed": 2**63}), JSON_TYPE, ["body", "sampler", "seed"]),
+        (job_json(calibration_samples=10**12), JSON_TYPE, ["body", "calibration_samples"]),
+        (
+            job_json(
+                model="char-gpt",
+                device="zcu102",
+                objectives=["cross_entropy", "throughput"],
+                front_members=1,
+            ),
+            JSON_TYPE,
+            ["body", "confirm", "front_members"],
+        ),
         (job_json(device="vu19p"), JSON_TYPE, ["body", "device"]),
         (job_json(objectives=["speed"]), JSON_TYPE, ["body", "objectives"]),
         (job_json(colour="red"), JSON_TYPE, ["body", "colour"]),
@@ -75,6 +100,48 @@ def test_bad_specs_get_a_422_naming_the_field(client, submit_headers, body, cont
     response = _post(client, body, submit_headers, content_type)
     assert response.status_code == 422, response.text
     assert _locs(response) == [loc], response.json()
+
+
+def test_a_failed_submission_leaves_no_study_behind(client, submit_headers, settings, monkeypatch):
+    import optuna
+
+    from service import crud
+
+    def failing_insert(**_kwargs):
+        raise RuntimeError("insert failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(crud, "create_job", failing_insert)
+        with pytest.raises(RuntimeError, match="insert failed"):
+            _post(client, job_json(name="atomic"), submit_headers)
+    assert "atomic" not in optuna.get_all_study_names(storage=settings.database_url)
+    response = _post(client, job_json(name="atomic"), submit_headers)
+    assert response.status_code == 201, response.text
+
+
+def test_a_conflicting_name_deletes_no_one_elses_study(client, submit_headers, settings):
+    import optuna
+
+    assert _post(client, job_json(name="mine"), submit_headers).status_code == 201
+    assert _post(client, job_json(name="mine"), submit_headers).status_code == 409
+    assert "mine" in optuna.get_all_study_names(storage=settings.database_url)
+
+
+def test_an_objective_the_models_task_lacks_is_a_422(client, submit_headers, monkeypatch):
+    from typing import ClassVar
+
+    from search import tasks
+
+    class RankedTask(tasks.ClassificationTask):
+        metrics: ClassVar[dict[str, str]] = {
+            **tasks.ClassificationTask.metrics,
+            "rank": tasks.MINIMIZE,
+        }
+
+    monkeypatch.setitem(tasks.TASKS, "ranked", RankedTask)  # a metric some task declares
+    response = _post(client, job_json(objectives=["rank", "throughput"]), submit_headers)
+    assert response.status_code == 422 and _locs(response) == [["body", "objectives"]]
+    assert "not metrics of the task ClassificationTask" in response.json()["detail"][0]["msg"]
 
 
 def test_unknown_model_lists_the_zoo(client, submit_headers):

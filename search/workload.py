@@ -1,6 +1,9 @@
-"""Score one candidate three ways: float, fake-quant and the integer reference model.
+"""A workload (model, trained weights, dataset, task) and scoring one candidate on it three
+ways: float, fake-quant and the integer reference model.
 
-Used by `hwsearch eval`; the search reuses the pieces (`Workload`, `transform`, stats).
+`load_workload(spec)` is how a job gets its workload (zoo model or uploaded files);
+`job_model(spec)` builds only the model, for checks that need its layers.
+`evaluate_candidate` is `hwsearch eval`; the search reuses the pieces.
 """
 
 from dataclasses import dataclass, field
@@ -10,8 +13,9 @@ import numpy as np
 import torch
 
 from search.data import load_dataset
-from search.models import load_pretrained, zoo_entry
-from search.tasks import Task, make_task
+from search.models import build_model, load_pretrained, zoo_entry
+from search.spec import HARDWARE_OBJECTIVES, JobSpec, JobSpecError
+from search.tasks import ClassificationTask, Task, make_task
 from search.transforms import Candidate, TransformedModel, collect_stats, transform
 from search.transforms._graph import capture_inputs
 
@@ -44,6 +48,52 @@ class Workload:
 
     def calibration(self, size: int = CALIBRATION_SIZE) -> torch.Tensor:
         return self.task.inputs(self.dataset, "train", size)
+
+
+def load_workload(spec: JobSpec) -> Workload:
+    """The job's workload; its files are where the spec names them (absolute, or relative to
+    the working directory). Objectives must be metrics of the workload's task."""
+    if not isinstance(spec.model, str):
+        from search.user_models import load_user_workload
+
+        workload = load_user_workload(spec.model)
+    else:
+        workload = Workload.load(spec.model, data_path=spec.dataset_path)
+        if spec.task is not None:
+            workload.task = make_task(spec.task)
+    check_objectives(spec, workload.task)
+    return workload
+
+
+def job_task(spec: JobSpec) -> Task:
+    """The task a job is scored with: an uploaded model's is classification; a zoo model's
+    is the spec's, else the model's own."""
+    if not isinstance(spec.model, str):
+        return ClassificationTask()
+    return make_task(spec.task or zoo_entry(spec.model).task)
+
+
+def check_objectives(spec: JobSpec, task: Task, source: str | None = None) -> None:
+    """Objectives must be hardware figures or metrics of the task (JobSpecError)."""
+    missing = [o for o in spec.objectives if o not in HARDWARE_OBJECTIVES and o not in task.metrics]
+    if missing:
+        raise JobSpecError(
+            source or spec.name,
+            f"{missing} are not metrics of the task {type(task).__name__} "
+            f"({', '.join(task.metrics)})",
+            ("objectives",),
+        )
+
+
+def job_model(spec: JobSpec) -> tuple[torch.nn.Module, str]:
+    """The job's model and its name, built without trained weights or data (zoo) or read from
+    its file (upload): enough to check layer names and what the RTL supports."""
+    if isinstance(spec.model, str):
+        return build_model(spec.model), spec.model
+    from search.user_models import sequential_from_onnx, sequential_from_pt2
+
+    read = sequential_from_pt2 if spec.model.format == "pt2" else sequential_from_onnx
+    return read(spec.model.path), Path(spec.model.path).stem
 
 
 @dataclass

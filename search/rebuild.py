@@ -1,4 +1,9 @@
-"""Read candidates back from a study: the database alone rebuilds any trial."""
+"""Rebuild a local job from its study: the spec (user attr `job_spec`, written by
+`search.study.run_job`) and any trial's candidate; the database alone suffices.
+
+Service jobs keep their spec in the service's jobs table instead; a study of an older service
+database that carries `job_spec` as well is read here the same way.
+"""
 
 from dataclasses import dataclass
 
@@ -35,7 +40,10 @@ def load_job_study(storage_url: str, study_name: str) -> tuple[optuna.Study, Job
     except KeyError as err:
         raise ValueError(f"no study {study_name!r} in {storage_url}") from err
     if "job_spec" not in study.user_attrs:
-        raise ValueError(f"study {study_name!r} was not made by hwsearch (no job_spec)")
+        raise ValueError(
+            f"study {study_name!r} carries no job_spec: it was not made by `hwsearch run` "
+            "(a service job's spec is in the service's jobs table: use its API)"
+        )
     return study, JobSpec.model_validate(study.user_attrs["job_spec"])
 
 

@@ -1,0 +1,285 @@
+"""The phases of a search job, written once for `hwsearch run` and the service's workers.
+
+    job = JobRun(spec)                                   # its workload loads once, on first use
+    record_baselines(study, job)                         # dense and uniform candidates
+    run_trials(job, storage_url, budget, deadline, worker_id)
+    done = finalize(study, job)                          # test metrics; members to confirm
+    confirm_trials(study, job, done.members, job.spec.confirm.samples)
+
+`search.study.run_job` runs them with local processes; `service.workers.runner` runs them as
+work claimed in its database and adds only claiming, leases and recording. Everything a
+candidate needs to be rebuilt is stored with its trial (user attrs), so the database alone
+suffices.
+"""
+
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import NamedTuple
+
+import optuna
+import torch
+from optuna.trial import FrozenTrial, TrialState
+
+from search.budget import TrialBudget
+from search.sampling import make_sampler, sample_candidate
+from search.scoring import CandidateScorer, Score
+from search.spec import JobSpec, JobSpecError
+from search.storage import make_storage
+from search.transforms import parse_candidate, uniform_candidate
+from search.transforms._graph import relu_feeds, weighted_layers
+from search.workload import Workload, check_objectives, job_task, load_workload
+
+MAX_FAILED_TRIALS = 5  # per worker: a candidate that crashes this often is a bug, not bad luck
+SEED_MODULUS = 2**32  # numpy's seed range; a worker's sampler seed is the job's plus its id
+
+
+class JobFailedError(RuntimeError):
+    """Trials of the job keep failing; the message carries the last error."""
+
+
+class JobRun:
+    """One job in this process: its spec, and its workload and scorer, loaded on first use and
+    then shared by every phase the process runs for the job (a workload takes seconds)."""
+
+    def __init__(self, spec: JobSpec, workload: Workload | None = None):
+        self.spec = spec
+        if workload is not None:
+            self.workload = workload
+
+    @cached_property
+    def workload(self) -> Workload:
+        return load_workload(self.spec)
+
+    @cached_property
+    def scorer(self) -> CandidateScorer:
+        return CandidateScorer(self.spec, self.workload)
+
+    def check(self) -> None:
+        """`check_model` on the loaded workload, before any trial."""
+        check_model(self.spec, self.workload.model, self.workload.model_name)
+
+
+def check_model(
+    spec: JobSpec, model: torch.nn.Module, model_name: str, source: str | None = None
+) -> None:
+    """What a job needs of its model: overrides name its layers, objectives are metrics of
+    its task, and a job that confirms its front has a model the RTL generator supports.
+    JobSpecError naming the field otherwise."""
+    source = source or spec.name
+    spec.check_layers([name for name, _ in weighted_layers(model)], source)
+    check_objectives(spec, job_task(spec), source)
+    if spec.confirm.front_members:
+        from search.rtl_design import check_rtl_supported
+
+        try:
+            check_rtl_supported(model, model_name)
+        except NotImplementedError as err:
+            raise JobSpecError(source, str(err), ("confirm", "front_members")) from None
+
+
+# --- baselines -----------------------------------------------------------------------------
+
+
+def evaluate_baselines(spec: JobSpec, scorer: CandidateScorer) -> list[dict]:
+    """Dense 8-bit and uniform (every layer alike) candidates, scored like trials."""
+    points = [("dense int8", uniform_candidate(0.0, 0.0, 8, 8))]
+    for sparsity in spec.baselines.weight_sparsity:
+        for bits in spec.baselines.bits:
+            label = f"uniform s={sparsity:g} {bits}b"
+            points.append((label, uniform_candidate(sparsity, 0.0, bits, bits)))
+    results = []
+    for label, candidate in points:
+        score = scorer.score(candidate)
+        results.append(
+            {
+                "label": label,
+                **score.to_dict(),
+                "values": [score.objective(o) for o in spec.objectives],
+            }
+        )
+    return results
+
+
+def record_baselines(study: optuna.Study, job: JobRun) -> list[dict]:
+    """The job's baselines, scored and stored with the study once (a worker that died after
+    storing them is not redone)."""
+    if "baselines" not in study.user_attrs:
+        found = evaluate_baselines(job.spec, job.scorer)
+        if "baselines" not in study.user_attrs:  # another process may have been quicker
+            study.set_user_attr("baselines", found)
+    return study.user_attrs["baselines"]
+
+
+# --- trials --------------------------------------------------------------------------------
+
+
+def fit_violation(score: Score) -> float:
+    """0 when the design fits the device, else how far the fullest resource is over."""
+    return 0.0 if score.fits else max(score.max_utilisation - 1.0, 0.0) + 1e-3
+
+
+def record_score(trial: optuna.Trial, score: Score) -> None:
+    for key, value in score.to_dict().items():
+        trial.set_user_attr(key, value)
+
+
+class TrialObjective:
+    """Optuna objective: sample a candidate, score it, store everything with the trial."""
+
+    def __init__(self, spec: JobSpec, scorer: CandidateScorer):
+        self.spec, self.scorer = spec, scorer
+        model = scorer.workload.model
+        self.layers = [
+            (name, "conv2d" if isinstance(m, torch.nn.Conv2d) else "linear")
+            for name, m in weighted_layers(model)
+        ]
+        self.relu_fed = set(relu_feeds(model).values())
+
+    def __call__(self, trial: optuna.Trial) -> list[float]:
+        candidate = sample_candidate(trial, self.spec, self.layers, self.relu_fed)
+        score = self.scorer.score(candidate)
+        record_score(trial, score)
+        if self.spec.constraints.fits_device:
+            trial.set_constraint("fits_device", fit_violation(score))
+        if self.spec.constraints.min_accuracy is not None:
+            trial.set_constraint(
+                "min_accuracy", self.spec.constraints.min_accuracy - score.metrics["accuracy"]
+            )
+        return [score.objective(name) for name in self.spec.objectives]
+
+
+def run_trials(
+    job: JobRun,
+    storage_url: str,
+    budget: TrialBudget,
+    deadline: float,
+    worker_id: int = 0,
+) -> None:
+    """A worker: load the study, then claim and run trials until the budget or time is spent.
+
+    Raises JobFailedError when MAX_FAILED_TRIALS trials of this worker failed.
+    """
+    spec = job.spec
+    torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is the caller's to show
+    seed = (spec.sampler.seed + worker_id) % SEED_MODULUS
+    sampler = make_sampler(
+        spec.model_copy(update={"sampler": spec.sampler.model_copy(update={"seed": seed})})
+    )
+    study = optuna.load_study(
+        study_name=spec.name, storage=make_storage(storage_url), sampler=sampler
+    )
+    objective = TrialObjective(spec, job.scorer)
+    failures = 0
+    while time.time() < deadline and budget.claim():
+        finished: list[FrozenTrial] = []
+        study.optimize(
+            objective,
+            n_trials=1,
+            catch=(Exception,),
+            callbacks=[lambda _s, t, out=finished: out.append(t)],
+        )
+        if not finished or finished[-1].state != TrialState.COMPLETE:
+            budget.release()
+            failures += 1
+            if failures >= MAX_FAILED_TRIALS:
+                raise JobFailedError(
+                    f"{failures} trials of {spec.name} failed; see the trials' "
+                    "fail_reason in the study (optuna-dashboard shows it)"
+                )
+
+
+# --- finalize ------------------------------------------------------------------------------
+
+
+def fail_orphaned_trials(study: optuna.Study) -> list[int]:
+    """Mark FAIL the trials still RUNNING once no worker runs any (their workers died).
+
+    Optuna's heartbeats fail a dead worker's trial only if it had recorded a heartbeat; a
+    worker killed between creating its trial and the first beat leaves it RUNNING forever.
+    Call only when every trial slot of the job has ended. Returns the trial numbers failed.
+    """
+    orphans = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    storage = study._storage
+    for trial in orphans:
+        storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+    return [trial.number for trial in orphans]
+
+
+def evaluate_front_on_test(study: optuna.Study, scorer: CandidateScorer) -> dict[str, dict]:
+    """Test-split metrics of front members, kept apart from the validation objective."""
+    out = {}
+    for trial in study.best_trials:
+        candidate = parse_candidate(trial.user_attrs["candidate"], f"trial {trial.number}")
+        transformed = scorer.build(candidate)
+        workload = scorer.workload
+        out[str(trial.number)] = workload.task.evaluate(
+            transformed.quantized, workload.dataset, "test"
+        )
+    return out
+
+
+def front_numbers(study: optuna.Study, limit: int | None = None) -> list[int]:
+    """Front members, highest first objective first (the order the job confirms them in)."""
+    front = sorted(study.best_trials, key=lambda t: t.values[0], reverse=True)
+    return [t.number for t in front[:limit]]
+
+
+class Finalized(NamedTuple):
+    orphans: list[int]  # trials of dead workers, now FAIL
+    members: list[int]  # front members to confirm, in order
+
+
+def finalize(study: optuna.Study, job: JobRun) -> Finalized:
+    """Fix the front once every trial slot has ended: fail orphaned trials, store the front's
+    test metrics, choose the members to confirm (`confirm.front_members` of them)."""
+    orphans = fail_orphaned_trials(study)
+    study.set_user_attr("front_test_metrics", evaluate_front_on_test(study, job.scorer))
+    count = job.spec.confirm.front_members
+    return Finalized(orphans, front_numbers(study, count) if count else [])
+
+
+# --- confirm -------------------------------------------------------------------------------
+
+
+def confirmation_key(trial_number: int) -> str:
+    return f"confirmation:{trial_number}"
+
+
+def confirm_trials(
+    study: optuna.Study,
+    job: JobRun,
+    numbers: list[int],
+    samples: int = 64,
+    processes: int = 2,
+    build_dir: str | Path | None = None,
+) -> dict[int, dict]:
+    """Confirm stored trials in RTL simulation (`search.confirm`), `processes` at a time; each
+    report is stored with the study (user attr `confirmation:<n>`). A failed simulation gives
+    `{"error": ...}`. Raises ModuleNotFoundError in a build without rtl/."""
+    import rtl
+    from search.confirm import compare, prepare_confirmation
+
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    prepared = {}
+    for number in numbers:
+        trial = trials.get(number)
+        if trial is None or "candidate" not in trial.user_attrs:
+            raise ValueError(f"study {study.study_name!r} has no completed trial {number}")
+        candidate = parse_candidate(trial.user_attrs["candidate"], f"trial {number}")
+        prepared[number] = prepare_confirmation(job.scorer, candidate, samples)
+    results = rtl.confirm_many([p.job for p in prepared.values()], processes, build_dir)
+    reports = {}
+    for (number, prep), result in zip(prepared.items(), results, strict=True):
+        if isinstance(result, Exception):
+            reports[number] = {"trial": number, "error": str(result)}
+        else:
+            reports[number] = {"trial": number, **compare(prep, result)}
+        study.set_user_attr(confirmation_key(number), reports[number])
+    return reports
+
+
+def confirm_trial(study: optuna.Study, job: JobRun, trial_number: int, samples: int = 64) -> dict:
+    """One stored trial (the service's confirmation task)."""
+    return confirm_trials(study, job, [trial_number], samples, processes=1)[trial_number]
