@@ -1,22 +1,58 @@
 """SQL for one trial's rows in Optuna's RDB schema (optuna/storages/_rdb/models.py).
 
 Statements RDBStorage issues through its ORM, one row at a time, written here as a few bulk
-Core statements for search/buffered_storage.py. Each function runs inside the caller's
-transaction (a session from `_create_scoped_session`) and commits nothing.
+Core statements for search/buffered_storage.py, on a connection rather than an ORM session
+(which costs more than the statements here). Each function runs inside the caller's
+`transaction` and commits nothing.
 """
 
-from collections.abc import Container, Sequence
+import functools
+from collections.abc import Container, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from optuna import distributions
+from optuna.exceptions import StorageInternalError
 from optuna.storages._rdb import models
 from optuna.trial import TrialState
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Insert, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 TRIALS = models.TrialModel.__table__
+_STUDIES = models.StudyModel.__table__
+# Statements built once: building one (above all an upsert's `excluded`) costs more than
+# running it.
+_LOCK_STUDY = (
+    select(_STUDIES.c.study_id).where(_STUDIES.c.study_id == bindparam("id")).with_for_update()
+)
+_COUNT_TRIALS = select(func.count()).select_from(TRIALS).where(TRIALS.c.study_id == bindparam("id"))
+_LOCK_TRIAL = select(TRIALS.c.state).where(TRIALS.c.trial_id == bindparam("id")).with_for_update()
+_UPDATE_TRIAL = update(TRIALS).where(TRIALS.c.trial_id == bindparam("id"))
+
+
+@functools.cache
+def _upsert(dialect: str, table: Table) -> Insert:
+    """Insert or overwrite (trial_id, key) -> value_json, as RDBStorage's upsert does."""
+    insert = UPSERT_DIALECTS[dialect](table)
+    return insert.on_conflict_do_update(
+        index_elements=["trial_id", "key"], set_={"value_json": insert.excluded.value_json}
+    )
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction; database errors raised as RDBStorage raises them (StorageInternalError,
+    IntegrityError as is), everything rolled back."""
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except IntegrityError:
+        raise
+    except SQLAlchemyError as err:
+        raise StorageInternalError(f"a transaction failed: {err}") from err
 
 
 def naive_utc(moment: datetime) -> datetime:
@@ -24,14 +60,17 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def insert_running_trial(session: Session, study_id: int, start: datetime) -> tuple[int, int]:
+def insert_running_trial(
+    connection: Connection, study_id: int, start: datetime, heartbeat: bool
+) -> tuple[int, int]:
     """RDBStorage._create_new_trial's rows: lock the study (numbers are counted under the
-    lock), count its trials, insert the new one with that number. Returns (id, number)."""
-    models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
-    number = session.scalar(
-        select(func.count()).select_from(TRIALS).where(TRIALS.c.study_id == study_id)
-    )
-    inserted = session.execute(
+    lock), count its trials, insert the new one with that number, and with `heartbeat` its
+    first heartbeat (the database's clock, as RDBStorage.record_heartbeat). Returns
+    (id, number)."""
+    if connection.execute(_LOCK_STUDY, {"id": study_id}).one_or_none() is None:
+        raise KeyError(models.NOT_FOUND_MSG)
+    number = connection.scalar(_COUNT_TRIALS, {"id": study_id})
+    inserted = connection.execute(
         TRIALS.insert().values(
             number=number,
             study_id=study_id,
@@ -39,25 +78,26 @@ def insert_running_trial(session: Session, study_id: int, start: datetime) -> tu
             datetime_start=naive_utc(start),
         )
     )
-    return inserted.inserted_primary_key[0], number
+    trial_id = inserted.inserted_primary_key[0]
+    if heartbeat:
+        connection.execute(models.TrialHeartbeatModel.__table__.insert().values(trial_id=trial_id))
+    return trial_id, number
 
 
-def lock_trial_state(session: Session, trial_id: int) -> TrialState:
+def lock_trial_state(connection: Connection, trial_id: int) -> TrialState:
     """The trial's stored state, its row locked until the transaction ends."""
-    stored = session.execute(
-        select(TRIALS.c.state).where(TRIALS.c.trial_id == trial_id).with_for_update()
-    ).one_or_none()
+    stored = connection.execute(_LOCK_TRIAL, {"id": trial_id}).one_or_none()
     if stored is None:
         raise KeyError(models.NOT_FOUND_MSG)
     return stored.state
 
 
 def insert_params(
-    session: Session,
+    connection: Connection,
     trial_id: int,
     params: dict[str, tuple[float, distributions.BaseDistribution]],
 ) -> None:
-    session.execute(
+    connection.execute(
         models.TrialParamModel.__table__.insert(),
         [
             {
@@ -72,27 +112,27 @@ def insert_params(
 
 
 def upsert_attrs(
-    session: Session,
+    connection: Connection,
     model: type[models.TrialUserAttributeModel | models.TrialSystemAttributeModel],
     trial_id: int,
     attrs_json: dict[str, str],
 ) -> None:
     """Insert or overwrite attributes (key -> JSON), as RDBStorage's upsert does."""
-    insert = UPSERT_DIALECTS[session.get_bind().dialect.name](model.__table__)
-    session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["trial_id", "key"],
-            set_={"value_json": insert.excluded.value_json},
-        ),
+    connection.execute(
+        _upsert(connection.dialect.name, model.__table__),
         [{"trial_id": trial_id, "key": k, "value_json": v} for k, v in attrs_json.items()],
     )
 
 
-def replace_values(session: Session, trial_id: int, values: Sequence[float]) -> None:
+def replace_values(
+    connection: Connection, trial_id: int, values: Sequence[float], fresh: bool = False
+) -> None:
+    """The trial's objective values; `fresh`: it has none stored yet (created here)."""
     table = models.TrialValueModel.__table__
-    session.execute(delete(table).where(table.c.trial_id == trial_id))
+    if not fresh:
+        connection.execute(delete(table).where(table.c.trial_id == trial_id))
     stored = [models.TrialValueModel.value_to_stored_repr(float(v)) for v in values]
-    session.execute(
+    connection.execute(
         table.insert(),
         [
             {"trial_id": trial_id, "objective": i, "value": v, "value_type": kind}
@@ -101,15 +141,15 @@ def replace_values(session: Session, trial_id: int, values: Sequence[float]) -> 
     )
 
 
-def set_state(session: Session, trial_id: int, state: TrialState, now: datetime) -> None:
-    changes: dict[str, object] = {"state": state}
+def set_state(connection: Connection, trial_id: int, state: TrialState, now: datetime) -> None:
+    changes: dict[str, object] = {"id": trial_id, "state": state}
     if state.is_finished():
         changes["datetime_complete"] = naive_utc(now)
-    session.execute(update(TRIALS).where(TRIALS.c.trial_id == trial_id).values(**changes))
+    connection.execute(_UPDATE_TRIAL, changes)
 
 
 def matching_ids(
-    session: Session,
+    connection: Connection,
     study_id: int,
     states: Container[TrialState] | None,
     included_trial_ids: set[int],
@@ -126,4 +166,4 @@ def matching_ids(
         )
     elif trial_id_greater_than > -1:
         query = query.where(TRIALS.c.trial_id > trial_id_greater_than)
-    return list(session.scalars(query.order_by(TRIALS.c.trial_id)))
+    return list(connection.scalars(query.order_by(TRIALS.c.trial_id)))

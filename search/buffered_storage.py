@@ -19,13 +19,17 @@ What changes, and what does not:
 - A worker killed mid-trial leaves a trial with no params: RetryHeartbeatStaleTrialCallback
   re-queues it with none, so the retry samples a new candidate instead of repeating it.
 - Intermediate values (`trial.report`) and heartbeats are written at once: pruners and the
-  stale-trial check of other processes read them while the trial runs.
+  stale-trial check of other processes read them while the trial runs. A new trial gets its
+  first heartbeat with its row; stale trials are looked for once per heartbeat interval,
+  not before every trial.
 - Study-level writes and every read of trials this process does not run are RDBStorage's.
 """
 
 import copy
 import json
+import math
 import threading
+import time
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +41,7 @@ from optuna.storages import RDBStorage
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from search import _trial_rows as rows
 
@@ -65,6 +69,7 @@ class _RunningTrial:
     params: dict[str, tuple[float, distributions.BaseDistribution]] = field(default_factory=dict)
     user_attrs: dict[str, str] = field(default_factory=dict)  # key -> JSON
     system_attrs: dict[str, str] = field(default_factory=dict)
+    fresh: bool = False  # created by this process: no values stored yet
 
 
 class BufferedRDBStorage(RDBStorage):
@@ -88,10 +93,12 @@ class BufferedRDBStorage(RDBStorage):
         self._finished: dict[int, tuple[int, FrozenTrial]] = {}  # id -> (study id, trial)
         # the distribution each param name has in a study, checked once per process
         self._study_distributions: dict[tuple[int, str], distributions.BaseDistribution] = {}
+        self._beats: dict[int, float] = {}  # running trial id -> monotonic time of last beat
+        self._stale_checked: dict[int, float] = {}  # study id -> monotonic time
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()
-        for name in ("_lock", "_running", "_finished", "_study_distributions"):
+        for name in ("_lock", "_running", "_finished", "_study_distributions", "_beats"):
             state.pop(name, None)
         return state
 
@@ -103,9 +110,9 @@ class BufferedRDBStorage(RDBStorage):
         with self._lock:
             return self._running.get(trial_id)
 
-    def _adopt(self, study_id: int, trial: FrozenTrial) -> None:
+    def _adopt(self, study_id: int, trial: FrozenTrial, fresh: bool = False) -> None:
         with self._lock:
-            self._running[trial._trial_id] = _RunningTrial(study_id, _copy(trial))
+            self._running[trial._trial_id] = _RunningTrial(study_id, _copy(trial), fresh=fresh)
 
     # --- trial creation and claiming ----------------------------------------------------
 
@@ -117,14 +124,17 @@ class BufferedRDBStorage(RDBStorage):
             if trial.state == TrialState.RUNNING:
                 self._adopt(study_id, trial)
             return trial
-        start = datetime.now()
-        with _create_scoped_session(self.scoped_session) as session:
-            trial_id, number = rows.insert_running_trial(session, study_id, start)
+        start, beating = datetime.now(), self.heartbeat_interval is not None
+        with rows.transaction(self.engine) as connection:
+            trial_id, number = rows.insert_running_trial(connection, study_id, start, beating)
+        if beating:
+            with self._lock:
+                self._beats[trial_id] = time.monotonic()
         # no value or end yet; no params, distributions, attrs or intermediate values
         trial = FrozenTrial(
             number, TrialState.RUNNING, None, start, None, {}, {}, {}, {}, {}, trial_id
         )
-        self._adopt(study_id, trial)
+        self._adopt(study_id, trial, fresh=True)
         return _copy(trial)
 
     # --- buffered writes ------------------------------------------------------------------
@@ -214,12 +224,13 @@ class BufferedRDBStorage(RDBStorage):
             return False  # already running: RDBStorage refuses too
         now = datetime.now()
         try:
-            with _create_scoped_session(self.scoped_session) as session:
-                self.check_trial_is_updatable(trial_id, rows.lock_trial_state(session, trial_id))
-                self._write_pending(session, running)
+            with rows.transaction(self.engine) as connection:
+                state_now = rows.lock_trial_state(connection, trial_id)
+                self.check_trial_is_updatable(trial_id, state_now)
+                self._write_pending(connection, running)
                 if values is not None:
-                    rows.replace_values(session, trial_id, values)
-                rows.set_state(session, trial_id, state, now)
+                    rows.replace_values(connection, trial_id, values, running.fresh)
+                rows.set_state(connection, trial_id, state, now)
         except (UpdateFinishedTrialError, KeyError):
             self._disown(trial_id)  # another process ended (or deleted) the trial
             raise
@@ -236,10 +247,38 @@ class BufferedRDBStorage(RDBStorage):
     def _disown(self, trial_id: int, finished: tuple[int, FrozenTrial] | None = None) -> None:
         with self._lock:
             self._running.pop(trial_id, None)
+            self._beats.pop(trial_id, None)
             if finished is not None:
                 self._finished[trial_id] = finished
                 if len(self._finished) > FINISHED_KEPT:
                     del self._finished[next(iter(self._finished))]
+
+    # --- heartbeats: fewer writes and checks, same guarantees ---------------------------
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        """A trial created here got its first beat with its row (so even a worker killed at
+        once leaves a trial that goes stale); the heartbeat thread's first call, right
+        after, is skipped. Later beats come every interval, as in RDBStorage."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._beats.get(trial_id)
+        if last is not None and now - last < (self.heartbeat_interval or 0) / 2:
+            return
+        super().record_heartbeat(trial_id)
+        with self._lock:
+            if trial_id in self._running:
+                self._beats[trial_id] = now
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        """Checked at most once per heartbeat interval (Optuna asks before every trial): a
+        dead worker's trial is failed at most one interval later than RDBStorage would."""
+        assert self.heartbeat_interval is not None
+        now = time.monotonic()
+        with self._lock:
+            if now - self._stale_checked.get(study_id, -math.inf) < self.heartbeat_interval:
+                return []
+            self._stale_checked[study_id] = now
+        return super()._get_stale_trial_ids(study_id)
 
     def _stored_trial(self, trial_id: int) -> tuple[int, FrozenTrial]:
         with _create_scoped_session(self.scoped_session) as session:
@@ -247,15 +286,20 @@ class BufferedRDBStorage(RDBStorage):
             return trial.study_id, self._build_frozen_trial_from_trial_model(trial)
 
     @staticmethod
-    def _write_pending(session: Session, running: _RunningTrial) -> None:
+    def _write_pending(connection: Connection, running: _RunningTrial) -> None:
         trial_id = running.view._trial_id
         if running.params:
-            rows.insert_params(session, trial_id, running.params)
+            rows.insert_params(connection, trial_id, running.params)
         if running.user_attrs:
-            rows.upsert_attrs(session, models.TrialUserAttributeModel, trial_id, running.user_attrs)
+            rows.upsert_attrs(
+                connection, models.TrialUserAttributeModel, trial_id, running.user_attrs
+            )
         if running.system_attrs:
             rows.upsert_attrs(
-                session, models.TrialSystemAttributeModel, trial_id, running.system_attrs
+                connection,
+                models.TrialSystemAttributeModel,
+                trial_id,
+                running.system_attrs,
             )
 
     # --- reads of this process's trials -----------------------------------------------
@@ -296,31 +340,26 @@ class BufferedRDBStorage(RDBStorage):
         included_trial_ids: set[int],
         trial_id_greater_than: int,
     ) -> list[FrozenTrial]:
-        """RDBStorage's query, except that trials this process finished are not loaded back
-        (one light query lists the matching ids first), and running ones come with their
-        pending writes."""
+        """RDBStorage's query, except that the trials this process runs or finished are not
+        loaded back but taken from memory (a light query lists the matching ids first)."""
         with self._lock:
-            finished = {i: t for i, (s, t) in self._finished.items() if s == study_id}
-        if not finished:
-            trials = super()._get_trials(
-                study_id, states, included_trial_ids, trial_id_greater_than
+            known = {i for i, (s, _) in self._finished.items() if s == study_id}
+            known.update(i for i, r in self._running.items() if r.study_id == study_id)
+        if not known:
+            return super()._get_trials(study_id, states, included_trial_ids, trial_id_greater_than)
+        with rows.transaction(self.engine) as connection:
+            ids = rows.matching_ids(
+                connection, study_id, states, included_trial_ids, trial_id_greater_than
             )
-        else:
-            with _create_scoped_session(self.scoped_session) as session:
-                ids = rows.matching_ids(
-                    session, study_id, states, included_trial_ids, trial_id_greater_than
-                )
-            to_load = [i for i in ids if i not in finished]
-            loaded = (
-                super()._get_trials(study_id, states, set(to_load), max(to_load)) if to_load else []
-            )
-            by_id = {i: finished[i] for i in ids if i in finished}
-            by_id.update((t._trial_id, t) for t in loaded)
-            trials = [_copy(by_id[i]) if i in finished else by_id[i] for i in sorted(by_id)]
-        with self._lock:
-            if not self._running:
-                return trials
+        to_load = [i for i in ids if i not in known]
+        loaded = (
+            super()._get_trials(study_id, states, set(to_load), max(to_load)) if to_load else []
+        )
+        by_id = {t._trial_id: t for t in loaded}  # may hold newer trials too: kept
+        for i in ids:
+            if i in known and (view := self._known(i)) is not None:
+                by_id[i] = view
+        with self._lock:  # views change under the lock
             return [
-                _copy(self._running[t._trial_id].view) if t._trial_id in self._running else t
-                for t in trials
+                _copy(by_id[i]) if i in known and i in by_id else by_id[i] for i in sorted(by_id)
             ]

@@ -41,8 +41,9 @@ def _serialize_sqlite(storage: RDBStorage) -> None:
     engine.dispose()  # pooled connections made before the listeners must not be reused
 
 
-def make_storage(url: str, heartbeat: bool = True) -> RDBStorage:
-    """A BufferedRDBStorage for `url` (sqlite:///path or postgresql+psycopg://...)."""
+def make_storage(url: str, heartbeat: bool = True, buffered: bool = True) -> RDBStorage:
+    """A BufferedRDBStorage for `url` (sqlite:///path or postgresql+psycopg://...);
+    `buffered=False` gives Optuna's plain RDBStorage (bench/search.py compares the two)."""
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     kwargs = {}
     with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since v2.8
@@ -53,7 +54,8 @@ def make_storage(url: str, heartbeat: bool = True) -> RDBStorage:
                 "grace_period": GRACE_PERIOD_S,
                 "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(MAX_RETRY),
             }
-        storage = BufferedRDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+        kind = BufferedRDBStorage if buffered else RDBStorage
+        storage = kind(url, engine_kwargs=engine_kwargs, **kwargs)
     if url.startswith("sqlite"):
         _serialize_sqlite(storage)
     return storage
