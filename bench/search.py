@@ -117,7 +117,7 @@ class Contender:
     """One storage's study, run a slice of the trials at a time, its seconds added up."""
 
     def __init__(self, label: str, storage, spec, scorer) -> None:
-        self.label, self.spec = label, spec
+        self.label = label
         is_rdb = isinstance(storage, optuna.storages.RDBStorage)
         self.timer = StorageTimer(storage) if is_rdb else None
         self.study = create_job_study(spec, storage)
@@ -158,6 +158,8 @@ def throughput(args, scorer) -> None:
             Contender(label, storage, job("random", 0, args.trials, f"bench-{i}"), scorer)
             for i, (label, storage) in enumerate(storages.items())
         ]
+        warm_up = job("random", 1, 3, "bench-warm-up")  # first calls into torch cost more
+        run_trials(warm_up, optuna.storages.InMemoryStorage(), scorer)
         done = 0
         for r in range(args.rounds):
             n = (args.trials * (r + 1)) // args.rounds - done
@@ -180,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="turns each storage takes")
     parser.add_argument("--postgres", default=POSTGRES_ADMIN, help='admin URL, or "none"')
     parser.add_argument("--storage-only", action="store_true", help="skip sampler quality")
     args = parser.parse_args()

@@ -76,7 +76,7 @@ class BufferedRDBStorage(RDBStorage):
     """RDBStorage whose running trials write params and attributes once, when they end.
 
     Only for SQLite and PostgreSQL (the upserts use their dialects). Thread-safe like
-    RDBStorage: a lock guards the buffers; each database call uses the thread's session.
+    RDBStorage: a lock guards the buffers; each transaction takes a pooled connection.
     """
 
     def __init__(self, url: str, **kwargs: Any) -> None:
@@ -98,7 +98,8 @@ class BufferedRDBStorage(RDBStorage):
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()
-        for name in ("_lock", "_running", "_finished", "_study_distributions", "_beats"):
+        buffers = ("_lock", "_running", "_finished", "_study_distributions", "_beats")
+        for name in (*buffers, "_stale_checked"):
             state.pop(name, None)
         return state
 
@@ -236,11 +237,12 @@ class BufferedRDBStorage(RDBStorage):
             raise
         # any other error (a lost connection...) rolled back: the writes stay buffered
         view = running.view
-        view.state = state
-        if values is not None:
-            view.values = [float(v) for v in values]
-        if state.is_finished():
-            view.datetime_complete = now
+        with self._lock:
+            view.state = state
+            if values is not None:
+                view.values = [float(v) for v in values]
+            if state.is_finished():
+                view.datetime_complete = now
         self._disown(trial_id, (running.study_id, view) if state.is_finished() else None)
         return True
 

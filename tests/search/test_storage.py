@@ -203,3 +203,40 @@ def test_a_stale_trial_is_failed_by_heartbeat_and_retried(tmp_path):
     (retry,) = [t for t in stored(url, "s") if t.number == 1]
     assert retry.system_attrs["failed_trial"] == 0
     assert set(retry.params) == {"x", "bits"}  # the dead worker's params were never stored
+
+
+def test_reads_merge_this_process_trials_with_other_processes_ones(url):
+    """Trials this storage runs or finished come from memory, the rest from the database:
+    together they read as the database holds them."""
+    mine = optuna.create_study(
+        study_name="s", storage=make_storage(url, heartbeat=False), directions=DIRECTIONS
+    )
+    theirs = optuna.load_study(study_name="s", storage=make_storage(url, heartbeat=False))
+    for _ in range(3):
+        mine.optimize(objective, n_trials=1)
+        theirs.optimize(objective, n_trials=2)
+    running = mine.ask()
+    running.suggest_float("x", 0.0, 1.0)
+    other_running = theirs.ask()
+
+    on_disk = stored(url, "s")
+    seen = mine.get_trials(deepcopy=False)
+    assert [t.number for t in seen] == list(range(11))
+    assert [_fields(t) for t in seen[:9]] == [_fields(t) for t in on_disk[:9]]
+    assert seen[9].params == running.params and on_disk[9].params == {}
+    assert seen[10].state == TrialState.RUNNING and seen[10].number == other_running.number
+    complete = mine._storage.get_all_trials(mine._study_id, states=(TrialState.COMPLETE,))
+    assert [t.number for t in complete] == list(range(9))
+
+
+def test_a_new_trial_carries_its_first_heartbeat(tmp_path):
+    """So a worker killed right after creating its trial leaves one that goes stale."""
+    url = f"sqlite:///{tmp_path / 'beat.db'}"
+    storage = make_storage(url)  # heartbeats on, as workers run
+    study = optuna.create_study(study_name="s", storage=storage, directions=DIRECTIONS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # heartbeats are experimental, and meant for optimize
+        trial = study.ask()
+        plain = RDBStorage(url, heartbeat_interval=1, grace_period=1)
+    time.sleep(2.2)
+    assert plain._get_stale_trial_ids(study._study_id) == [trial._trial_id]
