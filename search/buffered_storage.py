@@ -345,8 +345,8 @@ class BufferedRDBStorage(RDBStorage):
         """RDBStorage's query, except that the trials this process runs or finished are not
         loaded back but taken from memory (a light query lists the matching ids first)."""
         with self._lock:
-            known = {i for i, (s, _) in self._finished.items() if s == study_id}
-            known.update(i for i, r in self._running.items() if r.study_id == study_id)
+            known = {i: t for i, (s, t) in self._finished.items() if s == study_id}
+            known.update((i, r.view) for i, r in self._running.items() if r.study_id == study_id)
         if not known:
             return super()._get_trials(study_id, states, included_trial_ids, trial_id_greater_than)
         with rows.transaction(self.engine) as connection:
@@ -358,10 +358,6 @@ class BufferedRDBStorage(RDBStorage):
             super()._get_trials(study_id, states, set(to_load), max(to_load)) if to_load else []
         )
         by_id = {t._trial_id: t for t in loaded}  # may hold newer trials too: kept
-        for i in ids:
-            if i in known and (view := self._known(i)) is not None:
-                by_id[i] = view
+        by_id.update((i, known[i]) for i in {*ids, *by_id} if i in known)
         with self._lock:  # views change under the lock
-            return [
-                _copy(by_id[i]) if i in known and i in by_id else by_id[i] for i in sorted(by_id)
-            ]
+            return [_copy(by_id[i]) if i in known else by_id[i] for i in sorted(by_id)]
