@@ -5,6 +5,8 @@ same waiting trial (../shared/PITFALLS.md). Every transaction here starts with
 `BEGIN IMMEDIATE`, which takes SQLite's write lock up front; the database runs in WAL mode.
 PostgreSQL needs nothing extra.
 Heartbeats mark the trials of dead workers failed and re-queue them.
+The storage is a `BufferedRDBStorage` (search/buffered_storage.py): a running trial's params
+and attributes are written in the transaction that ends it, not one commit each.
 """
 
 import warnings
@@ -12,6 +14,8 @@ import warnings
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy import event
+
+from search.buffered_storage import BufferedRDBStorage
 
 HEARTBEAT_INTERVAL_S = 5
 GRACE_PERIOD_S = 20
@@ -37,8 +41,9 @@ def _serialize_sqlite(storage: RDBStorage) -> None:
     engine.dispose()  # pooled connections made before the listeners must not be reused
 
 
-def make_storage(url: str, heartbeat: bool = True) -> RDBStorage:
-    """An RDBStorage for `url` (sqlite:///path or postgresql+psycopg://...)."""
+def make_storage(url: str, heartbeat: bool = True, buffered: bool = True) -> RDBStorage:
+    """A BufferedRDBStorage for `url` (sqlite:///path or postgresql+psycopg://...);
+    `buffered=False` gives Optuna's plain RDBStorage (bench/search.py compares the two)."""
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     kwargs = {}
     with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since v2.8
@@ -49,7 +54,8 @@ def make_storage(url: str, heartbeat: bool = True) -> RDBStorage:
                 "grace_period": GRACE_PERIOD_S,
                 "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(MAX_RETRY),
             }
-        storage = RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+        kind = BufferedRDBStorage if buffered else RDBStorage
+        storage = kind(url, engine_kwargs=engine_kwargs, **kwargs)
     if url.startswith("sqlite"):
         _serialize_sqlite(storage)
     return storage
