@@ -15,6 +15,10 @@ _EXPORTS = {
     "load_job": "search.spec",
     "parse_job": "search.spec",
     "InputError": "search.validation",
+    "HARDWARE_OBJECTIVES": "search.spec",
+    "LAYER_TYPES": "search.spec",
+    "ZooModelInfo": "search.catalog",
+    "zoo_catalog": "search.catalog",
     # workloads and scoring
     "Workload": "search.workload",
     "evaluate_candidate": "search.workload",

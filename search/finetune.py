@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from search.models import ZOO
-from search.transforms._graph import weighted_layers
+from search.transforms import weighted_layers
 
 DEFAULT_BATCH_SIZE = 64
 

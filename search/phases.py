@@ -26,8 +26,7 @@ from search.sampling import make_sampler, sample_candidate
 from search.scoring import CandidateScorer, Score
 from search.spec import JobSpec, JobSpecError
 from search.storage import make_storage
-from search.transforms import parse_candidate, uniform_candidate
-from search.transforms._graph import relu_feeds, weighted_layers
+from search.transforms import parse_candidate, relu_feeds, uniform_candidate, weighted_layers
 from search.workload import Workload, check_objectives, job_task, load_workload
 
 MAX_FAILED_TRIALS = 5  # per worker: a candidate that crashes this often is a bug, not bad luck

@@ -16,8 +16,13 @@ from search.data import load_dataset
 from search.models import build_model, load_pretrained, zoo_entry
 from search.spec import HARDWARE_OBJECTIVES, JobSpec, JobSpecError
 from search.tasks import ClassificationTask, Task, make_task
-from search.transforms import Candidate, TransformedModel, collect_stats, transform
-from search.transforms._graph import capture_inputs
+from search.transforms import (
+    Candidate,
+    TransformedModel,
+    capture_inputs,
+    collect_stats,
+    transform,
+)
 
 CALIBRATION_SIZE = 512  # training-split inputs used to set thresholds and scales
 

@@ -64,7 +64,7 @@ def _with_accept_encoding(scope: Scope) -> Scope:
 def dashboard_app(database_url: str, sessions: sessionmaker[Session]) -> GuardedDashboard:
     import optuna_dashboard
 
-    from search.storage import make_storage
+    from search import make_storage
 
     storage = make_storage(database_url, heartbeat=False)
     return GuardedDashboard(WSGIMiddleware(optuna_dashboard.wsgi(storage)), sessions)

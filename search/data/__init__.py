@@ -21,6 +21,7 @@ DATASETS: dict[str, Callable[..., ArrayDataset | TextDataset]] = {
     "jsc": load_jsc,
     "tiny-shakespeare": load_tiny_shakespeare,
 }
+FILE_DATASETS = ("jsc",)  # read from the user's file only (no offline copy exists)
 
 
 def load_dataset(name: str, path: str | Path | None = None) -> ArrayDataset | TextDataset:
@@ -36,6 +37,7 @@ def load_dataset(name: str, path: str | Path | None = None) -> ArrayDataset | Te
 
 __all__ = [
     "DATASETS",
+    "FILE_DATASETS",
     "JSC_FEATURES",
     "ArrayDataset",
     "DatasetError",

@@ -2,7 +2,7 @@
 integer reference model they define."""
 
 from search.transforms._base import BasePruner, BaseQuantizer
-from search.transforms._graph import capture_inputs
+from search.transforms._graph import capture_inputs, relu_feeds, weighted_layers
 from search.transforms._magnitude import MagnitudePruner
 from search.transforms._mse import MSEQuantizer
 from search.transforms.apply import (
@@ -49,8 +49,10 @@ __all__ = [
     "fake_requantize",
     "load_candidate",
     "parse_candidate",
+    "relu_feeds",
     "requantize",
     "threshold_for_sparsity",
     "transform",
     "uniform_candidate",
+    "weighted_layers",
 ]

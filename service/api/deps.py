@@ -46,7 +46,7 @@ def get_storage(request: Request) -> BaseStorage:
     state = request.app.state
     with _storage_lock:
         if getattr(state, "storage", None) is None:
-            from search.storage import make_storage
+            from search import make_storage
 
             state.storage = make_storage(state.settings.database_url, heartbeat=False)
     return state.storage

@@ -13,17 +13,14 @@ Two schemas are added to the components:
   then one the API accepts.
 """
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from fastapi import FastAPI
-from torch import nn
 
-from search.spec import JobSpec
+from search import HARDWARE_OBJECTIVES, LAYER_TYPES, JobSpec, ZooModelInfo, zoo_catalog
 
 REF = "#/components/schemas/{model}"
-FILE_DATASETS = ("jsc",)  # search.data: read from the user's file only
 
 
 # Budget's validator wants a limit: n_trials (100 when absent) or timeout_s, not both null.
@@ -37,48 +34,14 @@ def _enum(values: list[str], description: str) -> dict[str, Any]:
     return {"type": "string", "enum": values, "description": description}
 
 
-@dataclass(frozen=True)
-class _ZooModel:
-    task: str
-    metrics: list[str]
-    layers: list[str]  # its weighted layers' names
-    rtl: bool  # whether the RTL generator builds it (else no front member is confirmed)
-
-
-def _rtl_supported(model: nn.Module, name: str) -> bool:
-    from search.rtl_design import check_rtl_supported
-
-    try:
-        check_rtl_supported(model, name)
-    except NotImplementedError:
-        return False
-    return True
-
-
 @cache
-def _zoo() -> dict[str, _ZooModel]:
-    """The zoo models a JSON spec can name (their data ships with hwsearch)."""
-    from search.models import ZOO, build_model
-    from search.tasks import TASKS
-    from search.transforms._graph import weighted_layers
-
-    models = {}
-    for name, entry in ZOO.items():
-        if entry.dataset in FILE_DATASETS:
-            continue
-        model = build_model(name)
-        models[name] = _ZooModel(
-            entry.task,
-            list(TASKS[entry.task].metrics),
-            [layer for layer, _ in weighted_layers(model)],
-            _rtl_supported(model, name),
-        )
-    return models
+def _zoo() -> dict[str, ZooModelInfo]:
+    """The zoo models a JSON spec can name (those whose data ships with hwsearch)."""
+    return {name: info for name, info in zoo_catalog().items() if not info.dataset_from_user}
 
 
 def _branch(spec: dict[str, Any], model: str) -> dict[str, Any]:
     from hw_models import DEVICES
-    from search.spec import HARDWARE_OBJECTIVES, LAYER_TYPES
 
     zoo = _zoo()[model]
     properties = {k: v for k, v in spec["properties"].items() if k != "dataset_path"}
