@@ -37,13 +37,13 @@ from service.core.db import absolute_url, make_engine, make_session_factory
 from service.core.schema import check_schema
 from service.models import Confirmation, Job
 from service.workers.budget import DbTrialBudget
-from service.workers.heartbeat import Heartbeat
-from service.workers.retry import is_transient, retry_transient
-from service.workers.simulation import (
+from service.workers.confirmation_task import (
     ConfirmationFailedError,
     ConfirmationUnavailableError,
     run_confirmation,
 )
+from service.workers.heartbeat import Heartbeat
+from service.workers.retry import is_transient, retry_transient
 
 log = logging.getLogger("hwsearch.worker")
 KEEP_JOBS = 2  # loaded workloads kept for the next phases of their jobs

@@ -1,4 +1,4 @@
-from service.workers.simulation import NOT_AVAILABLE
+from service.workers.confirmation_task import NOT_AVAILABLE
 
 
 def test_without_rtl_confirmation_tasks_fail_clearly(finished_job):
