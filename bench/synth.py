@@ -218,11 +218,13 @@ def estimate(design: Design) -> dict:
     return {"total": {r: int(est.resources[r]) for r in RESOURCES}, "stages": stages}
 
 
-def run_one(case: Case, timeout_s: float, flatten: bool) -> dict:
-    """Synthesise one case; its estimate, Yosys counts and signed errors."""
+def run_one(case: Case, timeout_s: float, flatten: bool, keep: Path | None = None) -> dict:
+    """Synthesise one case (in `keep`/name when given); its estimate, Yosys counts and signed
+    errors."""
     design = case.design()
     start = time.monotonic()
-    counts = synthesize(design, timeout_s=timeout_s, flatten=flatten)
+    work_dir = keep / case.name if keep is not None else None
+    counts = synthesize(design, work_dir, timeout_s=timeout_s, flatten=flatten)
     est = estimate(design)
     yosys = counts.resources()
     return {
@@ -283,21 +285,22 @@ def print_table(results: list[dict]) -> None:
 
 
 def print_summary(summary: dict) -> None:
-    """The summary lines: per split and resource, median and worst |error| (percent and
-    units); DSP and BRAM18 also equal counts."""
+    """The summary lines: per split and resource, median and worst |error| (percent, units in
+    brackets); DSP and BRAM18 lead with their equal counts."""
     for split in ("held_back", "all"):
         s = summary[split]
         print(f"summary, {split.replace('_', '-')} designs (n={s['n']}):")
         for r in RESOURCES:
             e = s[r]
-            line = (
-                f"  {r.upper():<7} median |error| {_pct(e['median_abs_pct']):>6} "
-                f"({e['median_abs']}), worst {_pct(e['worst_abs_pct']):>6} ({e['worst_abs']})"
-            )
+            line = f"  {r.upper():<7}"
             if r in COUNTED:
-                line += f", equal counts: {e['equal']}/{s['n']}"
+                line += f"equal counts: {e['equal']}/{s['n']}, "
+            line += (
+                f"median |error| {_pct(e['median_abs_pct'])} ({e['median_abs']:g}), "
+                f"worst {_pct(e['worst_abs_pct'])} ({e['worst_abs']:g})"
+            )
             if e["undefined_pct"]:
-                line += f" [{e['undefined_pct']} with Yosys 0 left out of the %]"
+                line += f" [% leaves out {e['undefined_pct']} where Yosys counts 0]"
             print(line)
 
 
@@ -309,6 +312,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0, help="Yosys timeout per design")
     parser.add_argument("--flatten", action="store_true", help="synth_xilinx -flatten")
     parser.add_argument("--list", action="store_true", help="list the suite and exit")
+    parser.add_argument("--keep", type=Path, help="keep each design's files and yosys.log here")
     args = parser.parse_args()
     cases = suite()
     if args.list:
@@ -325,7 +329,8 @@ def main() -> None:
     start = time.monotonic()
     results, failed = [], {}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_one, c, args.timeout, args.flatten): c.name for c in chosen}
+        run = (args.timeout, args.flatten, args.keep)
+        futures = {pool.submit(run_one, c, *run): c.name for c in chosen}
         for future in as_completed(futures):
             try:
                 res = future.result()
