@@ -34,8 +34,10 @@ module hws_requant #(
   always_comb begin
     logic signed [WIDE-1:0] a, y, half, thr;
     int amount;
-    a   = {{34{acc_i[ACC_BITS-1]}}, acc_i};
-    thr = {{(WIDE - 32){1'b0}}, threshold_i};
+    a      = {{34{acc_i[ACC_BITS-1]}}, acc_i};
+    thr    = {{(WIDE - 32){1'b0}}, threshold_i};
+    half   = '0;  // assigned on every path: synthesis infers no latch
+    amount = 0;
     if (shift_i > 0) begin
       amount = (shift_i > ACC_BITS + 1) ? ACC_BITS + 1 : shift_i;
       half   = WIDE'(1) << (amount - 1);
