@@ -171,10 +171,12 @@ def _check_workload(spec: JobSpec, uploads: dict[str, Upload], root: str) -> Non
                 ) from err
         try:
             if "model" in uploads:  # both files parse, and the model takes the data's inputs
-                search.load_workload(local)
-            elif "dataset" in uploads:  # the data file of a zoo model's dataset (jsc)
-                load_dataset(zoo_entry(spec.model).dataset, local.dataset_path)
-            model, model_name = search.job_model(local)
+                workload = search.load_workload(local)
+                model, model_name = workload.model, workload.model_name
+            else:
+                if "dataset" in uploads:  # the data file of a zoo model's dataset (jsc)
+                    load_dataset(zoo_entry(spec.model).dataset, local.dataset_path)
+                model, model_name = search.job_model(local)
         except DatasetError as err:
             raise SubmissionError(422, ["body", "dataset"], _strip(str(err), tmp)) from err
         except UserModelError as err:
