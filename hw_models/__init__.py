@@ -23,6 +23,7 @@ from ._contract import (
     VECTOR_OVERHEAD,
     accumulator_bits,
     sliding_window_size,
+    weight_store,
 )
 from ._cycles import (
     Schedule,
@@ -75,5 +76,6 @@ __all__ = [
     "require_chain",
     "simd_options",
     "sliding_window_size",
+    "weight_store",
     "window_masks",
 ]

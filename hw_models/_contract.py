@@ -7,6 +7,11 @@ module, and Verilator simulation checks that the RTL takes exactly the cycles th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._network import LayerSpec
+
 # Cycles a layer engine, max-pool or add stage spends per frame on top of its work: start
 # handshake, pipeline fill and drain (memory read, multiply, adder tree, accumulate,
 # requantize, write). The RTL pads its pipeline so the drain is exactly this long.
@@ -41,6 +46,17 @@ INPUT_NAME = "input"
 def sliding_window_size(size: int, kernel: int, stride: int, padding: int) -> int:
     """Output rows/cols of a sliding window (PyTorch Conv2d/MaxPool2d, dilation 1)."""
     return (size + 2 * padding - kernel) // stride + 1
+
+
+def weight_store(layer: LayerSpec) -> str:
+    """An engine's weight memory layout (SPEC section 6), the one rule the cost model and the
+    RTL share: "operand" for a matmul (its B is a frame, not weights), "skip" with activation
+    skipping, "sparse" when some weight is zero, else "dense" (FINN's lockstep layout)."""
+    if layer.kind == "matmul":
+        return "operand"
+    if layer.act_skip:
+        return "skip"
+    return "sparse" if int(layer.row_nnz.min()) < layer.fan_in else "dense"
 
 
 def accumulator_bits(w_bits: int, a_bits: int, k: int, input_signed: bool) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _coefficients as c
-from ._contract import accumulator_bits
+from ._contract import accumulator_bits, weight_store
 from ._network import LayerSpec
 
 RESOURCE_NAMES = ("lut", "ff", "dsp", "bram18")
@@ -139,14 +139,6 @@ class EngineShape:
         matmul = layer.kind == "matmul"
         w_signed = layer.w_bits + 1 if matmul else layer.w_bits  # B is an unsigned activation
         acc = accumulator_bits(w_signed, layer.a_bits, layer.fan_in, layer.input_signed)
-        if matmul:
-            store = "operand"
-        elif layer.act_skip:
-            store = "skip"
-        elif int(layer.row_nnz.min()) < layer.fan_in:
-            store = "sparse"
-        else:
-            store = "dense"
         return cls(
             rows=layer.rows,
             fan_in=layer.fan_in,
@@ -159,7 +151,7 @@ class EngineShape:
             requantizes=not is_last,
             window_register=layer.kind != "linear",
             kernel=layer.kernel if layer.kind == "conv2d" else 1,
-            weight_store=store,
+            weight_store=weight_store(layer),
             max_row_nnz=max(1, int(layer.row_nnz.max())),
             operand_depth_frames=operand_depth_frames,
         )

@@ -224,16 +224,13 @@ class Design:
         return out
 
     def weight_store(self, name: str) -> str:
-        """Weight memory layout (SPEC section 6): "skip" with activation skipping, else
-        "sparse" when some weight is zero, else "dense" (FINN's lockstep layout)."""
-        layer = self.layer(name)
-        if layer.act_skip:
-            return "skip"
-        return "sparse" if bool((self.memories[name].weight == 0).any()) else "dense"
+        """Weight memory layout of engine `name`: the contract's (`hw_models.weight_store`;
+        the memory's zeros are the network's weight mask, checked on construction)."""
+        return hw_models.weight_store(self.layer(name))
 
     def row_nnz(self, name: str) -> np.ndarray:
-        """(M,) nonzero weights per row of engine `name`."""
-        return (self.weight_matrix(name) != 0).sum(axis=1)
+        """(M,) nonzero weights per row of engine `name` (the contract layer's)."""
+        return self.layer(name).row_nnz
 
     def max_row_nnz(self, name: str) -> int:
         """Value slots of a "skip" row word: the longest row (at least 1)."""
