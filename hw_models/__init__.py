@@ -12,26 +12,30 @@ engines' memory images), and search/ lowers each candidate to it once. Typical u
 and for confirmation against simulation:
 
     schedule = exact_network_cycles(net, est.folding, input_masks)
-    schedule.stage_cycles, schedule.total_cycles   # (stages, N) and the simulated total
+    schedule.start, schedule.done, schedule.total_cycles   # what the RTL records and takes
 """
 
 from ._chain import NotAChainError, require_chain
 from ._contract import (
+    ENGINE_DRAIN,
+    ENGINE_FILL,
+    FIXED_DRAIN,
     HANDOFF,
     INPUT_NAME,
-    LAYER_OVERHEAD,
-    VECTOR_OVERHEAD,
     accumulator_bits,
     sliding_window_size,
     weight_store,
 )
 from ._cycles import (
     Schedule,
+    StageTimes,
     exact_network_cycles,
     exact_stage_cycles,
-    interval_cycles,
+    exact_stage_times,
     latency_cycles,
     pipeline_schedule,
+    stage_roles,
+    steady_interval,
     window_masks,
 )
 from ._devices import DEFAULT_MAX_UTILISATION, DEVICES, Device, get_device
@@ -45,11 +49,12 @@ from ._resources import RESOURCE_NAMES
 __all__ = [
     "DEFAULT_MAX_UTILISATION",
     "DEVICES",
+    "ENGINE_DRAIN",
+    "ENGINE_FILL",
+    "FIXED_DRAIN",
     "HANDOFF",
     "INPUT_NAME",
-    "LAYER_OVERHEAD",
     "RESOURCE_NAMES",
-    "VECTOR_OVERHEAD",
     "Device",
     "DoesNotFitError",
     "Estimate",
@@ -61,14 +66,15 @@ __all__ = [
     "PreparedNetwork",
     "Schedule",
     "StageEstimate",
+    "StageTimes",
     "accumulator_bits",
     "estimate",
     "exact_network_cycles",
     "exact_stage_cycles",
+    "exact_stage_times",
     "expected_stage_cycles",
     "fold",
     "get_device",
-    "interval_cycles",
     "latency_cycles",
     "pe_options",
     "pipeline_schedule",
@@ -76,6 +82,8 @@ __all__ = [
     "require_chain",
     "simd_options",
     "sliding_window_size",
+    "stage_roles",
+    "steady_interval",
     "weight_store",
     "window_masks",
 ]

@@ -37,9 +37,9 @@ def _frame_buffer_layout(
 
 
 def skip_depth_frames(source_stage: int, consumer_stage: int) -> int:
-    """Frames a skip buffer must hold so it never stalls the pipeline: `2 * (a - s)` for a
-    consumer at stage a reading the output of stage s (SPEC section 4, "Two-input stages")."""
-    return 2 * (consumer_stage - source_stage)
+    """Frames a skip buffer must hold so it never stalls the pipeline: `2 * (a - s) + 1` for
+    a consumer at stage a reading the output of stage s (SPEC section 2, "Skip buffers")."""
+    return 2 * (consumer_stage - source_stage) + 1
 
 
 def loader_resources(first: LayerSpec) -> np.ndarray:

@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._network import LayerSpec
 
-# Cycles a layer engine, max-pool or add stage spends per frame on top of its work: start
-# handshake, pipeline fill and drain (memory read, multiply, adder tree, accumulate,
-# requantize, write). The RTL pads its pipeline so the drain is exactly this long.
-# 6 is the RTL engine's minimum (hws_engine.sv: 2 cycles to prefetch window 0, 4 to drain
-# multiply, adder tree, accumulate and write), so no stage idles on padding.
-LAYER_OVERHEAD = 6
-# Cycles between two input vectors (windows) of a layer engine: the lanes synchronise and the
-# prefetched window register is swapped in (the next window is read during the current one).
-VECTOR_OVERHEAD = 1
+# Stages overlap consecutive frames and windows (SPEC section 4): a stage's steady-state
+# interval is its work, and these cycles show only in latency.
+# Cycles from an engine's start to its first vector entering the lanes (window 0 is read from
+# the input buffer, one cycle of registered read).
+ENGINE_FILL = 1
+# Cycles from an engine's last compute cycle of a frame to its done pulse: multiply, adder
+# tree and accumulate, requantize into the pixel register, write the last output pixel.
+ENGINE_DRAIN = 5
+# Cycles from a fixed stage's (max-pool, add, norm, softmax) release of its input to its done
+# pulse: the last window's maximum is registered and written.
+FIXED_DRAIN = 2
 # Cycles from a stage's `done` to the next stage's `start` on the same frame (registered
 # handshake across the ping-pong buffer).
 HANDOFF = 1

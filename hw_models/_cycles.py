@@ -14,13 +14,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._contract import (
+    ENGINE_DRAIN,
+    ENGINE_FILL,
+    FIXED_DRAIN,
     FIXED_KINDS,
     HANDOFF,
-    LAYER_OVERHEAD,
     LOADER_PIXELS_PER_CYCLE,
     NORM_KINDS,
     NORM_PASSES,
-    VECTOR_OVERHEAD,
 )
 from ._folding import Folding
 from ._network import LayerSpec, Network
@@ -58,14 +59,13 @@ def fixed_stage_cycles(layer: LayerSpec) -> int:
     if layer.kind not in FIXED_KINDS:
         raise ValueError(f"layer {layer.name!r}: {layer.kind} is an engine, not a fixed stage")
     passes = NORM_PASSES if layer.kind in NORM_KINDS else 1
-    return LAYER_OVERHEAD + passes * layer.out_shape[1] * layer.out_shape[2]
+    return passes * layer.out_shape[1] * layer.out_shape[2]
 
 
-def engine_cycles_from_work(n_work: np.ndarray, pe: int, simd: int) -> np.ndarray:
-    """Engine stage time from work counts `n(o, w)` of shape (N, vectors, M) -> (N,) cycles:
-    `LAYER_OVERHEAD + sum_w (VECTOR_OVERHEAD + max_p L_p(w))` (SPEC 2-3)."""
-    per_vector = lane_max_cycles(row_cycles(n_work, simd), pe)  # (N, vectors)
-    return LAYER_OVERHEAD + (VECTOR_OVERHEAD + per_vector).sum(axis=-1)
+def vector_cycles_from_work(n_work: np.ndarray, pe: int, simd: int) -> np.ndarray:
+    """Cycles of each vector from work counts `n(o, w)` of shape (N, vectors, M) ->
+    (N, vectors): `max_p L_p(w)`, lanes synchronous per vector (SPEC 3)."""
+    return lane_max_cycles(row_cycles(n_work, simd), pe)
 
 
 def window_masks(mask: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:
@@ -109,35 +109,64 @@ def _input_mask(layer: LayerSpec, mask: np.ndarray) -> np.ndarray:
     return mask
 
 
-def engine_stage_cycles(
+def engine_stage_work(
     layer: LayerSpec, pe: int, simd: int, input_mask: np.ndarray | None, n_frames: int
-) -> np.ndarray:
-    """(n_frames,) exact cycles of one engine stage. Without activation skipping only the
-    weight zeros count, so the mask is not needed and every frame takes the same time."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact work of one engine stage -> (n_frames,) cycles per frame `sum_w max_p L_p(w)` and
+    (n_frames,) cycles of the frame's last vector (the schedule needs both, SPEC 4). Without
+    activation skipping only the weight zeros count, so the mask is not needed and every
+    frame and vector takes the same time."""
     if not layer.act_skip:
-        n_work = layer.row_nnz[None, None, :]  # (1, 1, M)
-        vectors = engine_cycles_from_work(n_work, pe, simd)[0] - LAYER_OVERHEAD
-        total = LAYER_OVERHEAD + vectors * layer.n_vectors
-        return np.full(n_frames, total, dtype=np.int64)
+        per_vector = int(vector_cycles_from_work(layer.row_nnz[None, None, :], pe, simd)[0, 0])
+        work = np.full(n_frames, per_vector * layer.n_vectors, dtype=np.int64)
+        return work, np.full(n_frames, per_vector, dtype=np.int64)
     if input_mask is None:
         raise ValueError(
             f"layer {layer.name!r} skips zero activations: input_masks must hold "
             "its input nonzero mask"
         )
     mask = _input_mask(layer, input_mask)
-    out = np.empty(len(mask), dtype=np.int64)
+    work = np.empty(len(mask), dtype=np.int64)
+    last = np.empty(len(mask), dtype=np.int64)
     for i, frame in enumerate(mask):  # one frame at a time bounds the window array's memory
-        out[i] = engine_cycles_from_work(work_counts(layer, frame)[None], pe, simd)[0]
-    return out
+        per_vector = vector_cycles_from_work(work_counts(layer, frame)[None], pe, simd)[0]
+        work[i], last[i] = per_vector.sum(), per_vector[-1]
+    return work, last
 
 
-def exact_stage_cycles(
+STAGE_ROLES = ("loader", "engine", "fixed")
+
+
+def stage_roles(network: Network) -> tuple[str, ...]:
+    """Timing role of every stage (SPEC 4): the loader, engines, and fixed stages."""
+    return ("loader", *("engine" if layer.is_engine else "fixed" for layer in network.layers))
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """What the schedule needs of every stage and frame: its role, its work `T_l(n)` (the
+    cycles it is busy with the frame, its steady-state interval) and, for engines, the cycles
+    of the frame's last vector (when the engine releases its input); arrays (stages, N)."""
+
+    roles: tuple[str, ...]
+    work: np.ndarray
+    last: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.work.shape != self.last.shape or self.work.shape[0] != len(self.roles):
+            raise ValueError("StageTimes: roles, work and last must describe the same stages")
+        unknown = sorted(set(self.roles) - set(STAGE_ROLES))
+        if unknown:
+            raise ValueError(f"StageTimes: unknown stage roles {unknown}")
+
+
+def exact_stage_times(
     network: Network,
     folding: Folding,
     input_masks: Mapping[str, np.ndarray] | None = None,
     n_frames: int | None = None,
-) -> np.ndarray:
-    """Exact cycles of every stage for every frame -> (stages, N) int64 (stage 0 = loader).
+) -> StageTimes:
+    """Exact work of every stage for every frame (stage 0 = loader).
 
     Args:
         network: the network.
@@ -159,24 +188,46 @@ def exact_stage_cycles(
             f"give n_frames or input_masks, all with the same number of frames; got {sorted(sizes)}"
         )
     n = sizes.pop()
-    rows = [np.full(n, loader_cycles(network.layers[0].in_shape), dtype=np.int64)]
+    zeros = np.zeros(n, dtype=np.int64)
+    work = [np.full(n, loader_cycles(network.layers[0].in_shape), dtype=np.int64)]
+    last = [zeros]
     for layer in network.layers:
         if layer.is_engine:
             pe, simd = folding[layer.name]
-            rows.append(engine_stage_cycles(layer, pe, simd, masks.get(layer.name), n))
+            stage_work, stage_last = engine_stage_work(layer, pe, simd, masks.get(layer.name), n)
+            work.append(stage_work)
+            last.append(stage_last)
         else:
-            rows.append(np.full(n, fixed_stage_cycles(layer), dtype=np.int64))
-    return np.stack(rows)
+            work.append(np.full(n, fixed_stage_cycles(layer), dtype=np.int64))
+            last.append(zeros)
+    return StageTimes(stage_roles(network), np.stack(work), np.stack(last))
+
+
+def exact_stage_cycles(
+    network: Network,
+    folding: Folding,
+    input_masks: Mapping[str, np.ndarray] | None = None,
+    n_frames: int | None = None,
+) -> np.ndarray:
+    """(stages, N) exact work `T_l(n)` of every stage and frame (see `exact_stage_times`)."""
+    return exact_stage_times(network, folding, input_masks, n_frames).work
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """Per-frame stage times and the start and done cycle of every stage and frame, each
-    (stages, N) int64."""
+    """Stage times and the start, release and done cycle of every stage and frame, each
+    (stages, N) int64. `release` is when a stage no longer needs the frame's input buffer
+    (the loader's is its done)."""
 
-    stage_cycles: np.ndarray
+    times: StageTimes
     start: np.ndarray
+    release: np.ndarray
     done: np.ndarray
+
+    @property
+    def stage_cycles(self) -> np.ndarray:
+        """(stages, N) work of every stage and frame."""
+        return self.times.work
 
     @property
     def total_cycles(self) -> int:
@@ -184,26 +235,46 @@ class Schedule:
         return int(self.done[-1, -1])
 
 
-def pipeline_schedule(stage_cycles: np.ndarray, handoff: int = HANDOFF) -> Schedule:
-    """Max-plus recurrence of the ping-pong pipeline (SPEC 4):
-    `start[l][n] = max(done[l-1][n] + HANDOFF, done[l][n-1], done[l+1][n-2])`,
-    `done[l][n] = start[l][n] + T_l(n)`; the loader has no predecessor term and the last stage
-    drains immediately."""
-    t = np.asarray(stage_cycles, dtype=np.int64)
-    n_stages, n_frames = t.shape
-    tl = t.tolist()
-    done = [[0] * n_frames for _ in range(n_stages)]
+def pipeline_schedule(times: StageTimes, handoff: int = HANDOFF) -> Schedule:
+    """Max-plus recurrence of the overlapped ping-pong pipeline (SPEC 4).
+
+    `start[l][n] = max(done[l-1][n] + HANDOFF, release[l][n-1], release[l+1][n-2])`: input
+    complete, the stage ready for a new frame, a free output bank. Then, by role:
+    loader `done = release = start + T`; fixed `release = start + T`,
+    `done = release + FIXED_DRAIN`; engine: the frame's first vector enters the lanes at
+    `a = max(start + ENGINE_FILL, b[n-1])` (after the previous frame's last vector),
+    the lanes finish it at `b = a + T`, the input is released when the last vector enters
+    the lanes, `release = b - last`, and `done = b + ENGINE_DRAIN`.
+    The loader has no predecessor term and the last stage no successor term.
+    """
+    work, last = times.work.tolist(), times.last.tolist()
+    n_stages, n_frames = times.work.shape
     start = [[0] * n_frames for _ in range(n_stages)]
+    release = [[0] * n_frames for _ in range(n_stages)]
+    done = [[0] * n_frames for _ in range(n_stages)]
+    lanes_free = [0] * n_stages  # b[n-1]: last compute cycle of an engine's previous frame
     for n in range(n_frames):
-        for s in range(n_stages):
+        for s, role in enumerate(times.roles):
             begin = done[s - 1][n] + handoff if s > 0 else 0
             if n >= 1:
-                begin = max(begin, done[s][n - 1])
+                begin = max(begin, release[s][n - 1])
             if n >= 2 and s + 1 < n_stages:
-                begin = max(begin, done[s + 1][n - 2])
+                begin = max(begin, release[s + 1][n - 2])
             start[s][n] = begin
-            done[s][n] = begin + tl[s][n]
-    return Schedule(t, np.array(start, dtype=np.int64), np.array(done, dtype=np.int64))
+            if role == "engine":
+                end = max(begin + ENGINE_FILL, lanes_free[s]) + work[s][n]
+                lanes_free[s] = end
+                release[s][n] = end - last[s][n]
+                done[s][n] = end + ENGINE_DRAIN
+            else:
+                release[s][n] = begin + work[s][n]
+                done[s][n] = release[s][n] + (FIXED_DRAIN if role == "fixed" else 0)
+    return Schedule(
+        times,
+        np.array(start, dtype=np.int64),
+        np.array(release, dtype=np.int64),
+        np.array(done, dtype=np.int64),
+    )
 
 
 def exact_network_cycles(
@@ -212,17 +283,41 @@ def exact_network_cycles(
     input_masks: Mapping[str, np.ndarray] | None = None,
     n_frames: int | None = None,
 ) -> Schedule:
-    """Exact schedule of N frames (see `exact_stage_cycles` for the arguments);
-    `.total_cycles` is what the RTL simulation must take."""
-    return pipeline_schedule(exact_stage_cycles(network, folding, input_masks, n_frames))
+    """Exact schedule of N frames (see `exact_stage_times` for the arguments);
+    `.start`/`.done` are what the RTL simulation must record, `.total_cycles` what it takes."""
+    return pipeline_schedule(exact_stage_times(network, folding, input_masks, n_frames))
 
 
-def interval_cycles(stage_cycles: np.ndarray) -> np.ndarray:
-    """Steady-state interval: the slowest stage, `max_l T_l` over axis 0 (SPEC 4)."""
-    return np.max(stage_cycles, axis=0)
+def stage_fill(role: str) -> int:
+    """Cycles a stage spends before its work on a frame: only engines fill (SPEC 4)."""
+    return ENGINE_FILL if role == "engine" else 0
 
 
-def latency_cycles(stage_cycles: np.ndarray, handoff: int = HANDOFF) -> np.ndarray:
-    """One frame through an empty pipeline: `sum_l T_l + (stages - 1) * HANDOFF` (SPEC 4)."""
-    t = np.asarray(stage_cycles)
-    return t.sum(axis=0) + (t.shape[0] - 1) * handoff
+def stage_drain(role: str) -> int:
+    """Cycles from a stage's last work cycle to its done pulse (SPEC 4)."""
+    return {"engine": ENGINE_DRAIN, "fixed": FIXED_DRAIN, "loader": 0}[role]
+
+
+def steady_interval(
+    roles: tuple[str, ...], work: np.ndarray, last: np.ndarray, handoff: int = HANDOFF
+) -> np.ndarray:
+    """Steady-state cycles per frame of the overlapped pipeline from stage work (stages, ...)
+    and engines' last-vector cycles (SPEC 4): the slowest stage, unless two neighbours'
+    fill, work and drain do not fit in the two banks of the buffer between them: the
+    producer's next-but-one frame may start only when the consumer released this one, so
+    `2 * interval >= F_p + T_p + D_p + HANDOFF + F_c + T_c - last_c`."""
+    work, last = np.asarray(work, dtype=np.float64), np.asarray(last, dtype=np.float64)
+    fill = np.array([stage_fill(r) for r in roles], dtype=np.float64)
+    drain = np.array([stage_drain(r) for r in roles], dtype=np.float64)
+    shape = (-1,) + (1,) * (work.ndim - 1)
+    fill, drain = fill.reshape(shape), drain.reshape(shape)
+    span = (fill + work + drain)[:-1] + handoff + (fill + work - last)[1:]
+    return np.maximum(work.max(axis=0), span.max(axis=0, initial=0.0) / 2)
+
+
+def latency_cycles(roles: tuple[str, ...], work: np.ndarray, handoff: int = HANDOFF) -> np.ndarray:
+    """One frame through an empty pipeline: every stage's fill, work and drain plus the
+    handoffs, `sum_l (F_l + T_l + D_l) + (stages - 1) * HANDOFF` (SPEC 4)."""
+    work = np.asarray(work)
+    overhead = sum(stage_fill(r) + stage_drain(r) for r in roles)
+    return work.sum(axis=0) + overhead + (work.shape[0] - 1) * handoff

@@ -40,7 +40,7 @@ class Estimate:
     max_utilisation: float
     folding: Folding
     stages: tuple[StageEstimate, ...]
-    interval_cycles: float  # slowest stage, cycles per frame
+    interval_cycles: float  # steady-state cycles per frame (SPEC 4)
     throughput_fps: float  # clock / interval
     latency_cycles: float  # one frame through the empty pipeline
     latency_us: float

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._contract import LAYER_OVERHEAD, VECTOR_OVERHEAD
 from ._cycles import lane_max_table
 from ._lane_max import expected_lane_max, expected_row_max
 from ._network import LayerSpec
@@ -247,7 +246,7 @@ class EngineCycles:
         pes = self.pes[index]
         if not layer.act_skip:
             table = lane_max_table(layer.row_nnz, pes, simds).astype(np.float64)
-            self.table[index] = LAYER_OVERHEAD + layer.n_vectors * (VECTOR_OVERHEAD + table)
+            self.table[index] = layer.n_vectors * table
             self._done[b][:] = True
             return
         st = self._stats
@@ -266,7 +265,7 @@ class EngineCycles:
                 np.add.reduce(lane_rows, axis=0, out=lanes[start : start + pe, span])
                 start += pe
             table = expected_lane_max(lanes, pes, st.weights, span)  # (nP, nS)
-            table = LAYER_OVERHEAD + layer.n_vectors * (VECTOR_OVERHEAD + table)
+            table = layer.n_vectors * table
             self.table[index[:, None], cols] = table[:, cols]
             self._done[b] |= todo
         if pes[-1] == layer.rows:  # PE = M: one row per lane, where direct
@@ -279,7 +278,7 @@ class EngineCycles:
                     st.mean, st.var, st.n_max, st.grid_counts, simds[direct], st.weights,
                     now[direct],
                 )  # fmt: skip
-                cycles = LAYER_OVERHEAD + layer.n_vectors * (VECTOR_OVERHEAD + row_max)
+                cycles = layer.n_vectors * row_max
                 self.table[index[-1], now] = cycles[now[direct]]
                 pending &= ~now
             self.table[index[-1], pending] = np.nan

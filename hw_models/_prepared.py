@@ -10,8 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._buffers import skip_depth_frames, stage_fixed_resources
-from ._contract import HANDOFF
-from ._cycles import fixed_stage_cycles, lane_max_table, loader_cycles
+from ._cycles import (
+    fixed_stage_cycles,
+    lane_max_table,
+    latency_cycles,
+    loader_cycles,
+    stage_roles,
+    steady_interval,
+)
 from ._devices import Device, get_device
 from ._expected import EngineCycles, engine_cycle_table, request_many
 from ._folding import Folding, shared_pe_options, shared_simd_options
@@ -30,18 +36,22 @@ _PREPARED_CACHE: weakref.WeakKeyDictionary[Network, dict[tuple[int, int], Prepar
 class Evaluation:
     """Expected performance and resources of n candidate foldings."""
 
-    stage_cycles: np.ndarray  # (n, stages) expected cycles per frame
+    stage_cycles: np.ndarray  # (n, stages) expected work per frame
     resources: np.ndarray  # (n, 4) LUT, FF, DSP, BRAM18
+    roles: tuple[str, ...]  # timing role of every stage
+    vectors: np.ndarray  # (stages,) vectors per frame of engines (1 for other stages)
 
     @property
     def interval_cycles(self) -> np.ndarray:
-        """(n,) slowest stage (SPEC 4)."""
-        return self.stage_cycles.max(axis=1)
+        """(n,) steady-state cycles per frame: the slowest stage, or the buffer bound of two
+        neighbours (SPEC 4); an engine's last vector is its mean vector."""
+        last = self.stage_cycles / np.maximum(self.vectors, 1) * (self.vectors > 0)
+        return steady_interval(self.roles, self.stage_cycles.T, last.T)
 
     @property
     def latency_cycles(self) -> np.ndarray:
-        """(n,) one frame through the empty pipeline: stage times plus handoffs (SPEC 4)."""
-        return self.stage_cycles.sum(axis=1) + (self.stage_cycles.shape[1] - 1) * HANDOFF
+        """(n,) one frame through the empty pipeline (SPEC 4)."""
+        return latency_cycles(self.roles, self.stage_cycles.T)
 
 
 def _engine_shape(network: Network, layer: LayerSpec) -> EngineShape:
@@ -118,6 +128,9 @@ class PreparedNetwork:
         self._fixed_stage = fixed_stage  # (stages,) not an engine
         self.fixed_resources = np.ceil(fixed[fixed_stage]).sum(axis=0)
         self.fixed_stage_resources = np.ceil(fixed)
+        self.roles = stage_roles(network)
+        self.stage_vectors = np.zeros(len(self.stage_names))
+        self.stage_vectors[self.engine_stage] = [layer.n_vectors for layer in engines]
         self.stage_cycles_fixed = np.zeros(len(self.stage_names))
         self.stage_cycles_fixed[0] = loader_cycles(network.layers[0].in_shape)
         for i, layer in enumerate(network.layers):
@@ -225,7 +238,7 @@ class PreparedNetwork:
         cycles = cycles.copy()
         cycles[:, self.engine_stage] = self.cycles[e, pe_index, simd_index]
         res = self.resources[e, pe_index, simd_index].sum(axis=1) + self.fixed_resources
-        return Evaluation(cycles, res)
+        return Evaluation(cycles, res, self.roles, self.stage_vectors)
 
     def reference_option(self, e: int, pe: int, simd: int) -> tuple[float, np.ndarray]:
         """Expected cycles per frame and (4,) resources of engine `e` at one (PE, SIMD), from
@@ -262,8 +275,8 @@ def prepare(network: Network, device: str | Device) -> PreparedNetwork:
 
 
 def expected_stage_cycles(network: Network, folding: Folding) -> np.ndarray:
-    """(stages,) expected cycles per frame of every stage (stage 0 = loader), from the
-    layers' statistics (SPEC section 5); exact for stages without activation skipping."""
+    """(stages,) expected work per frame of every stage (stage 0 = loader), from the layers'
+    statistics (SPEC section 5); exact for stages without activation skipping."""
     folding.check(network)
     out = np.zeros(len(network.stage_names))
     out[0] = loader_cycles(network.layers[0].in_shape)

@@ -16,7 +16,7 @@ import json
 import math
 from pathlib import Path
 
-from hw_models import HANDOFF, LAYER_OVERHEAD, VECTOR_OVERHEAD, LayerSpec
+from hw_models import ENGINE_DRAIN, ENGINE_FILL, FIXED_DRAIN, HANDOFF, LayerSpec
 from rtl._readme import README_TEMPLATE
 from rtl.design import Design
 from rtl.memfiles import STORE_CODES, write_memories
@@ -39,10 +39,12 @@ HARNESS = "hws_tb.sv"
 
 
 def contract() -> dict[str, int]:
-    """The contract constants the generated top is parameterised with (hw_models)."""
+    """The contract constants the RTL implements (hw_models): the handoff is a parameter of
+    the generated top, the fill and drain are the depth of the hand-written pipelines."""
     return {
-        "LAYER_OVERHEAD": LAYER_OVERHEAD,
-        "VECTOR_OVERHEAD": VECTOR_OVERHEAD,
+        "ENGINE_FILL": ENGINE_FILL,
+        "ENGINE_DRAIN": ENGINE_DRAIN,
+        "FIXED_DRAIN": FIXED_DRAIN,
         "HANDOFF": HANDOFF,
     }
 
@@ -86,12 +88,13 @@ def _buffer(i: int, producer_bits: int, consumer: LayerSpec, pixels: int) -> str
         "rst_ni": "rst_ni",
         "s_pix_valid_i": f"st{i}_pix_valid",
         "s_pix_data_i": f"st{i}_pix_data",
+        "prod_start_i": f"st{i}_start",
         "prod_done_i": f"st{i}_done",
         "wr_free_o": f"b{i}_wr_free",
         "rd_req_i": f"b{i}_rd_req",
         "rd_valid_o": f"b{i}_rd_valid",
         "rd_data_o": f"b{i}_rd_data",
-        "cons_done_i": f"st{i + 1}_done",
+        "cons_done_i": f"st{i + 1}_release",
         "rd_avail_o": f"b{i}_rd_avail",
     }
     if consumer.kind == "linear":
@@ -121,6 +124,7 @@ def _stage(design: Design, i: int, layer: LayerSpec, last: bool) -> str:
         "in_avail_i": f"b{i - 1}_rd_avail",
         "out_free_i": "1'b1" if last else f"b{i}_wr_free",
         "start_o": f"st{i}_start",
+        "release_o": f"st{i}_release",
         "done_o": f"st{i}_done",
         "m_win_req_o": f"b{i - 1}_rd_req",
         "m_win_row_o": "" if layer.kind == "linear" else f"b{i - 1}_rd_row",
@@ -138,13 +142,9 @@ def _stage(design: Design, i: int, layer: LayerSpec, last: bool) -> str:
             "KERNEL": layer.kernel,
             "OUT_H": ho,
             "OUT_W": wo,
-            "LAYER_OVERHEAD": _Expr("LAYER_OVERHEAD"),
         }
         return _inst("hws_maxpool", f"u_st{i}_{layer.name}", params, ports)
-    params = engine_parameters(design, layer.name) | {
-        "LAYER_OVERHEAD": _Expr("LAYER_OVERHEAD"),
-        "VECTOR_OVERHEAD": _Expr("VECTOR_OVERHEAD"),
-    }
+    params = engine_parameters(design, layer.name)
     return _inst("hws_engine", f"u_st{i}_{layer.name}", params, ports)
 
 
@@ -191,7 +191,8 @@ def generate_top(design: Design) -> str:
     body = []
     frame_bits = [in_bits] + [x.out_shape[0] * design.layer_out_bits(x) for x in layers]
     for i in range(n_stages):
-        decl.append(f"  logic st{i}_start, st{i}_done, st{i}_pix_valid;")
+        release = f" st{i}_release," if i > 0 else ""
+        decl.append(f"  logic st{i}_start,{release} st{i}_done, st{i}_pix_valid;")
         decl.append(f"  logic [{frame_bits[i] - 1}:0] st{i}_pix_data;")
     for i, consumer in enumerate(layers):
         pixels = math.prod(design.frame_shape(consumer)[1:])
@@ -236,9 +237,10 @@ def generate_top(design: Design) -> str:
         in_bits=in_bits,
         in_pixels=h * w,
         out_bits=out_bits,
-        layer_overhead=k["LAYER_OVERHEAD"],
-        vector_overhead=k["VECTOR_OVERHEAD"],
         handoff=k["HANDOFF"],
+        fill=k["ENGINE_FILL"],
+        drain=k["ENGINE_DRAIN"],
+        fixed_drain=k["FIXED_DRAIN"],
         decl="\n".join(decl),
         body="\n".join(body),
         starts=starts,
@@ -254,13 +256,12 @@ _TOP = """\
 // Input: a stream of pixels ({in_pixels} per frame, {in_bits} bits each, all channels).
 // Output: one pixel of the last layer's accumulators ({out_bits} bits) per m_out_valid_o.
 // stage_start_o[l] / stage_done_o[l] pulse when stage l starts / finishes a frame
-// (SPEC section 4: start[l][n] and done[l][n]).
+// (SPEC section 4: start[l][n] and done[l][n]); stages overlap frames (fill {fill} and drain
+// {drain} cycles of an engine, {fixed_drain} of a max-pool, show only in latency).
 `default_nettype none
 
 module hws_net #(
-  parameter int unsigned LAYER_OVERHEAD  = {layer_overhead},  // cycles per frame (contract)
-  parameter int unsigned VECTOR_OVERHEAD = {vector_overhead},   // cycles per vector (contract)
-  parameter int unsigned HANDOFF         = {handoff},   // cycles done -> next start (contract)
+  parameter int unsigned HANDOFF = {handoff},  // cycles done -> next start (contract)
   localparam int unsigned IN_PIX_BITS  = {in_bits},
   localparam int unsigned OUT_PIX_BITS = {out_bits},
   localparam int unsigned N_STAGES     = {n_stages}

@@ -1,7 +1,8 @@
 """Simulation runner: run a design on test vectors with Verilator, check it against golden outputs.
 
     report = confirm(design, input_codes, golden_outputs)
-    report.bit_exact, report.first_mismatch, report.stage_cycles, report.total_cycles
+    report.bit_exact, report.first_mismatch, report.total_cycles
+    report.start_cycles, report.done_cycles      # (stages, N): SPEC section 4's start and done
 
 Steps: generate the top and the memory files (rtl.generate) -> build the pure SystemVerilog
 harness `hws_tb` with the generated top (`verilator --binary`, cached per hardware shape under
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import hw_models
-from hw_models import HANDOFF
+from hw_models import ENGINE_DRAIN, ENGINE_FILL, HANDOFF
 from rtl.design import Design
 from rtl.generate import (
     HARNESS,
@@ -76,9 +77,16 @@ class ConfirmationReport:
     work_dir: Path | None = field(repr=False)  # None when a temporary directory was used
 
     @property
-    def stage_cycles(self) -> np.ndarray:
-        """(stages, N) cycles each stage spent on each frame, T_l(n) = done - start."""
+    def stage_latency(self) -> np.ndarray:
+        """(stages, N) cycles from each stage's start of each frame to its done (frames
+        overlap, so this is latency, not the stage's interval)."""
         return self.done_cycles - self.start_cycles
+
+    @property
+    def interval_cycles(self) -> float:
+        """Measured cycles per frame: the mean spacing of the last stage's done pulses."""
+        done = self.done_cycles[-1]
+        return float(done[-1] - done[0]) / (len(done) - 1) if len(done) > 1 else float(done[0])
 
     @property
     def total_cycles(self) -> int:
@@ -94,7 +102,8 @@ class ConfirmationReport:
         exact = {None: "not checked", True: "bit-exact", False: "MISMATCH"}[self.bit_exact]
         lines = [
             f"{self.network} [{self.shape_key}]: {self.n_samples} samples, {exact}, "
-            f"{self.total_cycles} cycles ({self.cycles_per_sample:.1f}/sample)"
+            f"{self.total_cycles} cycles ({self.cycles_per_sample:.1f}/sample, one per "
+            f"{self.interval_cycles:.1f} in the pipeline)"
         ]
         if self.first_mismatch is not None:
             m = self.first_mismatch
@@ -102,9 +111,10 @@ class ConfirmationReport:
                 f"  {self.mismatches} mismatches; first: sample {m.sample} index "
                 f"{m.index}: expected {m.expected}, got {m.got}"
             )
-        for name, t in zip(self.stage_names, self.stage_cycles, strict=True):
+        for name, t in zip(self.stage_names, self.stage_latency, strict=True):
             lines.append(
-                f"  {name:>12}: {t.mean():10.1f} cycles/frame (min {t.min()}, max {t.max()})"
+                f"  {name:>12}: {t.mean():10.1f} cycles start to done (min {t.min()}, "
+                f"max {t.max()})"
             )
         return "\n".join(lines)
 
@@ -145,7 +155,8 @@ def worst_case_cycles(design: Design, n_samples: int) -> int:
             for x in design.layers
         ),
     )
-    per_frame = hw_models.expected_stage_cycles(dense, design.folding) + HANDOFF
+    overhead = HANDOFF + ENGINE_FILL + ENGINE_DRAIN  # more than any stage's fill and drain
+    per_frame = hw_models.expected_stage_cycles(dense, design.folding) + overhead
     return (n_samples + len(per_frame)) * int(per_frame.sum()) + 1000
 
 

@@ -7,18 +7,19 @@
 // hws_window_buffer, 1-cycle read latency) and writes one output pixel (M channels) per vector
 // to its output buffer; the last layer (REQUANT = 0) outputs raw accumulators.
 //
-// Cycle behaviour for a frame started in cycle s (start_o; needs in_avail_i and out_free_i):
-//   PRE cycles     window 0 is fetched into the prefetch register (PRE = 3 - VECTOR_OVERHEAD,
-//                  at least 1);
-//   per vector v   VECTOR_OVERHEAD cycles, the last of which swaps the prefetched vector in,
-//                  starts the lanes and fetches vector v+1; then max_p L_p(v) cycles while the
-//                  lanes compute (lanes are synchronous per vector);
-//   POST cycles    the last results drain (LAYER_OVERHEAD - PRE cycles, >= 4).
-// done_o pulses in cycle s + T with T = LAYER_OVERHEAD + sum_v (VECTOR_OVERHEAD + max_p L_p(v)),
-// and the engine may start the next frame in that same cycle. Output pixel v is written
-// (m_pix_valid_o) 4 cycles after the last compute cycle of vector v.
-// Latency: T per frame. Throughput: one frame per T cycles. Backpressure: frame level only,
-// through in_avail_i / out_free_i (the ping-pong buffers); no per-beat handshake.
+// Cycle behaviour (SPEC section 4). The lanes take vectors back to back, across frames:
+//   start_o (cycle s; needs in_avail_i, out_free_i, and the previous frame's last vector in
+//                  the lanes) requests vector 0; it arrives in s + 1 (ENGINE_FILL = 1);
+//   a vector enters the lanes (swap) in the cycle the lanes finish the previous one, or when
+//                  it arrives if they are idle, and vector v + 1 is requested in that cycle;
+//                  the lanes then take max_p L_p(v) cycles (lanes are synchronous per vector);
+//   release_o      pulses when the frame's last vector enters the lanes: the input buffer is
+//                  no longer needed, and the next frame may start in that same cycle;
+//   output pixel v is written (m_pix_valid_o) 4 cycles after the lanes finish vector v, and
+//   done_o pulses ENGINE_DRAIN = 5 cycles after they finish the frame's last vector.
+// Latency: 1 + sum_v max_p L_p(v) + 5 cycles per frame. Throughput: one frame per
+// sum_v max_p L_p(v) cycles (fill and drain overlap the neighbouring frames). Backpressure:
+// frame level only, through in_avail_i / out_free_i (the ping-pong buffers).
 //
 // Run-time memories (hws_pkg): <NAME>_weight in the layout STORE (SPEC section 6, see
 // hws_engine_lane; the dense memory, shared by the lanes, lives here), <NAME>_bias (M lines of
@@ -45,8 +46,6 @@ module hws_engine #(
   parameter int unsigned OUT_BITS        = 8,   // bits per output channel (ACC_BITS if !REQUANT)
   parameter int unsigned OUT_H           = 1,   // output rows (windows per column)
   parameter int unsigned OUT_W           = 1,   // output columns
-  parameter int unsigned LAYER_OVERHEAD  = 16,  // cycles per frame on top of the vectors
-  parameter int unsigned VECTOR_OVERHEAD = 1,   // cycles per vector on top of the lanes' work
 `ifdef SYNTHESIS
   parameter              NAME            = "layer",  // memory file name prefix
 `else
@@ -61,7 +60,8 @@ module hws_engine #(
   input  wire logic                       in_avail_i,   // the input buffer holds a frame
   input  wire logic                       out_free_i,   // the output buffer has a free bank
   output logic                            start_o,      // pulse: a frame starts this cycle
-  output logic                            done_o,       // pulse: the previous frame is done
+  output logic                            release_o,    // pulse: its input is no longer needed
+  output logic                            done_o,       // pulse: a frame's output is complete
   // input vectors
   output logic                            m_win_req_o,
   output logic [ROW_BITS-1:0]             m_win_row_o,
@@ -73,8 +73,6 @@ module hws_engine #(
   output logic [M*OUT_BITS-1:0]           m_pix_data_o
 );
 
-  localparam int unsigned PRE      = (VECTOR_OVERHEAD >= 2) ? 1 : 3 - VECTOR_OVERHEAD;
-  localparam int unsigned POST     = LAYER_OVERHEAD - PRE;
   localparam int unsigned ROWS     = M / PE;
   localparam int unsigned N_VEC    = OUT_H * OUT_W;
   localparam int unsigned LROW_BITS = hws_pkg::idx_bits(ROWS);
@@ -85,10 +83,6 @@ module hws_engine #(
 `ifndef SYNTHESIS
   initial begin
     if (PE < 1 || M % PE != 0) $error("hws_engine %s: PE (%0d) must divide M (%0d)", NAME, PE, M);
-    if (VECTOR_OVERHEAD < 1) $error("hws_engine %s: VECTOR_OVERHEAD must be >= 1", NAME);
-    if (LAYER_OVERHEAD < PRE + 4) begin
-      $error("hws_engine %s: LAYER_OVERHEAD must be >= %0d to cover the pipeline", NAME, PRE + 4);
-    end
     if (!REQUANT && OUT_BITS != ACC_BITS) begin
       $error("hws_engine %s: without requantization OUT_BITS must equal ACC_BITS", NAME);
     end
@@ -114,35 +108,46 @@ module hws_engine #(
   end
 `endif
 
-  // ---- frame / vector sequencer
-  typedef enum logic [2:0] {IDLE, FILL, SYNC, COMP, DRAIN} state_e;
-  state_e      state_q;
-  int unsigned cnt_q, vec_q;
-  logic [ROW_BITS-1:0] nxt_row_q;  // coordinates of the next vector to fetch (after vector 0)
+  // ---- vector sequencer: fetches the frame's vectors in order, one ahead of the lanes
+  logic                fetching_q;  // a frame's vectors are being fetched (not yet released)
+  logic [ROW_BITS-1:0] nxt_row_q;   // coordinates of the next vector to fetch
   logic [COL_BITS-1:0] nxt_col_q;
-  logic        swap, all_fin, last_vec;
-  logic [PE-1:0] fin;
+  logic                req_last, req_last_q;  // the vector requested (last cycle) is the last
+  logic                pf_valid_q, pf_last_q; // the prefetch register holds a vector
+  logic                ready, ready_last;     // a vector can enter the lanes this cycle
+  logic                comp_q, cur_last_q;    // the lanes hold a vector (the frame's last)
+  logic                swap, all_fin, vec_end;
+  logic [PE-1:0]       fin;
+  logic [FAN_IN*A_BITS-1:0] pf_q, win_q;
 
-  assign start_o  = (state_q == IDLE) && in_avail_i && out_free_i;
-  assign swap     = (state_q == SYNC) && (cnt_q == VECTOR_OVERHEAD - 1);
-  assign all_fin  = &fin;
-  assign last_vec = (vec_q == N_VEC - 1);
+  assign all_fin    = &fin;
+  assign ready      = pf_valid_q || s_win_valid_i;
+  assign ready_last = pf_valid_q ? pf_last_q : req_last_q;
+  assign swap       = ready && all_fin;
+  assign release_o  = swap && ready_last;
+  assign vec_end    = comp_q && all_fin;
+  assign start_o    = (!fetching_q || release_o) && in_avail_i && out_free_i;
 
-  assign m_win_req_o = start_o || (swap && !last_vec);
+  assign m_win_req_o = start_o || (swap && !ready_last);
   assign m_win_row_o = start_o ? '0 : nxt_row_q;
   assign m_win_col_o = start_o ? '0 : nxt_col_q;
+  assign req_last    = (m_win_row_o == ROW_BITS'(OUT_H - 1)) && (m_win_col_o == COL_BITS'(OUT_W - 1));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      state_q   <= IDLE;
-      cnt_q     <= 0;
-      vec_q     <= 0;
-      done_o    <= 1'b0;
-      nxt_row_q <= '0;
-      nxt_col_q <= '0;
+      fetching_q <= 1'b0;
+      nxt_row_q  <= '0;
+      nxt_col_q  <= '0;
+      req_last_q <= 1'b0;
+      pf_valid_q <= 1'b0;
+      pf_last_q  <= 1'b0;
+      comp_q     <= 1'b0;
+      cur_last_q <= 1'b0;
     end else begin
-      done_o <= 1'b0;
+      if (start_o) fetching_q <= 1'b1;
+      else if (release_o) fetching_q <= 1'b0;
       if (m_win_req_o) begin  // advance the fetch coordinates past the requested vector
+        req_last_q <= req_last;
         if (m_win_col_o == COL_BITS'(OUT_W - 1)) begin
           nxt_col_q <= '0;
           nxt_row_q <= m_win_row_o + 1'b1;
@@ -151,37 +156,21 @@ module hws_engine #(
           nxt_row_q <= m_win_row_o;
         end
       end
-      unique case (state_q)
-        IDLE: if (start_o) begin
-          vec_q   <= 0;
-          cnt_q   <= (PRE == 1) ? 0 : 1;
-          state_q <= (PRE == 1) ? SYNC : FILL;
-        end
-        FILL: if (cnt_q == PRE - 1) begin
-          cnt_q   <= 0;
-          state_q <= SYNC;
-        end else cnt_q <= cnt_q + 1;
-        SYNC: if (swap) state_q <= COMP;
-              else cnt_q <= cnt_q + 1;
-        COMP: if (all_fin) begin
-          cnt_q   <= 0;
-          state_q <= last_vec ? DRAIN : SYNC;
-          if (!last_vec) vec_q <= vec_q + 1;
-        end
-        DRAIN: if (cnt_q == POST - 1) begin
-          state_q <= IDLE;
-          done_o  <= 1'b1;
-        end else cnt_q <= cnt_q + 1;
-        default: state_q <= IDLE;
-      endcase
+      // a requested vector arrives one cycle later; it waits in pf_q unless it enters now
+      pf_valid_q <= !swap && ready;
+      if (!pf_valid_q) pf_last_q <= req_last_q;
+      if (swap) begin
+        comp_q     <= 1'b1;
+        cur_last_q <= ready_last;
+      end else if (all_fin) begin
+        comp_q <= 1'b0;
+      end
     end
   end
 
-  // ---- vector registers: prefetch (filled by the buffer) and current (read by the lanes)
-  logic [FAN_IN*A_BITS-1:0] pf_q, win_q;
   always_ff @(posedge clk_i) begin
     if (s_win_valid_i) pf_q <= s_win_data_i;
-    if (swap) win_q <= pf_q;
+    if (swap) win_q <= pf_valid_q ? pf_q : s_win_data_i;
   end
 
   // ---- dense weights: one memory PE*SIMD*W_BITS wide, read in lockstep by every lane
@@ -231,6 +220,7 @@ module hws_engine #(
 
   logic [M*OUT_BITS-1:0] out_pix_q;
   logic [3:0]            vend_q;  // vector-end pulses travelling down the lane pipeline
+  logic [4:0]            fend_q;  // the same for the frame's last vector
 
   always_ff @(posedge clk_i) begin
     for (int p = 0; p < int'(PE); p++) begin
@@ -239,10 +229,16 @@ module hws_engine #(
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) vend_q <= '0;
-    else vend_q <= {vend_q[2:0], (state_q == COMP) && all_fin};
+    if (!rst_ni) begin
+      vend_q <= '0;
+      fend_q <= '0;
+    end else begin
+      vend_q <= {vend_q[2:0], vec_end};
+      fend_q <= {fend_q[3:0], vec_end && cur_last_q};
+    end
   end
 
+  assign done_o        = fend_q[4];
   assign m_pix_valid_o = vend_q[3];
   assign m_pix_data_o  = out_pix_q;
 

@@ -5,9 +5,10 @@
 // pixel. Max-pool runs on requantized codes (unsigned, or signed when SIGNED: a max-pool on the
 // network input). For a frame started in cycle s (start_o; needs in_avail_i and out_free_i)
 // window i is requested in cycle s + i, its maximum is written (m_pix_valid_o) in cycle
-// s + i + 2, and done_o pulses in cycle s + LAYER_OVERHEAD + OUT_H * OUT_W, when the next frame
-// may start. Latency: T = LAYER_OVERHEAD + OUT_H * OUT_W per frame. Throughput: one pixel per
-// cycle. Backpressure: frame level only (in_avail_i / out_free_i).
+// s + i + 2; release_o pulses in cycle s + OUT_H * OUT_W, when the next frame may start, and
+// done_o FIXED_DRAIN = 2 cycles later (SPEC section 4). Latency: OUT_H * OUT_W + 2 cycles.
+// Throughput: one pixel per cycle, frames back to back. Backpressure: frame level only
+// (in_avail_i / out_free_i).
 `default_nettype none
 
 module hws_maxpool #(
@@ -17,7 +18,6 @@ module hws_maxpool #(
   parameter int unsigned KERNEL         = 2,   // window side (pixels)
   parameter int unsigned OUT_H          = 1,   // output rows
   parameter int unsigned OUT_W          = 1,   // output columns
-  parameter int unsigned LAYER_OVERHEAD = 16,  // cycles per frame on top of the pixels, >= 2
   localparam int unsigned PIX_BITS = CHANNELS * BITS,
   localparam int unsigned ROW_BITS = hws_pkg::idx_bits(OUT_H),
   localparam int unsigned COL_BITS = hws_pkg::idx_bits(OUT_W)
@@ -27,6 +27,7 @@ module hws_maxpool #(
   input  wire logic                                in_avail_i,
   input  wire logic                                out_free_i,
   output logic                                     start_o,
+  output logic                                     release_o,
   output logic                                     done_o,
   output logic                                     m_win_req_o,
   output logic [ROW_BITS-1:0]                      m_win_row_o,
@@ -38,24 +39,25 @@ module hws_maxpool #(
 );
 
   localparam int unsigned PIXELS = OUT_H * OUT_W;
-  localparam int unsigned T      = LAYER_OVERHEAD + PIXELS;
 
 `ifndef SYNTHESIS
   initial begin
-    if (LAYER_OVERHEAD < 2) $error("hws_maxpool: LAYER_OVERHEAD must be >= 2 (pipeline)");
     if (CHANNELS < 1 || BITS < 1 || KERNEL < 1) $error("hws_maxpool: bad geometry");
   end
 `endif
 
   logic        busy_q;
-  int unsigned cnt_q;  // cycle of the frame, 0 .. T-1
+  int unsigned cnt_q;  // windows requested in the current frame, 1 .. PIXELS
   logic [ROW_BITS-1:0] row_q;
   logic [COL_BITS-1:0] col_q;
+  logic [1:0]          rel_q;  // release pulses travelling to done
 
-  assign start_o     = !busy_q && in_avail_i && out_free_i;
+  assign release_o   = busy_q && cnt_q == PIXELS;
+  assign start_o     = (!busy_q || release_o) && in_avail_i && out_free_i;
   assign m_win_req_o = start_o || (busy_q && cnt_q < PIXELS);
   assign m_win_row_o = start_o ? '0 : row_q;
   assign m_win_col_o = start_o ? '0 : col_q;
+  assign done_o      = rel_q[1];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -63,15 +65,16 @@ module hws_maxpool #(
       cnt_q  <= 0;
       row_q  <= '0;
       col_q  <= '0;
-      done_o <= 1'b0;
+      rel_q  <= '0;
     end else begin
-      done_o <= busy_q && cnt_q == T - 1;
+      rel_q <= {rel_q[0], release_o};
       if (start_o) begin
-        busy_q <= (T > 1);
+        busy_q <= 1'b1;
         cnt_q  <= 1;
+      end else if (release_o) begin
+        busy_q <= 1'b0;
       end else if (busy_q) begin
         cnt_q <= cnt_q + 1;
-        if (cnt_q == T - 1) busy_q <= 1'b0;
       end
       if (m_win_req_o) begin
         if (m_win_col_o == COL_BITS'(OUT_W - 1)) begin

@@ -1,16 +1,19 @@
 // hws_pingpong: bank bookkeeping of a ping-pong (double) frame buffer between two stages.
 //
 // The producer stage writes frame n into bank n mod 2, the consumer reads it back; a bank holds
-// one whole frame. The stages start frames only when this module allows it (SPEC section 4):
+// one whole frame. Stages overlap frames (SPEC section 4): a producer claims the bank of its
+// next frame when it starts it (prod_start_i), while it may still be writing the previous one,
+// and a consumer releases a bank (cons_done_i) as soon as it has read the frame, before its own
+// done. The stages start frames only when this module allows it:
 //   - rd_avail_o: the consumer's next bank holds a complete frame. A frame completed by
 //     prod_done_i in cycle d is readable from cycle d + HANDOFF (registered handshake).
-//   - wr_free_o: the producer's next bank is empty. A bank released by cons_done_i in cycle d is
-//     free in that same cycle d, and a producer finishing a frame in cycle d (prod_done_i) may
-//     start its next frame in cycle d (the bank it then writes is already the other one).
+//   - wr_free_o: the bank the producer's next start claims is empty. A bank released by
+//     cons_done_i in cycle d is free in that same cycle d.
 // wr_bank_o / rd_bank_o are the banks to write / read in the current cycle (they already point
-// at the next frame's bank during a done pulse). Latency: see above. Throughput: one frame per
-// stage time. Backpressure: a stage never starts without wr_free_o / rd_avail_o, so writes and
-// reads need no handshake of their own.
+// at the next frame's bank during a done pulse, so the first pixel of the next frame may be
+// written in the cycle of the previous frame's done). Latency: see above. Throughput: one frame
+// per stage interval. Backpressure: a stage never starts without wr_free_o / rd_avail_o, so
+// writes and reads need no handshake of their own.
 `default_nettype none
 
 module hws_pingpong #(
@@ -18,6 +21,7 @@ module hws_pingpong #(
 ) (
   input  wire logic clk_i,
   input  wire logic rst_ni,
+  input  wire logic prod_start_i, // pulse: the producer starts a frame (claims a bank)
   input  wire logic prod_done_i,  // pulse: the producer completed the frame in wr_bank
   input  wire logic cons_done_i,  // pulse: the consumer finished with the frame in rd_bank
   output logic      wr_bank_o,
@@ -33,14 +37,15 @@ module hws_pingpong #(
 `endif
 
   logic       wr_q, rd_q;  // bank of the frame being written / read (before a done pulse)
-  logic [1:0] occ_q;       // bank holds a frame (complete or in its handoff delay)
+  logic       claim_q;     // bank the producer's next start claims
+  logic [1:0] occ_q;       // bank claimed by the producer and not yet released
   logic [1:0] full_q;      // bank holds a frame the consumer may read
   logic       set_full;    // make bank set_bank readable at the end of this cycle
   logic       set_bank;
 
   assign wr_bank_o  = wr_q ^ prod_done_i;
   assign rd_bank_o  = rd_q ^ cons_done_i;
-  assign wr_free_o  = !occ_q[wr_bank_o] || (cons_done_i && (rd_q == wr_bank_o));
+  assign wr_free_o  = !occ_q[claim_q] || (cons_done_i && (rd_q == claim_q));
   assign rd_avail_o = full_q[rd_bank_o];
 
   if (HANDOFF == 1) begin : gen_direct
@@ -68,18 +73,20 @@ module hws_pingpong #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      wr_q   <= 1'b0;
-      rd_q   <= 1'b0;
-      occ_q  <= '0;
-      full_q <= '0;
+      wr_q    <= 1'b0;
+      rd_q    <= 1'b0;
+      claim_q <= 1'b0;
+      occ_q   <= '0;
+      full_q  <= '0;
     end else begin
-      if (prod_done_i) begin
-        occ_q[wr_q] <= 1'b1;
-        wr_q        <= !wr_q;
+      if (prod_start_i) begin
+        occ_q[claim_q] <= 1'b1;
+        claim_q        <= !claim_q;
       end
+      if (prod_done_i) wr_q <= !wr_q;
       if (set_full) full_q[set_bank] <= 1'b1;
       if (cons_done_i) begin
-        occ_q[rd_q]  <= 1'b0;
+        if (!(prod_start_i && claim_q == rd_q)) occ_q[rd_q] <= 1'b0;
         full_q[rd_q] <= 1'b0;
         rd_q         <= !rd_q;
       end

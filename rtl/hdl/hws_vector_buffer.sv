@@ -1,7 +1,8 @@
 // hws_vector_buffer: ping-pong frame buffer read back as one flat vector (feeds a linear stage).
 //
 // Write side: the producer writes its frame one pixel (all channels) per cycle, in row-major
-// order, with s_pix_valid_i; the write address is counted here. prod_done_i marks the frame
+// order, with s_pix_valid_i; the write address is counted here. prod_start_i claims the bank
+// of the frame (hws_pingpong), prod_done_i marks it
 // complete. Read side: a request in cycle c returns the whole frame of the consumer's bank in
 // cycle c + 1 (rd_valid_o, rd_data_o); pixel p sits at bits [p*PIX_BITS +: PIX_BITS], so the
 // vector is ordered (h, w, channel). Storage is registers: every pixel is read at once.
@@ -17,6 +18,7 @@ module hws_vector_buffer #(
   input  wire logic                       clk_i,
   input  wire logic                       rst_ni,
   // producer
+  input  wire logic                       prod_start_i,
   input  wire logic                       s_pix_valid_i,
   input  wire logic [PIX_BITS-1:0]        s_pix_data_i,
   input  wire logic                       prod_done_i,
@@ -44,7 +46,7 @@ module hws_vector_buffer #(
   logic [PIX_BITS-1:0] mem_q [2][PIXELS];
 
   hws_pingpong #(.HANDOFF(HANDOFF)) u_pingpong (
-    .clk_i, .rst_ni, .prod_done_i, .cons_done_i,
+    .clk_i, .rst_ni, .prod_start_i, .prod_done_i, .cons_done_i,
     .wr_bank_o(wr_bank), .rd_bank_o(rd_bank), .wr_free_o, .rd_avail_o
   );
 

@@ -37,6 +37,7 @@ module hws_window_buffer #(
   input  wire logic                clk_i,
   input  wire logic                rst_ni,
   // producer
+  input  wire logic                prod_start_i,
   input  wire logic                s_pix_valid_i,
   input  wire logic [PIX_BITS-1:0] s_pix_data_i,
   input  wire logic                prod_done_i,
@@ -72,7 +73,7 @@ module hws_window_buffer #(
 
   logic wr_bank, rd_bank;
   hws_pingpong #(.HANDOFF(HANDOFF)) u_pingpong (
-    .clk_i, .rst_ni, .prod_done_i, .cons_done_i,
+    .clk_i, .rst_ni, .prod_start_i, .prod_done_i, .cons_done_i,
     .wr_bank_o(wr_bank), .rd_bank_o(rd_bank), .wr_free_o, .rd_avail_o
   );
 

@@ -98,9 +98,9 @@ def confirm(
         console.print(f"trial {number}: {confirmation_summary(report)}", highlight=False)
         for stage, s in report.get("stages", {}).items():
             console.print(
-                f"  {stage:>8}: simulated {s['simulated_mean']:.1f} cycles/frame, model exact "
-                f"{s['exact_mean']:.1f}, expected {s['expected']:.1f} "
-                f"({s['expected_error_pct']:.1f}% off)",
+                f"  {stage:>8}: work {s['exact_mean']:.1f} cycles/frame (simulated start and "
+                f"done {'equal' if s['cycles_equal'] else 'DIFFER'}), expected "
+                f"{s['expected']:.1f} ({s['expected_error_pct']:.1f}% off)",
                 highlight=False,
             )
     if any("error" in r or not (r["bit_exact"] and r["cycles_equal"]) for r in reports.values()):

@@ -1,4 +1,4 @@
-"""Exact per-frame stage cycles (SPEC sections 2-3)."""
+"""Exact per-frame stage work (SPEC sections 2-3): what a stage's steady-state interval is."""
 
 import math
 
@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from hw_models import (
-    LAYER_OVERHEAD,
-    VECTOR_OVERHEAD,
     Folding,
     LayerSpec,
     Network,
@@ -31,7 +29,7 @@ def test_dense_linear_cycles_equal_finn_count():
     for pe in pe_options(12):
         for simd in simd_options(20):
             finn = (12 // pe) * math.ceil(20 / simd)
-            expect = LAYER_OVERHEAD + VECTOR_OVERHEAD + finn
+            expect = finn
             assert _engine_cycles(layer, int(pe), int(simd), n_frames=2).tolist() == [expect] * 2
 
 
@@ -40,7 +38,7 @@ def test_dense_conv_cycles_equal_finn_count_times_windows():
     for pe in (1, 2, 3, 6):
         for simd in (1, 4, 32):
             finn = (6 // pe) * math.ceil(36 / simd)
-            expect = LAYER_OVERHEAD + 9 * (VECTOR_OVERHEAD + finn)
+            expect = 9 * finn
             assert _engine_cycles(layer, pe, simd, n_frames=1)[0] == expect
 
 
@@ -48,7 +46,7 @@ def test_expected_cycles_equal_finn_count_for_dense_layers():
     layer = LayerSpec("c", "conv2d", (4, 5, 5), (6, 3, 3), kernel=3, stride=2, padding=1)
     net = Network("n", (layer,))
     folding = Folding.from_dict({"c": (2, 8)})
-    assert expected_stage_cycles(net, folding)[1] == LAYER_OVERHEAD + 9 * (VECTOR_OVERHEAD + 15)
+    assert expected_stage_cycles(net, folding)[1] == 9 * 15
 
 
 def test_slowest_lane_sets_the_vector_time():
@@ -59,21 +57,21 @@ def test_slowest_lane_sets_the_vector_time():
     mask[2, 6:] = True
     mask[3, 7] = True
     dense_x = LayerSpec("fc", "linear", (8, 1, 1), (4, 1, 1), weight_mask=mask)
-    assert _engine_cycles(dense_x, 2, 2, n_frames=1)[0] == LAYER_OVERHEAD + VECTOR_OVERHEAD + 5
+    assert _engine_cycles(dense_x, 2, 2, n_frames=1)[0] == 5
     skip = LayerSpec("fc", "linear", (8, 1, 1), (4, 1, 1), weight_mask=mask, act_skip=True)
     x = np.zeros((2, 8), dtype=bool)
     x[0, :4] = True  # row work 4, 1, 0, 0 -> lanes 2 + 1 = 3 and 1 + 1 = 2
     x[1, 6:] = True  # row work 2, 0, 2, 1 -> lanes 1 + 1 = 2 and 1 + 1 = 2
     got = _engine_cycles(skip, 2, 2, x)
     assert got.tolist() == [
-        LAYER_OVERHEAD + VECTOR_OVERHEAD + 3,
-        LAYER_OVERHEAD + VECTOR_OVERHEAD + 2,
+        3,
+        2,
     ]
 
 
 def test_a_row_without_work_still_costs_one_cycle():
     layer = LayerSpec("fc", "linear", (8, 1, 1), (6, 1, 1), weight_mask=np.zeros((6, 8), bool))
-    assert _engine_cycles(layer, 2, 8, n_frames=1)[0] == LAYER_OVERHEAD + VECTOR_OVERHEAD + 3
+    assert _engine_cycles(layer, 2, 8, n_frames=1)[0] == 3
 
 
 def test_window_masks_match_a_direct_loop(rng):
@@ -96,7 +94,7 @@ def test_conv_work_counts_match_a_brute_force_count(rng):
     w = layer.weight_mask.transpose(0, 2, 3, 1).reshape(5, 27)
     work = np.array([[np.sum(w[o] & win) for o in range(5)] for win in windows])
     rows = np.maximum(1, -(-work // 4))  # SIMD = 4, PE = 5: one row per lane
-    expect = LAYER_OVERHEAD + np.sum(VECTOR_OVERHEAD + rows.max(axis=1))
+    expect = np.sum(rows.max(axis=1))
     assert _engine_cycles(layer, 5, 4, x)[0] == expect
 
 
@@ -176,7 +174,7 @@ def test_norm_and_softmax_take_two_passes_and_grouped_matmuls_count_per_head():
     net = Network("att", (norm, scores, probs, attend))
     folding = Folding.from_dict({"s": (4, 2), "y": (2, 4)})
     cycles = exact_stage_cycles(net, folding, n_frames=1)[:, 0]
-    two_passes = LAYER_OVERHEAD + 2 * 8
+    two_passes = 2 * 8
     assert cycles[1] == two_passes and cycles[3] == two_passes
-    assert cycles[2] == LAYER_OVERHEAD + 8 * (VECTOR_OVERHEAD + (16 // 4) * math.ceil(2 / 2))
-    assert cycles[4] == LAYER_OVERHEAD + 8 * (VECTOR_OVERHEAD + (4 // 2) * math.ceil(8 / 4))
+    assert cycles[2] == 8 * (16 // 4) * math.ceil(2 / 2)
+    assert cycles[4] == 8 * (4 // 2) * math.ceil(8 / 4)

@@ -211,7 +211,7 @@ def golden(design: Design, inputs: np.ndarray) -> np.ndarray:
 
 def exact_schedule(design: Design, inputs: np.ndarray):
     """hw_models' exact start/done cycles (stages, N) for these inputs (SPEC sections 2-4)."""
-    from hw_models import exact_stage_cycles, pipeline_schedule
+    from hw_models import exact_network_cycles
 
     _, layer_inputs = reference(design).trace(_flat_inputs(design, inputs))
     masks = {
@@ -219,8 +219,7 @@ def exact_schedule(design: Design, inputs: np.ndarray):
         for layer in design.layers
         if layer.is_engine and layer.act_skip
     }
-    stage_cycles = exact_stage_cycles(design.network, design.folding, masks, n_frames=len(inputs))
-    return pipeline_schedule(stage_cycles)
+    return exact_network_cycles(design.network, design.folding, masks, n_frames=len(inputs))
 
 
 def from_integer_network(

@@ -1,10 +1,11 @@
 """hws_engine: sparse matrix-vector layer engine, outputs bit-exact to the integer reference
-model and frame cycles exactly LAYER_OVERHEAD + sum_v (VECTOR_OVERHEAD + max_p L_p(v))."""
+model; frames overlap, and every start, release and done cycle is the one of SPEC section 4
+(work sum_v max_p L_p(v) per frame, fill ENGINE_FILL, drain ENGINE_DRAIN)."""
 
 import numpy as np
 import pytest
 
-from hw_models import accumulator_bits
+from hw_models import ENGINE_DRAIN, ENGINE_FILL, accumulator_bits
 from rtl.generate import engine_parameters
 from rtl.memfiles import memory_files
 from search.transforms import FixedPoint, requantize
@@ -13,17 +14,17 @@ from tests.rtl.networks import design, engine_part, random_weights
 
 pytestmark = pytest.mark.sim
 
-# (M, K, PE, SIMD, w_bits, a_bits, signed, act_skip, out_bits or None, OUT_H, OUT_W, LO, VO)
+# (M, K, PE, SIMD, w_bits, a_bits, signed, act_skip, out_bits or None, OUT_H, OUT_W)
 SHAPES = {
-    "linear-skip": (8, 16, 2, 4, 4, 4, True, True, 4, 1, 1, 16, 1),
-    "conv-dense-ternary": (6, 9, 3, 1, 2, 8, False, False, 6, 2, 2, 16, 1),
-    "wide-simd-last": (4, 32, 4, 32, 8, 2, False, False, None, 1, 3, 16, 1),
-    "odd-contract": (5, 12, 1, 8, 3, 3, False, True, 3, 2, 1, 9, 2),
+    "linear-skip": (8, 16, 2, 4, 4, 4, True, True, 4, 1, 1),
+    "conv-dense-ternary": (6, 9, 3, 1, 2, 8, False, False, 6, 2, 2),
+    "wide-simd-last": (4, 32, 4, 32, 8, 2, False, False, None, 1, 3),
+    "one-cycle-vectors": (5, 12, 5, 8, 3, 3, False, True, 3, 2, 1),
 }
 
 
 def _case(shape, sparsity: float, density: float, seed: int) -> tuple[dict, dict, dict]:
-    m, k, pe, simd, w_bits, a_bits, signed, skip, out_bits, oh, ow, lo, vo = shape
+    m, k, pe, simd, w_bits, a_bits, signed, skip, out_bits, oh, ow = shape
     rng = np.random.default_rng(seed)
     weight = random_weights(rng, (m, k), w_bits, sparsity)
     if sparsity > 0:
@@ -43,7 +44,7 @@ def _case(shape, sparsity: float, density: float, seed: int) -> tuple[dict, dict
         parts.append(engine_part("out", "linear", (m, 1, 1), ones, np.zeros(1), a_bits=out_bits))
     eng = design("eng", parts)
     lo_x, hi_x = (-(2 ** (a_bits - 1)), 2 ** (a_bits - 1)) if signed else (0, 2**a_bits)
-    n_frames = 4
+    n_frames = 6
     frames = rng.integers(lo_x, hi_x, size=(n_frames, oh * ow, k))
     frames = np.where(rng.random(frames.shape) < density, frames, 0)
     frames[1, 0] = 0  # an all-zero vector
@@ -56,14 +57,14 @@ def _case(shape, sparsity: float, density: float, seed: int) -> tuple[dict, dict
         "m": m, "fan_in": k, "pe": pe, "simd": simd, "out_h": oh, "out_w": ow,
         "a_bits": a_bits, "acc_bits": acc_bits, "act_skip": skip,
         "requant": None if shift is None else [shift, 1, out_bits],
-        "layer_overhead": lo, "vector_overhead": vo, "weight": weight.tolist(),
+        "fill": ENGINE_FILL, "drain": ENGINE_DRAIN, "weight": weight.tolist(),
         "expected_pixels": expected, "frames": frames.tolist(), "seed": seed, "out_busy": 0.3,
     }  # fmt: skip
     # the layer's own parameters (weight layout included), as vectors of an OUT_H x OUT_W frame
     params = {
         k: int(v) if isinstance(v, bool) else (f'"{v}"' if isinstance(v, str) else v)
         for k, v in engine_parameters(eng, "eng").items()
-    } | {"OUT_H": oh, "OUT_W": ow, "LAYER_OVERHEAD": lo, "VECTOR_OVERHEAD": vo}
+    } | {"OUT_H": oh, "OUT_W": ow}
     files = {name: "\n".join(lines) + "\n" for name, lines in memory_files(eng, "eng").items()}
     return case, params, files
 

@@ -1,20 +1,20 @@
-"""Max-pool and loader stages: outputs, exact frame times and the start rule."""
+"""Max-pool and loader stages: outputs, exact start, release and done cycles, the start rule."""
 
 import numpy as np
 import pytest
 
-from hw_models import sliding_window_size
+from hw_models import FIXED_DRAIN, sliding_window_size
 from search.transforms.integer_model import MaxPool
 
 pytestmark = pytest.mark.sim
 
 
 @pytest.mark.parametrize(
-    ("c", "bits", "signed", "k", "s", "h", "w", "lo"),
-    [(3, 4, False, 2, 2, 6, 6, 16), (2, 5, True, 3, 1, 4, 5, 5)],
-    ids=["2x2-s2", "3x3-s1-signed-lo5"],
+    ("c", "bits", "signed", "k", "s", "h", "w"),
+    [(3, 4, False, 2, 2, 6, 6), (2, 5, True, 3, 1, 4, 5), (1, 3, False, 2, 2, 2, 2)],
+    ids=["2x2-s2", "3x3-s1-signed", "one-pixel-frames"],
 )
-def test_maxpool(cocotb_sim, c, bits, signed, k, s, h, w, lo):
+def test_maxpool(cocotb_sim, c, bits, signed, k, s, h, w):
     rng = np.random.default_rng(bits)
     lo_x, hi_x = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
     frames = rng.integers(lo_x, hi_x, size=(4, c, h, w))
@@ -26,14 +26,13 @@ def test_maxpool(cocotb_sim, c, bits, signed, k, s, h, w, lo):
         "KERNEL": k,
         "OUT_H": oh,
         "OUT_W": ow,
-        "LAYER_OVERHEAD": lo,
     }
     case = {
         "kernel": k,
         "stride": s,
         "bits": bits,
         "signed": signed,
-        "layer_overhead": lo,
+        "fixed_drain": FIXED_DRAIN,
         "frames": frames.tolist(),
         "pooled": MaxPool("pool", k, s)(frames).tolist(),
         "seed": 5,

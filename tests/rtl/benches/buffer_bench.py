@@ -1,8 +1,10 @@
 """cocotb bench of the ping-pong frame buffers (hws_window_buffer, hws_vector_buffer, and
 through them hws_pingpong): a producer writing random frames with gaps, a consumer reading
 every window (or the whole vector) with gaps, a numpy model of the windows (stride, zero
-padding, (kh, kw, cin) order) and a model of the bank flags (SPEC section 4: a frame is
-readable HANDOFF cycles after its done pulse, a bank is free in its consumer's done cycle).
+padding, (kh, kw, cin) order) and a model of the bank flags (SPEC section 4: the producer
+claims a bank when it starts a frame, possibly before its previous frame's done pulse, as an
+overlapping stage does; a frame is readable HANDOFF cycles after its done pulse; a bank is
+free in the cycle its consumer releases it).
 """
 
 import cocotb
@@ -31,26 +33,33 @@ def expected_reads(case: dict, frame: np.ndarray) -> list[int]:
 
 
 class Producer:
-    """Writes frames pixel by pixel with random gaps; pulses prod_done after the last one."""
+    """Claims a bank (prod_start) and writes frames pixel by pixel with random gaps; pulses
+    prod_done 1-4 cycles after the last pixel, and may claim the next bank before that, but
+    writes the next frame only from its done cycle on."""
 
     def __init__(self, dut, frames, bits, rng) -> None:
         self.dut, self.frames, self.bits, self.rng = dut, frames, bits, rng
-        self.n, self.pix, self.writing, self.done_due = 0, 0, False, False
+        self.n, self.pix, self.writing, self.done_due, self.done_wait = 0, 0, False, False, 0
+        self.start_cycles: list[int] = []
         self.done_cycles: list[int] = []
 
     def pulse_done(self, cycle: int) -> None:
-        """Drive prod_done_i for this cycle (due since the last pixel was written)."""
-        self.dut.prod_done_i.value = int(self.done_due)
-        if self.done_due:
+        """Drive prod_done_i for this cycle (due some cycles after the last pixel)."""
+        pulse = self.done_due and self.done_wait == 0
+        self.done_wait -= 1
+        self.dut.prod_done_i.value = int(pulse)
+        if pulse:
             self.done_cycles.append(cycle)
             self.done_due = False
 
-    def act(self, wr_free: bool) -> bool:
+    def act(self, wr_free: bool, cycle: int) -> bool:
         """Write this cycle's pixel, starting a frame only if wr_free; True on a start."""
         dut, started, write = self.dut, False, False
         if not self.writing and self.n < len(self.frames) and wr_free and self.rng.random() < 0.7:
             self.writing, self.pix, started = True, 0, True
-        if self.writing and (started or self.rng.random() < 0.8):
+            self.start_cycles.append(cycle)
+        dut.prod_start_i.value = int(started)
+        if self.writing and not self.done_due and (started or self.rng.random() < 0.8):
             frame = self.frames[self.n]
             h, w = frame.shape[1:]
             dut.s_pix_data_i.value = pack(frame[:, self.pix // w, self.pix % w], self.bits)
@@ -59,6 +68,7 @@ class Producer:
             if self.pix == h * w:
                 self.writing, self.n = False, self.n + 1
                 self.done_due = True  # done pulse in a later cycle
+                self.done_wait = int(self.rng.integers(0, 4))
         dut.s_pix_valid_i.value = int(write)
         return started
 
@@ -110,7 +120,7 @@ async def buffer_frames(dut):
     handoff = case["handoff"]
     producer = Producer(dut, frames, case["bits"], rng)
     consumer = Consumer(dut, case, rng, reads)
-    for name in ("prod_done_i", "cons_done_i", "s_pix_valid_i", "rd_req_i"):
+    for name in ("prod_start_i", "prod_done_i", "cons_done_i", "s_pix_valid_i", "rd_req_i"):
         getattr(dut, name).value = 0
     await start_and_reset(dut)
     flag_errors: list[str] = []
@@ -120,13 +130,13 @@ async def buffer_frames(dut):
         producer.pulse_done(cycle)
         consumer.pulse_done(cycle)
         await Timer(1, unit="ns")  # the flags see this cycle's done pulses
-        produced, consumed = len(producer.done_cycles), len(consumer.done_cycles)
+        claimed, consumed = len(producer.start_cycles), len(consumer.done_cycles)
         readable = sum(1 for d in producer.done_cycles if d <= cycle - handoff)
-        want = (produced - consumed < 2, readable - consumed >= 1)
+        want = (claimed - consumed < 2, readable - consumed >= 1)
         got = (bool(dut.wr_free_o.value), bool(dut.rd_avail_o.value))
         if got != want:
             flag_errors.append(f"cycle {cycle}: wr_free/rd_avail {got}, model {want}")
-        producer.act(got[0])
+        producer.act(got[0], cycle)
         requested = consumer.act(got[1])
         await FallingEdge(dut.clk_i)
         if read_pending:  # last cycle's request is answered in this cycle
