@@ -233,7 +233,7 @@ def front_plot(job: JobView, front_rows: list[dict], reference_rows: list[dict])
         }
         if any(below.values()):
             counts = ", ".join(_count(n, what) for what, n in below.items() if n)
-            footnote = f"below {low:.2%} accuracy, not shown: {counts}"
+            footnote = f"not shown, accuracy below {low:.2%}: {counts}"
         front, references, trials = (
             [p for p in group if low <= acc(p) <= high] for group in (front, references, trials)
         )

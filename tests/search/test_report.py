@@ -107,7 +107,7 @@ def test_plot_zooms_to_the_floor_with_units():
     assert [(p.label, p.dense) for p in plot.references] == [("dense int8 = uniform s=0 8b", True)]
     assert plot.trials == []
     assert plot.footnote == (
-        "below 94.94% accuracy, not shown: 1 front design, 1 reference, 1 other trial"
+        "not shown, accuracy below 94.94%: 1 front design, 1 reference, 1 other trial"
     )
     assert plot.floor == pytest.approx(0.95) and plot.floor_axis == "x"
     assert plot.x.title == "validation accuracy (%)" and plot.x.percent
