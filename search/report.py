@@ -173,14 +173,8 @@ def write_plots(job: JobView, out_dir: str | Path) -> tuple[Path, Path]:
 
 
 def _dashboard_row(row: dict) -> dict:
-    keep = ("trials", "objectives", "val_accuracy", "test_accuracy", "throughput_fps")
-    out = {k: row[k] for k in keep}
-    out |= {k: row[k] for k in ("lut", "ff", "dsp", "bram", "fits", "layers")}
-    if "confirmed" in row:
-        out["confirmed"] = row["confirmed"]
-    else:
-        out["label"] = row["label"]
-    return out
+    """A row as the REST front has it, without the RTL report (`confirmation:<n>` holds it)."""
+    return {k: v for k, v in row.items() if k != "confirmation"}
 
 
 def _percent(value: float | None) -> str:
@@ -200,8 +194,10 @@ def front_note(rows: list[dict], references: list[dict], floor: float | None) ->
     ]
     for r in rows + references:
         mark = "✓" if r.get("confirmed") else ("" if "confirmed" in r else "reference")
+        same = f" (= {r['same_design_as']})" if r.get("same_design_as") else ""
         lines.append(
-            f"| {r['label']} | {_percent(r['val_accuracy'])} | {_percent(r['test_accuracy'])} "
+            f"| {r['label']}{same} | {_percent(r['val_accuracy'])} "
+            f"| {_percent(r['test_accuracy'])} "
             f"| {r['throughput_fps']:,.0f} | {r['latency_us']:.2f} | {r['lut']:,} | {r['ff']:,} "
             f"| {r['dsp']} | {r['bram']:g} | {mark} |"
         )
