@@ -157,17 +157,14 @@ def search_gain(job: JobView) -> dict:
 
 def write_plots(job: JobView, out_dir: str | Path) -> tuple[Path, Path]:
     """pareto.png (matplotlib) and pareto.html (plotly) of the front (`search.plots`)."""
-    from search.plots import front_plot, pareto_figure, pareto_plotly
+    from search.front_plot import front_plot
+    from search.plots import pareto_plotly, save_png
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plot = front_plot(job, front_rows(job), baseline_rows(job))
     png, html = out_dir / "pareto.png", out_dir / "pareto.html"
-    figure = pareto_figure(plot)
-    figure.savefig(png, dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
+    save_png(plot, png)
     pareto_plotly(plot).write_html(html, include_plotlyjs=True)
     return png, html
 
@@ -210,7 +207,8 @@ def publish_front(study: optuna.Study, spec: JobSpec) -> None:
     the study note (a table) and the plotly figure of pareto.html."""
     from optuna_dashboard import save_note, save_plotly_graph_object
 
-    from search.plots import front_plot, pareto_plotly
+    from search.front_plot import front_plot
+    from search.plots import pareto_plotly
 
     job = StoredJob.of(study, spec)
     rows, references = front_rows(job), baseline_rows(job)

@@ -9,8 +9,9 @@ import optuna
 import pytest
 from optuna_dashboard import get_note
 
+from search.front_plot import front_plot
 from search.phases import front_numbers
-from search.plots import front_plot, pareto_figure, pareto_plotly
+from search.plots import pareto_figure, pareto_plotly
 from search.report import (
     baseline_rows,
     front_rows,
