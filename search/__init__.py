@@ -51,9 +51,12 @@ _EXPORTS = {
     "load_job_study": "search.rebuild",
     "load_trial_candidate": "search.rebuild",
     # what people read: reports, exports, generated text
+    "accuracy_floor": "search.front",
+    "front_designs": "search.front",
     "baseline_rows": "search.report",
     "confirmation_summary": "search.report",
     "front_rows": "search.report",
+    "publish_front": "search.report",
     "search_gain": "search.report",
     "write_plots": "search.report",
     "EXPORT_FILES": "search.export",

@@ -22,6 +22,8 @@ import torch
 from optuna.trial import FrozenTrial, TrialState
 
 from search.budget import TrialBudget
+from search.front import confirmation_key, front_designs
+from search.report import publish_front
 from search.sampling import make_sampler, sample_candidate
 from search.scoring import CandidateScorer, Score
 from search.spec import JobSpec, JobSpecError
@@ -220,9 +222,9 @@ def evaluate_front_on_test(study: optuna.Study, scorer: CandidateScorer) -> dict
 
 
 def front_numbers(study: optuna.Study, limit: int | None = None) -> list[int]:
-    """Front members, highest first objective first (the order the job confirms them in)."""
-    front = sorted(study.best_trials, key=lambda t: t.values[0], reverse=True)
-    return [t.number for t in front[:limit]]
+    """One trial per distinct front design, best first objective first (the order the job
+    confirms them in): a design several trials built is simulated once."""
+    return [design.trial.number for design in front_designs(study)[:limit]]
 
 
 class Finalized(NamedTuple):
@@ -232,18 +234,16 @@ class Finalized(NamedTuple):
 
 def finalize(study: optuna.Study, job: JobRun) -> Finalized:
     """Fix the front once every trial slot has ended: fail orphaned trials, store the front's
-    test metrics, choose the members to confirm (`confirm.front_members` of them)."""
+    test metrics, show the front in optuna-dashboard (`search.report.publish_front`), choose
+    the members to confirm (`confirm.front_members` distinct designs)."""
     orphans = fail_orphaned_trials(study)
     study.set_user_attr("front_test_metrics", evaluate_front_on_test(study, job.scorer))
+    publish_front(study, job.spec)
     count = job.spec.confirm.front_members
     return Finalized(orphans, front_numbers(study, count) if count else [])
 
 
 # --- confirm -------------------------------------------------------------------------------
-
-
-def confirmation_key(trial_number: int) -> str:
-    return f"confirmation:{trial_number}"
 
 
 def confirm_trials(
@@ -255,8 +255,9 @@ def confirm_trials(
     build_dir: str | Path | None = None,
 ) -> dict[int, dict]:
     """Confirm stored trials in RTL simulation (`search.confirm`), `processes` at a time; each
-    report is stored with the study (user attr `confirmation:<n>`). A failed simulation gives
-    `{"error": ...}`. Raises ModuleNotFoundError in a build without rtl/."""
+    report is stored with the study (user attr `confirmation:<n>`) and the dashboard's front
+    is updated. A failed simulation gives `{"error": ...}`. Raises ModuleNotFoundError in a
+    build without rtl/."""
     import rtl
     from search.confirm import compare, prepare_confirmation
 
@@ -276,6 +277,7 @@ def confirm_trials(
         else:
             reports[number] = {"trial": number, **compare(prep, result)}
         study.set_user_attr(confirmation_key(number), reports[number])
+    publish_front(study, job.spec)
     return reports
 
 

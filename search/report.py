@@ -1,13 +1,40 @@
-"""What a finished job shows: the Pareto front beside the baselines, and its plots."""
+"""What a finished job shows: its front as distinct designs beside the reference designs
+(dense int8 and the uniform baselines), the search gain, the plots, and the same in
+optuna-dashboard (study user attrs, a note and the plotly figure).
+
+Every view is made from `front_rows` and `baseline_rows`, so the CLI table, the REST front,
+the plots and the dashboard show the same designs with the same numbers.
+"""
 
 from pathlib import Path
 
 import optuna
-from optuna.trial import TrialState
 
-from search.study import JobResult
+from search.front import (
+    ACCURACY_SLACK,
+    DENSE_LABEL,
+    JobView,
+    StoredJob,
+    accuracy_floor,
+    dense_accuracy,
+    design_key,
+    front_designs,
+)
+from search.spec import JobSpec
 
-ACCURACY_SLACK = 0.01  # "within 1 point of dense accuracy"
+__all__ = [
+    "ACCURACY_SLACK",
+    "baseline_rows",
+    "confirmation_summary",
+    "front_rows",
+    "hypervolume",
+    "layer_summary",
+    "publish_front",
+    "search_gain",
+    "write_plots",
+]
+
+DASHBOARD_GRAPH_ID = "pareto-front"  # optuna-dashboard graph object, replaced on each publish
 
 
 def layer_summary(layers: dict[str, dict]) -> str:
@@ -19,22 +46,27 @@ def layer_summary(layers: dict[str, dict]) -> str:
     )
 
 
+def trials_label(numbers: list[int]) -> str:
+    """`trial 3`, or `trials 3, 17` for a design several trials built."""
+    return f"trial{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers))}"
+
+
 def _row(
     label: str,
-    number: int | None,
+    numbers: list[int],
     objectives: list[str],
     values: list[float],
-    metrics: dict,
-    hardware: dict,
-    layers: dict,
+    attrs: dict,
     test: dict | None = None,
 ) -> dict:
+    hardware = attrs["hardware"]
     res = hardware["resources"]
     return {
         "label": label,
-        "trial": number,
+        "trial": numbers[0] if numbers else None,
+        "trials": numbers,
         "objectives": dict(zip(objectives, values, strict=True)),
-        "val_accuracy": metrics.get("accuracy"),
+        "val_accuracy": attrs["metrics"].get("accuracy"),
         "test_accuracy": (test or {}).get("accuracy"),
         "throughput_fps": hardware["throughput_fps"],
         "latency_us": hardware["latency_us"],
@@ -43,7 +75,7 @@ def _row(
         "dsp": res["dsp"],
         "bram": res["bram18"],
         "fits": hardware["fits"],
-        "layers": layer_summary(layers),
+        "layers": layer_summary(attrs["layers"]),
     }
 
 
@@ -58,62 +90,64 @@ def confirmation_summary(report: dict | None) -> str:
     return f"{exact}, {cycles}, expected off by {report['expected_interval_error_pct']:.1f}%"
 
 
-def front_rows(result: JobResult) -> list[dict]:
-    attrs = result.study.user_attrs
-    tests = attrs.get("front_test_metrics", {})
+def front_rows(job: JobView) -> list[dict]:
+    """One row per distinct front design, best first objective first: `trials` lists every
+    trial that built it (`trial` is the first), `confirmation` its RTL report if one is
+    stored, `confirmed` whether that report is bit- and cycle-exact."""
+    tests = job.study.user_attrs.get("front_test_metrics", {})
     rows = []
-    for t in result.front:
+    for design in front_designs(job.study):
+        trial = design.trial
         row = _row(
-            f"trial {t.number}",
-            t.number,
-            result.spec.objectives,
-            t.values,
-            t.user_attrs["metrics"],
-            t.user_attrs["hardware"],
-            t.user_attrs["layers"],
-            tests.get(str(t.number)),
+            trials_label(design.numbers),
+            design.numbers,
+            job.spec.objectives,
+            trial.values,
+            trial.user_attrs,
+            tests.get(str(trial.number)),
         )
-        row["confirmation"] = attrs.get(f"confirmation:{t.number}")
+        row["confirmation"] = design.confirmation
+        row["confirmed"] = design.confirmed
         rows.append(row)
     return rows
 
 
-def baseline_rows(result: JobResult) -> list[dict]:
-    return [
-        _row(
-            b["label"],
-            None,
-            result.spec.objectives,
-            b["values"],
-            b["metrics"],
-            b["hardware"],
-            b["layers"],
-        )
-        for b in result.baselines
-    ]
+def baseline_rows(job: JobView) -> list[dict]:
+    """The reference designs in the order scored: `reference` is "dense" or "uniform";
+    `same_design_as` names an earlier reference that is the identical design (uniform
+    s=0 8b is dense int8), else None."""
+    rows, first_label = [], {}
+    for baseline in job.baselines:
+        key = design_key(baseline["values"], baseline)
+        first = first_label.setdefault(key, baseline["label"])
+        row = _row(baseline["label"], [], job.spec.objectives, baseline["values"], baseline)
+        row["reference"] = "dense" if baseline["label"] == DENSE_LABEL else "uniform"
+        row["same_design_as"] = None if first == baseline["label"] else first
+        rows.append(row)
+    return rows
 
 
-def search_gain(result: JobResult) -> dict:
-    """Best front throughput within 1 point of dense accuracy, over the best uniform one.
-
-    Dense accuracy is the dense int8 baseline's validation accuracy; both sides must fit.
-    """
-    dense = next(b for b in result.baselines if b["label"] == "dense int8")
-    floor = dense["metrics"]["accuracy"] - ACCURACY_SLACK
+def search_gain(job: JobView) -> dict:
+    """Best front throughput at or above the accuracy floor (`search.front.accuracy_floor`:
+    1 point below dense int8), over the best uniform design's; both sides must fit."""
+    floor = accuracy_floor(job.spec, job.baselines)
+    dense = dense_accuracy(job.baselines)
+    if dense is None or floor is None:
+        raise ValueError(f"job {job.spec.name!r} has no {DENSE_LABEL} baseline with accuracy")
 
     def best(rows: list[dict]) -> dict | None:
         ok = [r for r in rows if r["fits"] and (r["val_accuracy"] or 0) >= floor]
         return max(ok, key=lambda r: r["throughput_fps"], default=None)
 
-    front = best(front_rows(result))
-    uniform = best(baseline_rows(result))
+    front = best(front_rows(job))
+    uniform = best(baseline_rows(job))
     ratio = (
         front["throughput_fps"] / uniform["throughput_fps"]
         if front and uniform and uniform["throughput_fps"] > 0
         else None
     )
     return {
-        "dense_accuracy": dense["metrics"]["accuracy"],
+        "dense_accuracy": dense,
         "accuracy_floor": floor,
         "best_front": front,
         "best_uniform": uniform,
@@ -121,79 +155,70 @@ def search_gain(result: JobResult) -> dict:
     }
 
 
-def _points(result: JobResult) -> tuple[list, list, list]:
-    done = result.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    front_numbers = {t.number for t in result.front}
-    others = [t.values[:2] for t in done if t.number not in front_numbers]
-    front = sorted(t.values[:2] for t in result.front)
-    baselines = [(b["label"], b["values"][:2]) for b in result.baselines]
-    return others, front, baselines
-
-
-def write_plots(result: JobResult, out_dir: str | Path) -> tuple[Path, Path]:
-    """pareto.png (matplotlib) and pareto.html (plotly) of the first two objectives."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import plotly.graph_objects as go
+def write_plots(job: JobView, out_dir: str | Path) -> tuple[Path, Path]:
+    """pareto.png (matplotlib) and pareto.html (plotly) of the front (`search.plots`)."""
+    from search.front_plot import front_plot
+    from search.plots import pareto_plotly, save_png
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = result.spec.objectives[:2]
-    if len(names) < 2:
-        names = [*names, names[0]]
-    others, front, baselines = _points(result)
-    fig, ax = plt.subplots(figsize=(7, 5))
-    if others:
-        ax.scatter(*zip(*others, strict=True), s=12, c="#bbbbbb", label="trials")
-    if front:
-        ax.plot(*zip(*front, strict=True), "o-", c="#d62728", label="Pareto front")
-    for label, (x, y) in baselines:
-        ax.scatter([x], [y], marker="s", c="#1f77b4", s=25)
-        ax.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set(xlabel=names[0], ylabel=names[1], title=f"{result.spec.name} on {result.spec.device}")
-    if names[1] in ("throughput", "lut", "ff", "dsp", "latency"):
-        ax.set_yscale("log")
-    ax.legend()
-    fig.tight_layout()
-    png = out_dir / "pareto.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-
-    figure = go.Figure()
-    if others:
-        figure.add_scatter(
-            x=[p[0] for p in others],
-            y=[p[1] for p in others],
-            mode="markers",
-            name="trials",
-            marker={"color": "#bbbbbb"},
-        )
-    figure.add_scatter(
-        x=[p[0] for p in front],
-        y=[p[1] for p in front],
-        mode="lines+markers",
-        name="Pareto front",
-        marker={"color": "#d62728"},
-    )
-    figure.add_scatter(
-        x=[b[1][0] for b in baselines],
-        y=[b[1][1] for b in baselines],
-        mode="markers+text",
-        text=[b[0] for b in baselines],
-        name="baselines",
-        textposition="top center",
-        marker={"symbol": "square"},
-    )
-    figure.update_layout(
-        title=f"{result.spec.name} on {result.spec.device}",
-        xaxis_title=names[0],
-        yaxis_title=names[1],
-    )
-    html = out_dir / "pareto.html"
-    figure.write_html(html, include_plotlyjs=True)
+    plot = front_plot(job, front_rows(job), baseline_rows(job))
+    png, html = out_dir / "pareto.png", out_dir / "pareto.html"
+    save_png(plot, png)
+    pareto_plotly(plot).write_html(html, include_plotlyjs=True)
     return png, html
+
+
+def _dashboard_row(row: dict) -> dict:
+    """A row as the REST front has it, without the RTL report (`confirmation:<n>` holds it)."""
+    return {k: v for k, v in row.items() if k != "confirmation"}
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def front_note(rows: list[dict], references: list[dict], floor: float | None) -> str:
+    """Markdown for the study's optuna-dashboard note: the front table and the references."""
+    lines = [
+        "## Pareto front (distinct designs)",
+        "",
+        f"Accuracy floor of the useful region: {_percent(floor)}. "
+        "RTL ✓: simulated bit-exact and cycle-exact against the model.",
+        "",
+        "| design | val acc | test acc | inf/s | latency µs | LUT | FF | DSP | BRAM18 | RTL |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows + references:
+        mark = "✓" if r.get("confirmed") else ("" if "confirmed" in r else "reference")
+        same = f" (= {r['same_design_as']})" if r.get("same_design_as") else ""
+        lines.append(
+            f"| {r['label']}{same} | {_percent(r['val_accuracy'])} "
+            f"| {_percent(r['test_accuracy'])} "
+            f"| {r['throughput_fps']:,.0f} | {r['latency_us']:.2f} | {r['lut']:,} | {r['ff']:,} "
+            f"| {r['dsp']} | {r['bram']:g} | {mark} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def publish_front(study: optuna.Study, spec: JobSpec) -> None:
+    """Show the front in optuna-dashboard: study user attrs `front` (rows without the RTL
+    reports, which are `confirmation:<n>`), `front_references` and `front_accuracy_floor`,
+    the study note (a table) and the plotly figure of pareto.html."""
+    from optuna_dashboard import save_note, save_plotly_graph_object
+
+    from search.front_plot import front_plot
+    from search.plots import pareto_plotly
+
+    job = StoredJob.of(study, spec)
+    rows, references = front_rows(job), baseline_rows(job)
+    floor = accuracy_floor(spec, job.baselines)
+    study.set_user_attr("front", [_dashboard_row(r) for r in rows])
+    study.set_user_attr("front_references", [_dashboard_row(r) for r in references])
+    study.set_user_attr("front_accuracy_floor", floor)
+    save_note(study, front_note(rows, references, floor))
+    figure = pareto_plotly(front_plot(job, rows, references))
+    save_plotly_graph_object(study, figure, graph_object_id=DASHBOARD_GRAPH_ID)
 
 
 def hypervolume(study: optuna.Study, reference: list[float]) -> float:

@@ -10,6 +10,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search import (
     JobResult,
     JobSpec,
+    accuracy_floor,
     baseline_rows,
     confirmation_summary,
     front_rows,
@@ -81,11 +82,15 @@ def job_result(job: Job, study: optuna.Study, storage_url: str) -> JobResult:
 def front_members(
     job: Job, result: JobResult, confirmations: list[Confirmation], prefix: str
 ) -> list[FrontMember]:
+    """One member per distinct front design; its confirmation is the task of the first of
+    its trials that has one (a finished task first)."""
     tasks = {c.trial_number: c for c in confirmations}
     members = []
     for row in front_rows(result):
         row = {k: v for k, v in row.items() if k != "confirmation"}  # the task has the report
-        task = tasks.get(row["trial"])
+        found = [tasks[n] for n in row["trials"] if n in tasks]
+        done = [t for t in found if t.status is ConfirmationStatus.DONE]
+        task = (done or found or [None])[0]
         members.append(
             FrontMember(
                 **row,
@@ -134,6 +139,7 @@ def front_public(
         final=job.finalized_at is not None,
         members=front_members(job, result, confirmations, prefix),
         baselines=baseline_rows(result),
+        accuracy_floor=accuracy_floor(result.spec, result.baselines),
         gain=search_gain(result) if has_dense and result.front else None,
     )
 

@@ -81,7 +81,9 @@ class JobProgress(BaseModel):
     workers_active: int = Field(description="live workers currently on this job")
     claims_active: int = Field(description="trial slots held by live workers")
     baselines_done: bool
-    front_size: int | None = Field(default=None, description="feasible Pareto front members")
+    front_size: int | None = Field(
+        default=None, description="distinct designs on the feasible Pareto front"
+    )
     confirmations: dict[ConfirmationStatus, int] = {}
 
 
@@ -106,9 +108,11 @@ class JobsPublic(BaseModel):
 
 
 class FrontMember(BaseModel):
-    """One front member as `search.report.front_rows` gives it, plus its confirmation."""
+    """One distinct front design as `search.report.front_rows` gives it (trials that built
+    the same design are one member), plus its confirmation task."""
 
-    trial: int
+    trial: int = Field(description="the first trial that built the design (its candidate)")
+    trials: list[int] = Field(description="every trial that built this same design")
     label: str
     objectives: dict[str, float]
     val_accuracy: float | None
@@ -121,6 +125,9 @@ class FrontMember(BaseModel):
     bram: float
     fits: bool
     layers: str = Field(description="per layer: weight/activation sparsity, weight/input bits")
+    confirmed: bool = Field(
+        description="simulated in RTL bit-exact and in exactly the cycles the model predicts"
+    )
     confirmation: ConfirmationStatus | None = Field(description="its RTL confirmation task")
     confirmation_summary: str | None = Field(
         description="bit-exactness and cycles against the model (search.report)"
@@ -141,7 +148,12 @@ class FrontPublic(BaseModel):
     directions: list[str]
     final: bool = Field(description="true once the budget is spent and the front is fixed")
     members: list[FrontMember]
-    baselines: list[dict[str, Any]] = Field(description="search.report.baseline_rows")
+    baselines: list[dict[str, Any]] = Field(
+        description="search.report.baseline_rows: dense int8 and uniform reference designs"
+    )
+    accuracy_floor: float | None = Field(
+        default=None, description="the useful region's lowest accuracy (search.front)"
+    )
     gain: dict[str, Any] | None = Field(description="search.report.search_gain")
 
 

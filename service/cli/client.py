@@ -74,7 +74,7 @@ def _progress_line(job: dict) -> str:
 
 
 FRONT_COLUMNS = (
-    "trial",
+    "trials",
     "val acc",
     "test acc",
     "inf/s",
@@ -89,14 +89,15 @@ FRONT_COLUMNS = (
 
 
 def front_table(members: list[dict], title: str) -> Table:
-    """One row per front member (schemas.FrontMember as JSON)."""
+    """One row per distinct front design (schemas.FrontMember as JSON): every trial that built
+    it, and ✓ before the confirmation when simulation confirmed it bit- and cycle-exact."""
     table = Table(title=title)
     for col in FRONT_COLUMNS:
         table.add_column(col, overflow="fold")
     for m in members:
         test = f"{m['test_accuracy']:.4f}" if m["test_accuracy"] is not None else "-"
         table.add_row(
-            str(m["trial"]),
+            ", ".join(map(str, m.get("trials") or [m["trial"]])),
             f"{m['val_accuracy']:.4f}",
             test,
             f"{m['throughput_fps']:,.0f}",
@@ -105,7 +106,7 @@ def front_table(members: list[dict], title: str) -> Table:
             f"{m['ff']:,}",
             str(m["dsp"]),
             f"{m['bram']:g}",
-            m["confirmation_summary"] or "-",
+            ("✓ " if m.get("confirmed") else "") + (m["confirmation_summary"] or "-"),
             m["layers"],
         )
     return table
