@@ -87,7 +87,7 @@ module hws_window_buffer #(
                                              input int unsigned size);
     int unsigned padded;
     padded = start + (b + PADDING + KERNEL - start % KERNEL) % KERNEL;
-    return (padded >= PADDING && padded < size + PADDING) ? padded - PADDING : 0;
+    bank_coord = (padded >= PADDING && padded < size + PADDING) ? padded - PADDING : 0;
   endfunction
 
   // ---- write address: (row, col) of the next pixel as counters of (div K, mod K), restarted
@@ -170,9 +170,10 @@ module hws_window_buffer #(
   end
 
   // ---- window order: tap (kh, kw) is in bank ((r0 + kh - PADDING) mod K, (c0 + kw -
-  // PADDING) mod K), or in the zero padding; both looked up at the request and registered
-  logic [KM_BITS-1:0] tap_row_q [KERNEL], tap_col_q [KERNEL];
-  logic [KERNEL-1:0]  pad_row_q, pad_col_q;
+  // PADDING) mod K) unless it is in the zero padding. Both are looked up at the request and
+  // registered one-hot (all zero in the padding), so the rotation is two K:1 AND-OR selects
+  // per tap bit (a bank row, then a bank column) and the padding costs nothing.
+  logic [KERNEL-1:0] tap_row_q [KERNEL], tap_col_q [KERNEL];  // one-hot bank row / column
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) rd_valid_o <= 1'b0;
@@ -184,14 +185,14 @@ module hws_window_buffer #(
       for (int k = 0; k < int'(KERNEL); k++) begin
         for (int y = 0; y < int'(OUT_H); y++) begin
           if (rd_row_i == ROW_BITS'(y)) begin
-            tap_row_q[k] <= KM_BITS'((y * STRIDE + k + KERNEL - PADDING) % KERNEL);
-            pad_row_q[k] <= y * STRIDE + k < PADDING || y * STRIDE + k >= HEIGHT + PADDING;
+            tap_row_q[k] <= (y * STRIDE + k < PADDING || y * STRIDE + k >= HEIGHT + PADDING)
+                ? '0 : KERNEL'(1) << ((y * STRIDE + k + KERNEL - PADDING) % KERNEL);
           end
         end
         for (int x = 0; x < int'(OUT_W); x++) begin
           if (rd_col_i == COL_BITS'(x)) begin
-            tap_col_q[k] <= KM_BITS'((x * STRIDE + k + KERNEL - PADDING) % KERNEL);
-            pad_col_q[k] <= x * STRIDE + k < PADDING || x * STRIDE + k >= WIDTH + PADDING;
+            tap_col_q[k] <= (x * STRIDE + k < PADDING || x * STRIDE + k >= WIDTH + PADDING)
+                ? '0 : KERNEL'(1) << ((x * STRIDE + k + KERNEL - PADDING) % KERNEL);
           end
         end
       end
@@ -199,19 +200,23 @@ module hws_window_buffer #(
   end
 
   always_comb begin
+    logic [PIX_BITS-1:0] row_word [KERNEL][KERNEL];  // [kh][bank column]
+    for (int kh = 0; kh < int'(KERNEL); kh++) begin
+      for (int b = 0; b < int'(KERNEL); b++) begin
+        row_word[kh][b] = '0;
+        for (int a = 0; a < int'(KERNEL); a++) begin
+          row_word[kh][b] = row_word[kh][b] | ({PIX_BITS{tap_row_q[kh][a]}} & bank_q[a * KERNEL + b]);
+        end
+      end
+    end
     for (int kh = 0; kh < int'(KERNEL); kh++) begin
       for (int kw = 0; kw < int'(KERNEL); kw++) begin
         logic [PIX_BITS-1:0] word;
         word = '0;
-        for (int a = 0; a < int'(KERNEL); a++) begin
-          for (int b = 0; b < int'(KERNEL); b++) begin
-            if (tap_row_q[kh] == KM_BITS'(a) && tap_col_q[kw] == KM_BITS'(b)) begin
-              word = bank_q[a * KERNEL + b];
-            end
-          end
+        for (int b = 0; b < int'(KERNEL); b++) begin
+          word = word | ({PIX_BITS{tap_col_q[kw][b]}} & row_word[kh][b]);
         end
-        rd_data_o[(kh * KERNEL + kw) * PIX_BITS +: PIX_BITS] =
-            (pad_row_q[kh] || pad_col_q[kw]) ? '0 : word;
+        rd_data_o[(kh * KERNEL + kw) * PIX_BITS +: PIX_BITS] = word;
       end
     end
   end
