@@ -10,7 +10,7 @@ import numpy as np
 from . import _coefficients as c
 from ._contract import NORM_KINDS
 from ._network import LayerSpec, Network
-from ._resources import memory_resources
+from ._resources import memory_resources, window_rotation_luts
 
 
 def _frame_buffer_layout(
@@ -21,16 +21,16 @@ def _frame_buffer_layout(
     one): its (depth, width, copies) memory, or its register bits. The last stage's output
     is drained immediately (no buffer).
 
-    A linear layer reads the whole frame as one vector: registers, `frames * C*H*W * bits` FF.
+    A linear layer reads the whole frame as one vector: registers, `frames * C*H*W * bits` FF
+    and a read register of one frame (hws_vector_buffer).
     A conv2d or max-pool with kernel k reads a k x k window per cycle: k^2 banks (row mod k,
-    col mod k), each one pixel (C * bits) wide and `frames * ceil(H/k) * ceil(W/k)` deep. The
-    window arrives rotated by (row mod k, col mod k); the consumer undoes that (see
-    `window_rotation_luts`; a max-pool is order-blind).
+    col mod k), each one pixel (C * bits) wide and `frames * ceil(H/k) * ceil(W/k)` deep; the
+    buffer puts the bank words in window order (`window_rotation_luts`, hws_window_buffer).
     Other stages read one pixel per cycle: one bank `frames * H * W` deep.
     """
     ch, h, w = frame
     if consumer.kind == "linear":
-        return float(frames * ch * h * w * bits)
+        return float((frames + 1) * ch * h * w * bits)
     k = consumer.kernel if consumer.kind in ("conv2d", "maxpool") else 1
     depth = frames * (-(-h // k)) * (-(-w // k))
     return depth, ch * bits, k * k
@@ -97,7 +97,7 @@ def norm_stage_resources(layer: LayerSpec) -> tuple[float, float, float, float]:
         lut += ch * norm_bits * c.REQUANT_LUTS_PER_BIT
         ff = ch * (bits + out) + 2 * (2 * bits + tree_bits)
         dsp = 2.0 * ch  # squarer and scaler
-        rom = memory_resources(c.NORM_ROM_DEPTH, norm_bits)
+        rom = memory_resources(c.NORM_ROM_DEPTH, norm_bits, rom=True)
     else:
         lut = ch * bits * c.MAX_LUTS_PER_BIT  # max tree
         lut += ch * (bits + 1) * c.ADDER_LUTS_PER_BIT  # x - max
@@ -105,8 +105,8 @@ def norm_stage_resources(layer: LayerSpec) -> tuple[float, float, float, float]:
         lut += ch * norm_bits * c.REQUANT_LUTS_PER_BIT
         ff = ch * (c.EXP_BITS + out) + layer.groups * (bits + c.EXP_BITS + tree_bits)
         dsp = float(ch)  # exponential times reciprocal
-        exp_tables = memory_resources(2 ** min(bits, 16), c.EXP_BITS, ch)
-        rom = memory_resources(c.NORM_ROM_DEPTH, norm_bits, layer.groups) + exp_tables
+        exp_tables = memory_resources(2 ** min(bits, 16), c.EXP_BITS, ch, rom=True)
+        rom = memory_resources(c.NORM_ROM_DEPTH, norm_bits, layer.groups, rom=True) + exp_tables
     return lut + rom[0], ff + rom[1], dsp, float(rom[3])
 
 
@@ -139,6 +139,8 @@ def stage_fixed_resources(network: Network) -> np.ndarray:
                 out[s, 1] += layout
             else:
                 memories.append((s, *layout))
+                if reader.kind in ("conv2d", "maxpool"):
+                    out[s, 0] += window_rotation_luts(reader.kernel, layout[1])
     if memories:
         stage, depth, width, copies = np.array(memories).T
         np.add.at(out, stage, memory_resources(depth, width, copies))

@@ -6,31 +6,26 @@ and `_stage_resources.py`.
 from __future__ import annotations
 
 # --- multipliers -----------------------------------------------------------------------------
-# A product whose operand widths sum to at most this is built from LUTs, not a DSP (Vivado and
-# Yosys map small multipliers to fabric; hls4ml reports the same crossover for <= ~10-bit
-# products).
-LUT_MULT_MAX_SUM_BITS = 10
+# Yosys `synth_xilinx` maps a product to a DSP48 when both operands are at least this wide
+# and the product at least DSP_MIN_PRODUCT_BITS (its mul2dsp DSP_A/B_MINWIDTH = 2,
+# DSP_Y_MINWIDTH = 9), widths as signed operands (an unsigned activation of A bits is A + 1).
+# Vivado's rule (fabric up to about w + a <= 10) differs and is not modelled.
+DSP_MIN_OPERAND_BITS = 2
+DSP_MIN_PRODUCT_BITS = 9
 # FINN-R (Blott et al. 2018) LUT multiplier cost: (2 * ceil((W + A) / 6) - 1) * (W + A).
 LUT_MULT_BITS_PER_LUT6 = 6
-# Shift between the two weights packed into one DSP pre-adder operand (Xilinx WP486 "Deep
-# Learning with INT8 Optimization on Xilinx Devices": two products sharing one activation).
-DSP_PACK_SHIFT_BITS = 18
-# LUTs per packed DSP to split and sign-correct the two products (WP486 correction term).
-DSP_PACK_CORRECTION_LUTS = 4
 
 # --- datapath ---------------------------------------------------------------------------------
 # Ripple-carry adders/accumulators map one bit per LUT on the CARRY4/CARRY8 chain.
 ADDER_LUTS_PER_BIT = 1.0
 # Requantization (rounding adder, threshold compare, saturation) per accumulator bit.
 REQUANT_LUTS_PER_BIT = 2.0
+LUT6_INPUTS = 6
 # An N:1 mux costs about N/4 LUT6 per bit (LUT6 = 4:1 mux, F7/F8 muxes combine them).
 MUX_INPUTS_PER_LUT = 4
 # Activation-skip compaction: per SIMD slot and mask bit, a priority-encoder/prefix-popcount
 # cell selecting the next set bit of the work mask.
 COMPACT_LUTS_PER_SLOT_BIT = 1.0
-# Sparse engines undo the banked window's rotation in each slot's column index: two mod-k
-# adders on the (kh, kw) fields.
-INDEX_ROTATION_LUTS_PER_SLOT = 8
 # Max-pool: comparator (carry chain) plus 2:1 select, per bit.
 MAX_LUTS_PER_BIT = 1.5
 
@@ -43,17 +38,32 @@ LANE_CONTROL_LUTS = 16  # row counter, weight address, last-of-row detection
 LANE_CONTROL_FFS = 32
 
 # --- memories ---------------------------------------------------------------------------------
-# Memories at most this deep are registers.
-REGISTER_MAX_DEPTH = 2
-# Memories at most this deep, or with at most LUTRAM_MAX_BITS bits, are distributed RAM.
-LUTRAM_MAX_DEPTH = 64
-LUTRAM_MAX_BITS = 4096
-# RAM64M: 4 LUTs hold a 64-deep, 3-bit simple dual-port memory (UG474 / UG574, SLICEM).
-LUTRAM_PRIMITIVE_DEPTH = 64
-LUTRAM_PRIMITIVE_BITS = 3
+# Yosys `memory_libmap` (passes/memory/memory_libmap.cc with techlibs/xilinx/lutrams_xc5v.txt
+# and brams_xc4v.txt) picks, per memory, the cheapest of soft logic and the primitives below
+# by its own cost units; the model repeats that choice (SPEC section 6).
+# Soft logic costs 1 per bit for a RAM (registers) and 1/16 per bit for a ROM (LUTs).
+LOGIC_COST_RAM_PER_BIT = 1.0
+LOGIC_COST_ROM_PER_BIT = 1.0 / 16.0
+# A deeper memory than one primitive is several primitives behind a read mux costing this
+# per mux input and data bit (memory_libmap FACTOR_MUX).
+MUX_COST_PER_BIT = 0.5
+# Simple-dual-port distributed RAM (RAM32M: 32 x 6, RAM64M: 64 x 3, 4 LUTs each): cost 8 per
+# primitive, 7 of it scaled by the width used. ROMs are never mapped to LUTRAM (prune_rom).
+LUTRAM_SHAPES = ((32, 6), (64, 3))
 LUTRAM_PRIMITIVE_LUTS = 4
-# RAMB18 simple-dual-port aspect ratios (depth, width) (UG473 / UG573).
-BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+LUTRAM_COST = 8.0
+LUTRAM_WIDTH_COST = 7.0
+# Block RAM (depth, width, cost, RAMB18 equivalents): RAMB18E1 true dual port up to 18 bits
+# or simple dual port 512 x 36 (cost 129), RAMB36E1 up to 36 bits or 512 x 72 (cost 257).
+BRAM_SHAPES = (
+    (16384, 1, 129.0, 1), (8192, 2, 129.0, 1), (4096, 4, 129.0, 1), (2048, 9, 129.0, 1),
+    (1024, 18, 129.0, 1), (512, 36, 129.0, 1),
+    (32768, 1, 257.0, 2), (16384, 2, 257.0, 2), (8192, 4, 257.0, 2), (4096, 9, 257.0, 2),
+    (2048, 18, 257.0, 2), (1024, 36, 257.0, 2), (512, 72, 257.0, 2),
+)  # fmt: skip
+# A ROM left to soft logic: LUT6 per data bit and 64 words (each bit a function of the
+# address; data-dependent, fitted on the calibration suite).
+ROM_LUTS_PER_BIT_64_WORDS = 1.0
 
 # --- normalisations (norm, softmax) -----------------------------------------------------------
 # Fixed-point width of a LayerNorm scale and a reciprocal (one DSP48 port).

@@ -28,9 +28,13 @@ def lut_multiplier_luts(w_bits: int, a_bits: int) -> int:
     return (2 * -(-width // c.LUT_MULT_BITS_PER_LUT6) - 1) * width
 
 
-def uses_lut_multipliers(w_bits: int, a_bits: int) -> bool:
-    """Small products go to LUTs (`w + a <= LUT_MULT_MAX_SUM_BITS`), others to DSPs."""
-    return w_bits + a_bits <= c.LUT_MULT_MAX_SUM_BITS
+def uses_lut_multipliers(w_signed_bits: int, a_signed_bits: int) -> bool:
+    """Yosys `synth_xilinx` builds a product in fabric unless both signed operands have at
+    least `DSP_MIN_OPERAND_BITS` and the product at least `DSP_MIN_PRODUCT_BITS` (mul2dsp)."""
+    return not (
+        min(w_signed_bits, a_signed_bits) >= c.DSP_MIN_OPERAND_BITS
+        and w_signed_bits + a_signed_bits >= c.DSP_MIN_PRODUCT_BITS
+    )
 
 
 def dsp_per_product(w_signed_bits: int, a_signed_bits: int, port_a: int, port_b: int) -> int:
@@ -47,70 +51,125 @@ def dsp_per_product(w_signed_bits: int, a_signed_bits: int, port_a: int, port_b:
     )
 
 
-def dsp_packs_two(w_signed_bits: int, a_signed_bits: int, port_a: int, port_b: int) -> bool:
-    """Two products sharing an activation fit one DSP (WP486): weights `w1 << SHIFT + w2` in
-    the wide port, the activation in the 18-bit port, and the two products must not overlap."""
-    return (
-        w_signed_bits + a_signed_bits <= c.DSP_PACK_SHIFT_BITS
-        and c.DSP_PACK_SHIFT_BITS + w_signed_bits <= port_a
-        and a_signed_bits <= port_b
-    )
+def adder_tree_luts(simd: np.ndarray, bits: np.ndarray | int) -> np.ndarray:
+    """LUTs of the SIMD-input sum: SIMD-1 adders of `bits` on the carry chain."""
+    return (simd - 1) * bits * c.ADDER_LUTS_PER_BIT
 
 
-def adder_tree_luts(simd: np.ndarray, product_bits: int) -> np.ndarray:
-    """LUTs of a SIMD-input adder tree: SIMD-1 adders, each about `product_bits + log2 SIMD`
-    bits wide on the carry chain (FINN-R adder-tree term)."""
-    depth = np.ceil(np.log2(np.maximum(simd, 1)))
-    return (simd - 1) * (product_bits + depth) * c.ADDER_LUTS_PER_BIT
-
-
-def mux_luts(n_inputs: np.ndarray | int, bits: int) -> np.ndarray:
+def mux_luts(n_inputs: np.ndarray | int, bits: np.ndarray | int) -> np.ndarray:
     """LUT6 of an N:1 mux, `bits` wide: `ceil(N / MUX_INPUTS_PER_LUT)` per bit (0 for N = 1)."""
     n = np.asarray(n_inputs)
     return np.where(n > 1, _ceil_div(n, c.MUX_INPUTS_PER_LUT), 0) * bits
 
 
-def window_rotation_luts(kernel: int, fan_in: int, a_bits: int) -> int:
-    """LUTs un-rotating a banked k x k window for a lockstep engine: tap (i, j) comes from bank
-    ((r + i) mod k, (c + j) mod k), so each tap passes a row then a column k:1 rotation,
-    `2 * K * a_bits * ceil(k / MUX_INPUTS_PER_LUT)` LUTs (none for k = 1)."""
+def window_rotation_luts(kernel: int, pixel_bits: int) -> int:
+    """LUTs putting the k^2 bank words of a banked window in window order (hws_window_buffer):
+    per tap, a one-hot k:1 AND-OR select of the bank row, then of the bank column (the zero
+    padding is an all-zero select), one LUT6 per bit and stage for k <= 3 (2k inputs)."""
     if kernel == 1:
         return 0
-    return 2 * -(-kernel // c.MUX_INPUTS_PER_LUT) * fan_in * a_bits  # 2 * mux_luts(k, K * a)
+    per_bit = -(-(2 * kernel - 1) // (c.LUT6_INPUTS - 1))  # a chain of LUT6 (2k inputs)
+    return 2 * kernel * kernel * pixel_bits * per_bit
 
 
 def bram18_count(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
-    """RAMB18 for a depth x width memory: the best simple-dual-port aspect ratio, each block
-    16Kx1 ... 512x36 (UG473; the same cascade rule as FINN's `bram_estimation`)."""
-    d, w = np.asarray(depth)[..., None], np.asarray(width)[..., None]
-    shapes = np.array(c.BRAM18_SHAPES)  # one aspect ratio per entry of the last axis
-    counts = (-(-d // shapes[:, 0]) * -(-w // shapes[:, 1])).min(axis=-1)
-    return np.where((d[..., 0] > 0) & (w[..., 0] > 0), counts, 0)
+    """RAMB18 equivalents of a depth x width memory in block RAM at the primitive shape
+    Yosys `memory_libmap` picks (`memory_resources`)."""
+    d, w = np.asarray(depth), np.asarray(width)
+    cost, shape = _bram_choice(d, w)
+    del cost
+    return np.where((d > 0) & (w > 0), np.asarray(_BRAM[:, 3])[shape] * _repl(d, w, shape), 0)
+
+
+_BRAM = np.array(c.BRAM_SHAPES)  # (depth, width, cost, RAMB18s) per block RAM shape
+_LUTRAM = np.array(c.LUTRAM_SHAPES)  # (depth, width) per distributed RAM shape
+
+
+def _repl(depth: np.ndarray, width: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Primitives of BRAM shape `shape` for depth x width (memory_libmap: `mult_a` address
+    ranges side by side in the data bits)."""
+    mult_a = _ceil_div(depth, _BRAM[shape, 0])
+    return _ceil_div(mult_a * width, _BRAM[shape, 1])
+
+
+def _bram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """memory_libmap cost of the cheapest block RAM shape, and its index in BRAM_SHAPES."""
+    d, w = depth[..., None], width[..., None]
+    mult_a = _ceil_div(d, _BRAM[:, 0])
+    repl = _ceil_div(mult_a * w, _BRAM[:, 1])
+    cost = _BRAM[:, 2] * repl + c.MUX_COST_PER_BIT * (mult_a - 1) * w
+    shape = cost.argmin(axis=-1)
+    return np.take_along_axis(cost, shape[..., None], axis=-1)[..., 0], shape
+
+
+def _lutram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, ...]:
+    """memory_libmap cost of the cheapest simple-dual-port LUTRAM shape, its primitives and
+    its read-mux inputs (address ranges)."""
+    d, w = depth[..., None], width[..., None]
+    mult_a = _ceil_div(d, _LUTRAM[:, 0])
+    repl = _ceil_div(mult_a * w, _LUTRAM[:, 1])
+    cost = (c.LUTRAM_COST - c.LUTRAM_WIDTH_COST) * repl
+    cost = cost + c.LUTRAM_WIDTH_COST * mult_a * w / _LUTRAM[:, 1]
+    cost = cost + c.MUX_COST_PER_BIT * (mult_a - 1) * w
+    shape = cost.argmin(axis=-1)[..., None]
+
+    def pick(a: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(np.broadcast_to(a, cost.shape), shape, axis=-1)[..., 0]
+
+    return pick(cost), pick(repl), pick(mult_a)
 
 
 def lutram_luts(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
-    """LUTs of a distributed RAM: RAM64M primitives, 64 deep x 3 bits per 4 LUTs (UG474)."""
-    return (
-        _ceil_div(depth, c.LUTRAM_PRIMITIVE_DEPTH)
-        * _ceil_div(width, c.LUTRAM_PRIMITIVE_BITS)
-        * c.LUTRAM_PRIMITIVE_LUTS
-    )
+    """LUTs of a simple-dual-port distributed RAM at the shape memory_libmap picks (RAM32M or
+    RAM64M, 4 LUTs each, UG474), plus its read mux when deeper than one primitive."""
+    d, w = np.asarray(depth), np.asarray(width)
+    _, repl, mult_a = _lutram_choice(d, w)
+    return repl * c.LUTRAM_PRIMITIVE_LUTS + mux_luts(mult_a, w)
+
+
+def rom_logic_luts(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
+    """LUTs of a ROM left to soft logic: each data bit a function of the address, about
+    `ROM_LUTS_PER_BIT_64_WORDS` LUT6 per 64 words (none for one word: a constant)."""
+    d, w = np.asarray(depth), np.asarray(width)
+    return np.where(d > 1, _ceil_div(d, 64) * w * c.ROM_LUTS_PER_BIT_64_WORDS, 0)
 
 
 def memory_resources(
-    depth: np.ndarray | int, width: np.ndarray | int, copies: np.ndarray | int = 1
+    depth: np.ndarray | int,
+    width: np.ndarray | int,
+    copies: np.ndarray | int = 1,
+    rom: np.ndarray | bool = False,
 ) -> np.ndarray:
-    """(..., 4) resources of `copies` memories of depth x width bits: registers up to
-    `REGISTER_MAX_DEPTH`, LUTRAM up to `LUTRAM_MAX_DEPTH` deep or `LUTRAM_MAX_BITS` bits,
-    else BRAM18 (the split Vivado and Yosys `memory_libmap` make by size)."""
-    d, w, n = np.asarray(depth), np.asarray(width), np.asarray(copies)
-    regs = d <= c.REGISTER_MAX_DEPTH
-    lutram = ~regs & ((d <= c.LUTRAM_MAX_DEPTH) | (d * w <= c.LUTRAM_MAX_BITS))
-    bram = ~regs & ~lutram
-    out = np.zeros((*np.broadcast_shapes(d.shape, w.shape, n.shape), 4))
-    out[..., 0] = np.where(lutram, lutram_luts(d, w), 0) * n
-    out[..., 1] = np.where(regs, d * w, 0) * n
-    out[..., 3] = np.where(bram, bram18_count(d, w), 0) * n
+    """(..., 4) resources of `copies` memories of depth x width bits, each with one
+    synchronous read port (and, unless `rom`, one write port), as Yosys `memory_libmap` maps
+    them: the cheapest by its cost of soft logic (registers for a RAM, LUTs for a ROM),
+    simple-dual-port LUTRAM (RAMs only) and block RAM at its best shape. The read register
+    is inside a block RAM; otherwise it is `width` flip-flops."""
+    d, w = np.asarray(depth), np.asarray(width)
+    n, is_rom = np.asarray(copies), np.asarray(rom)
+    d, w, is_rom = np.broadcast_arrays(d, w, is_rom)
+    logic_cost = np.floor(
+        d * w * np.where(is_rom, c.LOGIC_COST_ROM_PER_BIT, c.LOGIC_COST_RAM_PER_BIT)
+    )
+    bram_cost, bram_shape = _bram_choice(d, w)
+    lutram_cost, lutram_repl, lutram_mult = _lutram_choice(d, w)
+    lutram_cost = np.where(is_rom, np.inf, lutram_cost)
+    bram = (bram_cost < logic_cost) & (bram_cost < lutram_cost)  # LUTRAM is tried first
+    lutram = ~bram & (lutram_cost < logic_cost)
+    logic = ~bram & ~lutram & (d > 0) & (w > 0)
+    out = np.zeros((*np.broadcast_shapes(d.shape, n.shape), 4))
+    lutram_lut = lutram_repl * c.LUTRAM_PRIMITIVE_LUTS + mux_luts(lutram_mult, w)
+    bram_mult = _ceil_div(d, _BRAM[bram_shape, 0])
+    out[..., 0] = np.where(
+        lutram,
+        lutram_lut,
+        np.where(bram, mux_luts(bram_mult, w), np.where(logic & is_rom, rom_logic_luts(d, w), 0)),
+    ) * n
+    read_register = np.where(d > 1, w, 0)  # a one-word ROM is a constant
+    out[..., 1] = np.where(
+        bram, 0, np.where(logic & ~is_rom, d * w + w, np.where(lutram | logic, read_register, 0))
+    ) * n
+    out[..., 3] = np.where(bram, _BRAM[bram_shape, 3] * _repl(d, w, bram_shape), 0) * n
     return out
 
 
@@ -127,8 +186,6 @@ class EngineShape:
     acc_bits: int
     out_bits: int  # requantized output width, or acc_bits for the last layer
     requantizes: bool
-    window_register: bool  # conv/matmul hold the input vector in a double-buffered register
-    kernel: int  # conv kernel (1 otherwise): the banked window arrives rotated
     weight_store: str  # "dense" | "sparse" | "skip" | "operand"
     max_row_nnz: int
     operand_depth_frames: int  # matmul: frames of B the skip buffer holds
@@ -149,8 +206,6 @@ class EngineShape:
             acc_bits=acc,
             out_bits=acc if is_last else layer.out_bits,
             requantizes=not is_last,
-            window_register=layer.kind != "linear",
-            kernel=layer.kernel if layer.kind == "conv2d" else 1,
             weight_store=weight_store(layer),
             max_row_nnz=max(1, int(layer.row_nnz.max())),
             operand_depth_frames=operand_depth_frames,
@@ -165,11 +220,12 @@ class EngineShape:
 def weight_memory_resources(
     shape: EngineShape, pe: np.ndarray, simd: np.ndarray, lane_words: np.ndarray
 ) -> np.ndarray:
-    """(nP, nS, 4) weight (or matmul operand) memory. Layouts (SPEC section 6):
+    """(nP, nS, 4) weight (or matmul operand) and bias memories. Layouts (SPEC section 6):
     dense: one memory, `PE*SIMD*w` wide, `(M/PE) * ceil(K/SIMD)` deep (FINN MVAU);
     sparse: per lane, SIMD (value, column index) pairs plus a last-of-row bit per word, as
     deep as the longest lane (`lane_words`); skip: per lane, one row per word (its nonzero
-    values and a K-bit nonzero mask); operand: B in PE banks of whole rows, for D frames."""
+    values and a K-bit nonzero mask); operand: B in PE banks of whole rows, for D frames.
+    Biases: per lane, its rows x accumulator bits."""
     return _weight_memory(_Shapes([shape]), pe[None], simd[None], lane_words[None])[0]
 
 
@@ -200,8 +256,6 @@ class _Shapes:
     acc: np.ndarray
     out_bits: np.ndarray
     requantizes: np.ndarray
-    window_register: np.ndarray
-    rotated: np.ndarray  # kernel > 1
     max_row_nnz: np.ndarray
     operand_depth: np.ndarray
     index_bits: np.ndarray
@@ -210,22 +264,14 @@ class _Shapes:
     skip: np.ndarray
     operand: np.ndarray
     lockstep: np.ndarray
-    lut_mult: np.ndarray  # multiplier flags: fabric, two lanes per DSP, DSPs
-    pack: np.ndarray
-    dsp_mult: np.ndarray
+    lut_mult: np.ndarray  # multiplier in fabric (else DSPs)
     lut_mult_luts: np.ndarray
     dsp_per_product: np.ndarray
-    rotation_luts: np.ndarray
 
     def __init__(self, shapes: list[EngineShape], port_a: int = 0, port_b: int = 0) -> None:
         table = []
         for s in shapes:
-            lut_mult = uses_lut_multipliers(s.w_bits, s.a_bits)
-            pack = (
-                not lut_mult
-                and s.lockstep
-                and dsp_packs_two(s.w_signed_bits, s.a_signed_bits, port_a, port_b)
-            )
+            lut_mult = uses_lut_multipliers(s.w_signed_bits, s.a_signed_bits)
             # (weight memories alone are priced without ports: no multiplier terms)
             dsp_each = (
                 dsp_per_product(s.w_signed_bits, s.a_signed_bits, port_a, port_b) if port_a else 0
@@ -240,8 +286,6 @@ class _Shapes:
                     "acc": s.acc_bits,
                     "out_bits": s.out_bits,
                     "requantizes": s.requantizes,
-                    "window_register": s.window_register,
-                    "rotated": s.kernel > 1,
                     "max_row_nnz": s.max_row_nnz,
                     "operand_depth": s.operand_depth_frames,
                     "index_bits": max(1, (s.fan_in - 1).bit_length()),
@@ -251,11 +295,8 @@ class _Shapes:
                     "operand": s.weight_store == "operand",
                     "lockstep": s.lockstep,
                     "lut_mult": lut_mult,
-                    "pack": pack,
-                    "dsp_mult": not lut_mult and not pack,
                     "lut_mult_luts": lut_multiplier_luts(s.w_bits, s.a_bits),
                     "dsp_per_product": dsp_each,
-                    "rotation_luts": window_rotation_luts(s.kernel, s.fan_in, s.a_bits),
                 }
             )
         columns = np.array([list(t.values()) for t in table], dtype=np.int64)[:, :, None, None]
@@ -267,7 +308,8 @@ def _weight_memory(
     s: _Shapes, pe: np.ndarray, simd: np.ndarray, lane_words: np.ndarray
 ) -> np.ndarray:
     """`weight_memory_resources` of E engines: PE (E, nP, 1), SIMD (E, 1, nS), lane words
-    (E, nP, nS) -> (E, nP, nS, 4)."""
+    (E, nP, nS) -> (E, nP, nS, 4). Weights and biases are ROMs (the SYNTHESIS build
+    initialises them from files); a matmul operand is written at run time (a RAM)."""
     rows_per_lane = s.rows // pe
     depth = np.where(
         s.dense,
@@ -287,7 +329,9 @@ def _weight_memory(
             np.where(s.skip, s.max_row_nnz * s.w + s.k, s.k * s.w),
         ),
     )
-    return memory_resources(depth, width, np.where(s.dense, 1, pe))
+    weights = memory_resources(depth, width, np.where(s.dense, 1, pe), rom=s.operand == 0)
+    biases = memory_resources(rows_per_lane, s.acc, pe, rom=True)  # per lane, rows x ACC
+    return weights + biases
 
 
 def engine_resources_many(
@@ -301,38 +345,33 @@ def engine_resources_many(
     """`engine_resources` of E engines at once: PE (E, nP, 1), SIMD (E, 1, nS) and lane words
     (E, nP, nS) (engines with fewer options padded with any legal value) -> (E, nP, nS, 4).
     Each engine's terms are added in the same order as for one engine alone (the terms of the
-    branches an engine does not take are zeros)."""
+    branches an engine does not take are zeros). The terms follow hws_engine / hws_engine_lane:
+    per lane a selection stage, a registered (weight, activation) pair per slot, the
+    multipliers, the sum of the SIMD products into the accumulator, requantization."""
     s = _Shapes(shapes, port_a, port_b)
     k, w, a = s.k, s.w, s.a
     n_mult = pe * simd
     lut = np.zeros(np.broadcast_shapes(pe.shape, simd.shape), dtype=np.float64)
     ff = np.zeros(lut.shape)
     dsp = np.zeros(lut.shape)
-    # multipliers: fabric (LUTs and a product register), two lanes per DSP, or DSPs
-    lut += np.where(
-        s.lut_mult, n_mult * s.lut_mult_luts, (pe // 2) * simd * c.DSP_PACK_CORRECTION_LUTS * s.pack
-    )
-    ff += n_mult * (w + a) * s.lut_mult
-    dsp += np.where(s.pack, _ceil_div(pe, 2) * simd, n_mult * s.dsp_per_product * s.dsp_mult)
-    tree_bits = s.product_bits + np.ceil(np.log2(simd))
-    lut += pe * adder_tree_luts(simd, s.product_bits)
-    ff += pe * (simd - 1) * tree_bits  # one register per adder (pipelined tree)
-    lut += pe * s.acc * c.ADDER_LUTS_PER_BIT
+    # multipliers: fabric (LUTs, the operand and product registers) or DSPs (which absorb
+    # those registers)
+    lut += n_mult * s.lut_mult_luts * s.lut_mult
+    ff += n_mult * (w + a + s.product_bits) * s.lut_mult
+    dsp += n_mult * s.dsp_per_product * (1 - s.lut_mult)
+    # the SIMD products and the bias or accumulator summed in one cycle, accumulator-wide
+    lut += pe * (adder_tree_luts(simd, s.acc) + s.acc * c.ADDER_LUTS_PER_BIT)
     lut += pe * s.acc * c.REQUANT_LUTS_PER_BIT * s.requantizes
-    ff += pe * (s.acc + s.out_bits)
-    # lockstep: SIMD slots pick column chunk j of K/SIMD, shared by every lane; otherwise
-    # every lane slot picks any of the K activations (rotation folded into the index)
+    ff += pe * 2 * s.acc  # accumulator and result
+    ff += s.rows * s.out_bits  # the output pixel register
+    # selection: lockstep slots pick column chunk j of K/SIMD; otherwise every lane slot picks
+    # any of the K activations
     chunk = _ceil_div(k, simd)
-    lut += np.where(
-        s.lockstep,
-        simd * mux_luts(chunk, a),
-        n_mult * (mux_luts(k, a) + c.INDEX_ROTATION_LUTS_PER_SLOT * s.rotated),
-    )
-    lut += s.rotation_luts * s.lockstep
+    lut += np.where(s.lockstep, n_mult * mux_luts(chunk, a), n_mult * mux_luts(k, a))
     lut += n_mult * mux_luts(chunk, w) * s.operand  # each lane picks its chunk of a B row
     lut += n_mult * (k * c.COMPACT_LUTS_PER_SLOT_BIT + mux_luts(s.max_row_nnz, w)) * s.skip
-    ff += pe * (k + s.max_row_nnz * w + k) * s.skip  # work mask and current row word
-    ff += 2 * k * a * s.window_register
+    ff += pe * k * s.skip  # remaining work mask
+    ff += 2 * k * a  # prefetched and current input vector
     lut += c.ENGINE_CONTROL_LUTS + pe * c.LANE_CONTROL_LUTS
     ff += c.ENGINE_CONTROL_FFS + pe * c.LANE_CONTROL_FFS
     out = _weight_memory(s, pe, simd, lane_words)

@@ -176,7 +176,7 @@ module hws_engine #(
   // ---- dense weights: one memory PE*SIMD*W_BITS wide, read in lockstep by every lane
   logic [PE*SIMD*W_BITS-1:0] dense_mem [DENSE_WORDS];
   logic [DENSE_ABITS-1:0]    dense_addr [PE];
-  logic [PE*SIMD*W_BITS-1:0] dense_word;
+  logic [PE*SIMD*W_BITS-1:0] dense_word_q;  // dense_mem at the lanes' current word
 `ifdef SYNTHESIS
   if (STORE == 0) begin : gen_dense_rom
     initial $readmemh({NAME, "_weight.mem"}, dense_mem);
@@ -191,7 +191,8 @@ module hws_engine #(
     end
   end
 `endif
-  assign dense_word = dense_mem[(STORE == 0) ? dense_addr[0] : '0];
+  // synchronous read (block-RAM style): the lanes give the address of the next cycle's word
+  always_ff @(posedge clk_i) dense_word_q <= dense_mem[(STORE == 0) ? dense_addr[0] : '0];
 
   // ---- lanes, requantization and the output pixel
   logic [PE-1:0]              res_valid;
@@ -206,7 +207,7 @@ module hws_engine #(
       .STORE(STORE), .MAX_NNZ(MAX_NNZ), .DEPTH(DEPTH), .NAME(NAME)
     ) u_lane (
       .clk_i, .rst_ni, .vec_start_i(swap), .win_i(win_q), .dense_addr_o(dense_addr[p]),
-      .dense_w_i(dense_word[p*SIMD*W_BITS +: SIMD*W_BITS]), .fin_o(fin[p]),
+      .dense_w_i(dense_word_q[p*SIMD*W_BITS +: SIMD*W_BITS]), .fin_o(fin[p]),
       .res_valid_o(res_valid[p]), .res_row_o(res_row[p]), .res_acc_o(res_acc[p])
     );
     if (REQUANT) begin : gen_requant
@@ -222,9 +223,14 @@ module hws_engine #(
   logic [3:0]            vend_q;  // vector-end pulses travelling down the lane pipeline
   logic [4:0]            fend_q;  // the same for the frame's last vector
 
+  // lane p's local row r is channel r * PE + p: constant slices, no address arithmetic
   always_ff @(posedge clk_i) begin
     for (int p = 0; p < int'(PE); p++) begin
-      if (res_valid[p]) out_pix_q[(int'(res_row[p]) * PE + p) * OUT_BITS +: OUT_BITS] <= res_out[p];
+      for (int r = 0; r < int'(ROWS); r++) begin
+        if (res_valid[p] && res_row[p] == LROW_BITS'(r)) begin
+          out_pix_q[(r * PE + p) * OUT_BITS +: OUT_BITS] <= res_out[p];
+        end
+      end
     end
   end
 

@@ -11,8 +11,9 @@
 //
 // Weight layouts (STORE, SPEC section 6), all loaded at time 0 from <NAME>_weight (hws_pkg):
 //   0 dense (lockstep, no zero weights, no activation skipping): the engine holds one memory
-//     PE*SIMD*W_BITS wide, (M/PE)*ceil(K/SIMD) deep, and all lanes read the same word
-//     (dense_addr_o); this lane gets its SIMD weights on dense_w_i. Row cost ceil(K/SIMD).
+//     PE*SIMD*W_BITS wide, (M/PE)*ceil(K/SIMD) deep, and all lanes read the same word; the
+//     engine reads it synchronously at dense_addr_o (the word of the next cycle) and this
+//     lane gets its SIMD weights of the current word on dense_w_i. Row cost ceil(K/SIMD).
 //   1 sparse (zero weights, no activation skipping): this lane's memory holds DEPTH words of
 //     SIMD (value, column index) pairs plus a last-of-row bit, rows back to back,
 //     max(1, ceil(z_o/SIMD)) words per row; one word per cycle.
@@ -20,6 +21,7 @@
 //     and a FAN_IN-bit nonzero mask; each cycle the next SIMD set bits of mask & (x != 0) are
 //     taken by a priority chain, and a value's slot is the number of mask bits below it.
 // Biases: this lane's rows of <NAME>_bias.
+// Every memory is read synchronously (registered address, block-RAM style, SPEC section 6).
 // Synthesis (SYNTHESIS defined): the memories are ROMs initialised from this lane's own files
 // <NAME>_weight_lane<LLL>.mem and <NAME>_bias_lane<LLL>.mem (LLL: LANE in 3 decimal digits,
 // written by rtl/synth.py) in the working directory; the parameter checks are left out.
@@ -57,7 +59,7 @@ module hws_engine_lane #(
   input  wire logic                       rst_ni,
   input  wire logic                       vec_start_i,  // start row 0 in the next cycle
   input  wire logic [FAN_IN*A_BITS-1:0]   win_i,        // the vector, stable while computing
-  output logic [DENSE_ABITS-1:0]          dense_addr_o, // dense: word of the shared memory
+  output logic [DENSE_ABITS-1:0]          dense_addr_o, // dense: next cycle's word
   input  wire logic [SIMD*W_BITS-1:0]     dense_w_i,    // dense: this lane's weights in it
   output logic                            fin_o,        // no row left after this cycle
   output logic                            res_valid_o,
@@ -72,7 +74,7 @@ module hws_engine_lane #(
   localparam int unsigned SKIP_BITS   = MAX_NNZ * W_BITS + FAN_IN;
   localparam int unsigned SKIP_ROWS   = (STORE == 2) ? ROWS : 1;
   localparam int unsigned SPARSE_WORDS = (STORE == 1) ? DEPTH : 1;
-  localparam int unsigned PTR_BITS    = hws_pkg::idx_bits(SPARSE_WORDS);
+  localparam int unsigned PTR_BITS    = (STORE == 0) ? DENSE_ABITS : hws_pkg::idx_bits(SPARSE_WORDS);
   localparam int unsigned G_BITS      = hws_pkg::idx_bits(GROUPS);
   localparam int unsigned SLOT_BITS   = hws_pkg::idx_bits(MAX_NNZ + 1);
 
@@ -134,15 +136,29 @@ module hws_engine_lane #(
 
   // ---- cycle c: selection of SIMD (weight, activation) pairs of the current row
   logic                     busy_q, first_q;
-  logic [ROW_BITS-1:0]      row_q;
+  logic [ROW_BITS-1:0]      row_q, row_d;
   logic [FAN_IN-1:0]        rem_q, rem_next;  // skip: remaining work of the row
-  logic [PTR_BITS-1:0]      ptr_q;            // sparse: current word
+  logic [PTR_BITS-1:0]      ptr_q, ptr_d;     // dense, sparse: current word (cycles of work)
   logic [G_BITS-1:0]        g_q;              // dense: current column group
   logic                     row_end;
   logic [W_BITS-1:0]        sel_w [SIMD];
   logic [A_BITS-1:0]        sel_x [SIMD];
 
-  assign dense_addr_o = DENSE_ABITS'(int'(row_q) * GROUPS + int'(g_q));
+  // Memories are read synchronously (block-RAM style): the address of the next cycle's word
+  // (ptr_d, row_d) is registered inside the read, so the word register equals mem[ptr_q]
+  // (mem[row_q]) in every cycle, as a combinational read of the current address would.
+  logic [SPARSE_BITS-1:0] sparse_q;
+  logic [SKIP_BITS-1:0]   skip_q;
+
+  assign ptr_d = vec_start_i ? '0 : busy_q ? ptr_q + 1'b1 : ptr_q;
+  assign row_d = vec_start_i ? '0
+               : (busy_q && row_end && row_q != ROW_BITS'(ROWS - 1)) ? row_q + 1'b1 : row_q;
+  assign dense_addr_o = DENSE_ABITS'(ptr_d);  // the dense word is one per cycle of work
+
+  always_ff @(posedge clk_i) begin
+    sparse_q <= sparse_mem[(STORE == 1) ? ptr_d : '0];
+    skip_q   <= skip_mem[(STORE == 2) ? row_d : '0];
+  end
 
   always_comb begin
     for (int j = 0; j < int'(SIMD); j++) begin
@@ -161,7 +177,7 @@ module hws_engine_lane #(
       row_end = busy_q && (g_q == G_BITS'(GROUPS - 1));
     end else if (STORE == 1) begin : sparse
       logic [SPARSE_BITS-1:0] word;
-      word = sparse_mem[ptr_q];
+      word = sparse_q;
       for (int j = 0; j < int'(SIMD); j++) begin
         logic [PAIR_BITS-1:0] pair;
         int unsigned col;
@@ -175,7 +191,7 @@ module hws_engine_lane #(
       logic [SKIP_BITS-1:0] word;
       logic [FAN_IN-1:0]    mask, work;
       int unsigned taken, slot;
-      word = skip_mem[row_q];
+      word = skip_q;
       mask = word[MAX_NNZ*W_BITS +: FAN_IN];
       for (int k = 0; k < int'(FAN_IN); k++) begin
         work[k] = mask[k] && (!ACT_SKIP || (win_i[k*A_BITS +: A_BITS] != '0));
@@ -207,20 +223,18 @@ module hws_engine_lane #(
       rem_q   <= '0;
       ptr_q   <= '0;
       g_q     <= '0;
-    end else if (vec_start_i) begin
-      busy_q  <= 1'b1;
-      first_q <= 1'b1;
-      row_q   <= '0;
-      ptr_q   <= '0;
-      g_q     <= '0;
-    end else if (busy_q) begin
-      rem_q   <= rem_next;
-      first_q <= row_end;
-      ptr_q   <= ptr_q + 1'b1;
-      g_q     <= row_end ? '0 : g_q + 1'b1;
-      if (row_end) begin
-        if (row_q == ROW_BITS'(ROWS - 1)) busy_q <= 1'b0;
-        else row_q <= row_q + 1'b1;
+    end else begin
+      row_q <= row_d;
+      ptr_q <= ptr_d;
+      if (vec_start_i) begin
+        busy_q  <= 1'b1;
+        first_q <= 1'b1;
+        g_q     <= '0;
+      end else if (busy_q) begin
+        rem_q   <= rem_next;
+        first_q <= row_end;
+        g_q     <= row_end ? '0 : g_q + 1'b1;
+        if (row_end && row_q == ROW_BITS'(ROWS - 1)) busy_q <= 1'b0;
       end
     end
   end
@@ -247,6 +261,7 @@ module hws_engine_lane #(
   logic                       s2_valid_q, s2_first_q, s2_last_q;
   logic [ROW_BITS-1:0]        s2_row_q;
   logic signed [ACC_BITS-1:0] s2_prod_q [SIMD];
+  logic signed [ACC_BITS-1:0] s2_bias_q;  // b_mem[s2_row_q], read synchronously
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) s2_valid_q <= 1'b0;
@@ -256,6 +271,7 @@ module hws_engine_lane #(
     s2_first_q <= s1_first_q;
     s2_last_q  <= s1_last_q;
     s2_row_q   <= s1_row_q;
+    s2_bias_q  <= b_mem[s1_row_q];
     for (int j = 0; j < int'(SIMD); j++) begin
       logic signed [ACC_BITS-1:0] w_ext, x_ext;
       w_ext = ACC_BITS'($signed(s1_w_q[j]));
@@ -269,7 +285,7 @@ module hws_engine_lane #(
     logic signed [ACC_BITS-1:0] sum;
     sum = '0;
     for (int j = 0; j < int'(SIMD); j++) sum = sum + s2_prod_q[j];
-    acc_next = (s2_first_q ? b_mem[s2_row_q] : acc_q) + sum;
+    acc_next = (s2_first_q ? s2_bias_q : acc_q) + sum;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin

@@ -77,85 +77,147 @@ module hws_window_buffer #(
     .wr_bank_o(wr_bank), .rd_bank_o(rd_bank), .wr_free_o, .rd_avail_o
   );
 
-  // ---- write address: (row, col) of the next pixel, restarted by a done pulse
-  int unsigned wr_r_q, wr_c_q, wr_r, wr_c;
-  int unsigned wr_sel;               // bank written
-  logic [ADDR_BITS-1:0] wr_addr;     // address inside it
+  // Bank coordinates of frame row (column) x for bank row (column) `b`, and of window
+  // positions, are functions of constants only: every division and remainder by KERNEL below
+  // is evaluated at elaboration (tables over the output rows and columns, or counters), so
+  // synthesis builds no divider or multiplier for the addresses.
+
+  // The frame row (column) in bank row (column) `b` of the window whose top-left padded
+  // coordinate is `start`, minus the padding; 0 for a position in the zero padding.
+  function automatic int unsigned bank_coord(input int unsigned start, input int unsigned b,
+                                             input int unsigned size);
+    int unsigned padded;
+    padded = start + (b + PADDING + KERNEL - start % KERNEL) % KERNEL;
+    bank_coord = (padded >= PADDING && padded < size + PADDING) ? padded - PADDING : 0;
+  endfunction
+
+  // ---- write address: (row, col) of the next pixel as counters of (div K, mod K), restarted
+  // by a done pulse
+  localparam int unsigned KM_BITS = hws_pkg::idx_bits(KERNEL);
+  localparam int unsigned WC_BITS = hws_pkg::idx_bits(WIDTH);
+  logic [WC_BITS-1:0]   wr_c_q, wr_c;            // column
+  logic [KM_BITS-1:0]   wr_rm_q, wr_rm;          // row mod K
+  logic [KM_BITS-1:0]   wr_cm_q, wr_cm;          // column mod K
+  logic [ADDR_BITS-1:0] wr_rbase_q, wr_rbase;    // (row div K) * WB
+  logic [ADDR_BITS-1:0] wr_cd_q, wr_cd;          // column div K
+  logic [ADDR_BITS-1:0] wr_addr;                 // address inside the bank written
 
   always_comb begin
-    wr_r = prod_done_i ? 0 : wr_r_q;
-    wr_c = prod_done_i ? 0 : wr_c_q;
-    wr_sel = (wr_r % KERNEL) * KERNEL + (wr_c % KERNEL);
-    wr_addr = ADDR_BITS'(int'(wr_bank) * DEPTH + (wr_r / KERNEL) * WB + wr_c / KERNEL);
+    wr_c     = prod_done_i ? '0 : wr_c_q;
+    wr_rm    = prod_done_i ? '0 : wr_rm_q;
+    wr_cm    = prod_done_i ? '0 : wr_cm_q;
+    wr_rbase = prod_done_i ? '0 : wr_rbase_q;
+    wr_cd    = prod_done_i ? '0 : wr_cd_q;
+    wr_addr  = (wr_bank ? ADDR_BITS'(DEPTH) : '0) + wr_rbase + wr_cd;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      wr_r_q <= 0;
-      wr_c_q <= 0;
-    end else if (s_pix_valid_i) begin
-      wr_c_q <= (wr_c == WIDTH - 1) ? 0 : wr_c + 1;
-      wr_r_q <= (wr_c == WIDTH - 1) ? wr_r + 1 : wr_r;
+      wr_c_q     <= '0;
+      wr_rm_q    <= '0;
+      wr_cm_q    <= '0;
+      wr_rbase_q <= '0;
+      wr_cd_q    <= '0;
+    end else if (s_pix_valid_i && wr_c == WC_BITS'(WIDTH - 1)) begin  // next row
+      wr_c_q     <= '0;
+      wr_cm_q    <= '0;
+      wr_cd_q    <= '0;
+      wr_rm_q    <= (wr_rm == KM_BITS'(KERNEL - 1)) ? '0 : wr_rm + 1'b1;
+      wr_rbase_q <= (wr_rm == KM_BITS'(KERNEL - 1)) ? wr_rbase + ADDR_BITS'(WB) : wr_rbase;
+    end else if (s_pix_valid_i) begin  // next column
+      wr_c_q     <= wr_c + 1'b1;
+      wr_cm_q    <= (wr_cm == KM_BITS'(KERNEL - 1)) ? '0 : wr_cm + 1'b1;
+      wr_cd_q    <= (wr_cm == KM_BITS'(KERNEL - 1)) ? wr_cd + 1'b1 : wr_cd;
+      wr_rm_q    <= wr_rm;
+      wr_rbase_q <= wr_rbase;
     end else begin
-      wr_c_q <= wr_c;
-      wr_r_q <= wr_r;
+      wr_c_q     <= wr_c;
+      wr_rm_q    <= wr_rm;
+      wr_cm_q    <= wr_cm;
+      wr_rbase_q <= wr_rbase;
+      wr_cd_q    <= wr_cd;
     end
   end
 
   // ---- read: every bank serves the one window position that falls in it
-  int unsigned r0, c0;           // window top-left in padded coordinates
-  int unsigned r0_q, c0_q;
   logic [PIX_BITS-1:0] bank_q [NBANK];
-
-  assign r0 = int'(rd_row_i) * STRIDE;
-  assign c0 = int'(rd_col_i) * STRIDE;
 
   for (genvar i = 0; i < int'(KERNEL); i++) begin : gen_bank_row
     for (genvar j = 0; j < int'(KERNEL); j++) begin : gen_bank_col
       logic [PIX_BITS-1:0]  mem [2 * DEPTH];
-      logic [ADDR_BITS-1:0] rd_addr;
+      logic [ADDR_BITS-1:0] rd_rbase, rd_cd, rd_addr;
       always_comb begin
-        int unsigned rp, cp, r, c;
-        // the window row (column) landing in bank row i (column j), in padded coordinates
-        rp = r0 + (i + PADDING + KERNEL - r0 % KERNEL) % KERNEL;
-        cp = c0 + (j + PADDING + KERNEL - c0 % KERNEL) % KERNEL;
-        // a padding position reads some stored word (it is replaced by zero below)
-        r = (rp >= PADDING && rp < HEIGHT + PADDING) ? rp - PADDING : 0;
-        c = (cp >= PADDING && cp < WIDTH + PADDING) ? cp - PADDING : 0;
-        rd_addr = ADDR_BITS'(int'(rd_bank) * DEPTH + (r / KERNEL) * WB + c / KERNEL);
+        // (frame row in bank row i) div K * WB, and (frame column in bank column j) div K,
+        // looked up by output row and column
+        rd_rbase = '0;
+        rd_cd = '0;
+        for (int y = 0; y < int'(OUT_H); y++) begin
+          if (rd_row_i == ROW_BITS'(y)) begin
+            rd_rbase = ADDR_BITS'(bank_coord(y * STRIDE, i, HEIGHT) / KERNEL * WB);
+          end
+        end
+        for (int x = 0; x < int'(OUT_W); x++) begin
+          if (rd_col_i == COL_BITS'(x)) rd_cd = ADDR_BITS'(bank_coord(x * STRIDE, j, WIDTH) / KERNEL);
+        end
+        rd_addr = (rd_bank ? ADDR_BITS'(DEPTH) : '0) + rd_rbase + rd_cd;
       end
       always_ff @(posedge clk_i) begin
-        if (s_pix_valid_i && wr_sel == i * KERNEL + j) mem[wr_addr] <= s_pix_data_i;
+        if (s_pix_valid_i && wr_rm == KM_BITS'(i) && wr_cm == KM_BITS'(j)) begin
+          mem[wr_addr] <= s_pix_data_i;
+        end
         if (rd_req_i) bank_q[i * KERNEL + j] <= mem[rd_addr];
       end
     end
   end
 
+  // ---- window order: tap (kh, kw) is in bank ((r0 + kh - PADDING) mod K, (c0 + kw -
+  // PADDING) mod K) unless it is in the zero padding. Both are looked up at the request and
+  // registered one-hot (all zero in the padding), so the rotation is two K:1 AND-OR selects
+  // per tap bit (a bank row, then a bank column) and the padding costs nothing.
+  logic [KERNEL-1:0] tap_row_q [KERNEL], tap_col_q [KERNEL];  // one-hot bank row / column
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      rd_valid_o <= 1'b0;
-      r0_q <= 0;
-      c0_q <= 0;
-    end else begin
-      rd_valid_o <= rd_req_i;
-      if (rd_req_i) begin
-        r0_q <= r0;
-        c0_q <= c0;
+    if (!rst_ni) rd_valid_o <= 1'b0;
+    else rd_valid_o <= rd_req_i;
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (rd_req_i) begin
+      for (int k = 0; k < int'(KERNEL); k++) begin
+        for (int y = 0; y < int'(OUT_H); y++) begin
+          if (rd_row_i == ROW_BITS'(y)) begin
+            tap_row_q[k] <= (y * STRIDE + k < PADDING || y * STRIDE + k >= HEIGHT + PADDING)
+                ? '0 : KERNEL'(1) << ((y * STRIDE + k + KERNEL - PADDING) % KERNEL);
+          end
+        end
+        for (int x = 0; x < int'(OUT_W); x++) begin
+          if (rd_col_i == COL_BITS'(x)) begin
+            tap_col_q[k] <= (x * STRIDE + k < PADDING || x * STRIDE + k >= WIDTH + PADDING)
+                ? '0 : KERNEL'(1) << ((x * STRIDE + k + KERNEL - PADDING) % KERNEL);
+          end
+        end
       end
     end
   end
 
-  // rotate the bank words into window order and zero the padding
   always_comb begin
+    logic [PIX_BITS-1:0] row_word [KERNEL][KERNEL];  // [kh][bank column]
+    for (int kh = 0; kh < int'(KERNEL); kh++) begin
+      for (int b = 0; b < int'(KERNEL); b++) begin
+        row_word[kh][b] = '0;
+        for (int a = 0; a < int'(KERNEL); a++) begin
+          row_word[kh][b] = row_word[kh][b] | ({PIX_BITS{tap_row_q[kh][a]}} & bank_q[a * KERNEL + b]);
+        end
+      end
+    end
     for (int kh = 0; kh < int'(KERNEL); kh++) begin
       for (int kw = 0; kw < int'(KERNEL); kw++) begin
-        int unsigned rp, cp;
-        logic pad;
-        rp = r0_q + kh;
-        cp = c0_q + kw;
-        pad = rp < PADDING || rp >= HEIGHT + PADDING || cp < PADDING || cp >= WIDTH + PADDING;
-        rd_data_o[(kh * KERNEL + kw) * PIX_BITS +: PIX_BITS] =
-            pad ? '0 : bank_q[((rp - PADDING) % KERNEL) * KERNEL + (cp - PADDING) % KERNEL];
+        logic [PIX_BITS-1:0] word;
+        word = '0;
+        for (int b = 0; b < int'(KERNEL); b++) begin
+          word = word | ({PIX_BITS{tap_col_q[kw][b]}} & row_word[kh][b]);
+        end
+        rd_data_o[(kh * KERNEL + kw) * PIX_BITS +: PIX_BITS] = word;
       end
     end
   end

@@ -14,10 +14,11 @@ from hw_models import (
 from hw_models._buffers import fixed_stage_resources, skip_depth_frames
 from hw_models._resources import (
     bram18_count,
-    dsp_packs_two,
     dsp_per_product,
     lut_multiplier_luts,
     memory_resources,
+    uses_lut_multipliers,
+    window_rotation_luts,
 )
 from tests.hw_models.hw_factories import conv
 
@@ -33,13 +34,23 @@ def test_bram18_count_uses_the_best_aspect_ratio():
     assert bram18_count(0, 8) == 0
 
 
-def test_small_memories_go_to_registers_or_lutram():
-    regs = memory_resources(2, 100)
-    assert regs.tolist() == [0, 200, 0, 0]
-    lutram = memory_resources(64, 9)
-    assert lutram.tolist() == [12, 0, 0, 0]  # RAM64M: 3 bits x 64 per 4 LUTs
-    bram = memory_resources(1024, 36)
-    assert bram.tolist() == [0, 0, 0, 2]
+def test_rams_map_as_yosys_memory_libmap_does():
+    """Checked against synth_xilinx: a conv4x8x8 window bank (18 x 32) is six RAM32M, a
+    conv8x16x16 bank (72 x 32) one RAMB18; the read register stays in flip-flops unless the
+    memory is a block RAM."""
+    assert memory_resources(1, 8).tolist() == [0, 16, 0, 0]  # one word: registers
+    assert memory_resources(18, 32).tolist() == [24, 32, 0, 0]  # RAM32M: 32 x 6 per 4 LUTs
+    assert memory_resources(64, 9).tolist() == [12, 9, 0, 0]  # RAM64M: 64 x 3 per 4 LUTs
+    assert memory_resources(72, 32).tolist() == [0, 0, 0, 1]
+    assert memory_resources(1024, 36, copies=3).tolist() == [0, 0, 0, 6]
+
+
+def test_roms_are_logic_until_block_ram_is_cheaper():
+    """A ROM never maps to LUTRAM; soft logic costs 1/16 per bit against 129 per RAMB18."""
+    small = memory_resources(128, 16, rom=True)
+    assert small[2:].tolist() == [0, 0] and small[0] > 0 and small[1] == 16
+    assert memory_resources(2048, 16, rom=True).tolist() == [0, 0, 0, 2]
+    assert memory_resources(1, 24, rom=True).tolist() == [0, 0, 0, 0]  # a constant
 
 
 def test_dsp_geometry_of_7_series_and_ultrascale():
@@ -47,10 +58,21 @@ def test_dsp_geometry_of_7_series_and_ultrascale():
     assert dsp_per_product(18, 27, port_a=25, port_b=18) == 2
     assert dsp_per_product(18, 27, port_a=27, port_b=18) == 1
     assert dsp_per_product(32, 32, port_a=27, port_b=18) == 4
-    # WP486 int8 packing: two 8-bit weights share an unsigned 8-bit (9-bit signed) input
-    assert dsp_packs_two(8, 9, port_a=27, port_b=18)
-    assert not dsp_packs_two(8, 9, port_a=25, port_b=18)
-    assert not dsp_packs_two(12, 9, port_a=27, port_b=18)
+
+
+def test_multipliers_follow_the_yosys_dsp_rule():
+    """DSP48 when both signed operands have >= 2 bits and the product >= 9 bits."""
+    assert not uses_lut_multipliers(4, 5)  # w4 x unsigned a4: 9-bit product
+    assert uses_lut_multipliers(3, 5)
+    assert uses_lut_multipliers(2, 3)
+    assert uses_lut_multipliers(1, 16)  # a 1-bit operand
+    assert not uses_lut_multipliers(8, 9)
+
+
+def test_window_rotation_is_two_one_hot_selects_per_tap_bit():
+    assert window_rotation_luts(1, 32) == 0
+    assert window_rotation_luts(3, 32) == 2 * 9 * 32
+    assert window_rotation_luts(5, 8) == 2 * 25 * 8 * 2
 
 
 def test_lut_multiplier_cost_is_finn_r():
