@@ -40,10 +40,12 @@ def _frame_buffer_layout(
     return depth, ch * bits, k * kc
 
 
-def skip_depth_frames(source_stage: int, consumer_stage: int) -> int:
-    """Frames a skip buffer must hold so it never stalls the pipeline: `2 * (a - s) + 1` for
-    a consumer at stage a reading the output of stage s (SPEC section 2, "Skip buffers")."""
-    return 2 * (consumer_stage - source_stage) + 1
+def skip_depth_frames(source_stage: int, consumer_stage: int, in_place: bool = False) -> int:
+    """Frames a skip buffer must hold so it never stalls the pipeline: `2 * (a - s)` for a
+    consumer at stage a reading the output of stage s, one more when it reads the frame in
+    place until its work ends, after its release (a matmul's `B`) (SPEC section 2, "Skip
+    buffers")."""
+    return 2 * (consumer_stage - source_stage) + int(in_place)
 
 
 def loader_resources(first: LayerSpec, px: int = 1) -> np.ndarray:

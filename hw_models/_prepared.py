@@ -60,7 +60,7 @@ def _engine_shape(network: Network, layer: LayerSpec) -> EngineShape:
     if layer.kind == "matmul":
         assert layer.second_input is not None  # checked by LayerSpec
         depth = skip_depth_frames(
-            network.stage_of(layer.second_input), network.stage_of(layer.name)
+            network.stage_of(layer.second_input), network.stage_of(layer.name), in_place=True
         )
     return EngineShape.of(layer, layer is network.layers[-1], depth)
 
