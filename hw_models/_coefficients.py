@@ -12,20 +12,32 @@ from __future__ import annotations
 # Vivado's rule (fabric up to about w + a <= 10) differs and is not modelled.
 DSP_MIN_OPERAND_BITS = 2
 DSP_MIN_PRODUCT_BITS = 9
-# FINN-R (Blott et al. 2018) LUT multiplier cost: (2 * ceil((W + A) / 6) - 1) * (W + A).
+# FINN-R (Blott et al. 2018) LUT multiplier cost: (2 * ceil((W + A) / 6) - 1) * (W + A),
+# scaled (fitted on the calibration suite).
 LUT_MULT_BITS_PER_LUT6 = 6
+LUT_MULT_SCALE = 1.0
+# Flip-flops per operand bit of a DSP product left outside the DSP (fitted).
+DSP_OPERAND_FF_SCALE = 0.5
 
 # --- datapath ---------------------------------------------------------------------------------
 # Ripple-carry adders/accumulators map one bit per LUT on the CARRY4/CARRY8 chain.
 ADDER_LUTS_PER_BIT = 1.0
-# Requantization (rounding adder, threshold compare, saturation) per accumulator bit.
-REQUANT_LUTS_PER_BIT = 2.0
+# Requantization (hws_requant: rounding adder and shifts on ACC + 34 bits, threshold compare,
+# saturation; its run-time shift and threshold are not constants inside the module) per
+# bit of that intermediate (fitted).
+REQUANT_EXTRA_BITS = 34
+REQUANT_LUTS_PER_BIT = 5.5
+# Scale of the activation-select muxes (fitted).
+SELECT_LUTS_SCALE = 1.0
 LUT6_INPUTS = 6
 # An N:1 mux costs about N/4 LUT6 per bit (LUT6 = 4:1 mux, F7/F8 muxes combine them).
 MUX_INPUTS_PER_LUT = 4
-# Activation-skip compaction: per SIMD slot and mask bit, a priority-encoder/prefix-popcount
-# cell selecting the next set bit of the work mask.
-COMPACT_LUTS_PER_SLOT_BIT = 1.0
+# Activation-skip compaction: per SIMD slot, column and bit of (value, activation), a step
+# of the priority chain selecting the next set bit of the work mask, times the variety of
+# the lane's row masks (ROM constants): rows per lane - 1, at most COMPACT_MAX_ROW_FACTOR
+# (fitted).
+COMPACT_LUTS_PER_SLOT_BIT = 0.72
+COMPACT_MAX_ROW_FACTOR = 4
 # Max-pool: comparator (carry chain) plus 2:1 select, per bit.
 MAX_LUTS_PER_BIT = 1.5
 

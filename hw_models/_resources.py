@@ -76,8 +76,7 @@ def bram18_count(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray
     """RAMB18 equivalents of a depth x width memory in block RAM at the primitive shape
     Yosys `memory_libmap` picks (`memory_resources`)."""
     d, w = np.asarray(depth), np.asarray(width)
-    cost, shape = _bram_choice(d, w)
-    del cost
+    _, shape = _bram_choice(d, w)
     return np.where((d > 0) & (w > 0), np.asarray(_BRAM[:, 3])[shape] * _repl(d, w, shape), 0)
 
 
@@ -144,7 +143,8 @@ def memory_resources(
     synchronous read port (and, unless `rom`, one write port), as Yosys `memory_libmap` maps
     them: the cheapest by its cost of soft logic (registers for a RAM, LUTs for a ROM),
     simple-dual-port LUTRAM (RAMs only) and block RAM at its best shape. The read register
-    is inside a block RAM; otherwise it is `width` flip-flops."""
+    is inside a block RAM, at the (already registered) address of a ROM in logic, and
+    `width` flip-flops otherwise."""
     d, w = np.asarray(depth), np.asarray(width)
     n, is_rom = np.asarray(copies), np.asarray(rom)
     d, w, is_rom = np.broadcast_arrays(d, w, is_rom)
@@ -160,15 +160,15 @@ def memory_resources(
     out = np.zeros((*np.broadcast_shapes(d.shape, n.shape), 4))
     lutram_lut = lutram_repl * c.LUTRAM_PRIMITIVE_LUTS + mux_luts(lutram_mult, w)
     bram_mult = _ceil_div(d, _BRAM[bram_shape, 0])
-    out[..., 0] = np.where(
-        lutram,
-        lutram_lut,
-        np.where(bram, mux_luts(bram_mult, w), np.where(logic & is_rom, rom_logic_luts(d, w), 0)),
-    ) * n
-    read_register = np.where(d > 1, w, 0)  # a one-word ROM is a constant
-    out[..., 1] = np.where(
-        bram, 0, np.where(logic & ~is_rom, d * w + w, np.where(lutram | logic, read_register, 0))
-    ) * n
+    luts = np.select(
+        [lutram, bram, logic & is_rom],
+        [lutram_lut, mux_luts(bram_mult, w), rom_logic_luts(d, w)],
+        0,
+    )
+    out[..., 0] = luts * n
+    # the read register: inside a block RAM; of a ROM in logic, moved to the address (which
+    # the RTL registers anyway); else `width` flip-flops
+    out[..., 1] = np.where(logic & ~is_rom, d * w + w, np.where(lutram, w, 0)) * n
     out[..., 3] = np.where(bram, _BRAM[bram_shape, 3] * _repl(d, w, bram_shape), 0) * n
     return out
 
@@ -355,21 +355,27 @@ def engine_resources_many(
     ff = np.zeros(lut.shape)
     dsp = np.zeros(lut.shape)
     # multipliers: fabric (LUTs, the operand and product registers) or DSPs (which absorb
-    # those registers)
-    lut += n_mult * s.lut_mult_luts * s.lut_mult
+    # part of the operand registers)
+    lut += n_mult * s.lut_mult_luts * s.lut_mult * c.LUT_MULT_SCALE
     ff += n_mult * (w + a + s.product_bits) * s.lut_mult
+    ff += n_mult * (w + a) * (1 - s.lut_mult) * c.DSP_OPERAND_FF_SCALE
     dsp += n_mult * s.dsp_per_product * (1 - s.lut_mult)
     # the SIMD products and the bias or accumulator summed in one cycle, accumulator-wide
     lut += pe * (adder_tree_luts(simd, s.acc) + s.acc * c.ADDER_LUTS_PER_BIT)
-    lut += pe * s.acc * c.REQUANT_LUTS_PER_BIT * s.requantizes
+    lut += pe * (s.acc + c.REQUANT_EXTRA_BITS) * c.REQUANT_LUTS_PER_BIT * s.requantizes
     ff += pe * 2 * s.acc  # accumulator and result
     ff += s.rows * s.out_bits  # the output pixel register
-    # selection: lockstep slots pick column chunk j of K/SIMD; otherwise every lane slot picks
-    # any of the K activations
+    # selection: lockstep slots pick column chunk j of K/SIMD; a sparse slot picks among the
+    # columns its ROM words name (at most one per word); a skipping slot walks a priority
+    # chain over the K columns, each step a (value, activation) select and a slot count
     chunk = _ceil_div(k, simd)
-    lut += np.where(s.lockstep, n_mult * mux_luts(chunk, a), n_mult * mux_luts(k, a))
+    sparse_choices = np.minimum(k, np.maximum(lane_words, 1))
+    lut += n_mult * mux_luts(chunk, a) * s.lockstep * c.SELECT_LUTS_SCALE
+    lut += n_mult * mux_luts(sparse_choices, a) * s.sparse * c.SELECT_LUTS_SCALE
     lut += n_mult * mux_luts(chunk, w) * s.operand  # each lane picks its chunk of a B row
-    lut += n_mult * (k * c.COMPACT_LUTS_PER_SLOT_BIT + mux_luts(s.max_row_nnz, w)) * s.skip
+    # (the masks are ROM constants: one row per lane leaves a fixed chain, more rows more logic)
+    mask_variety = np.minimum(s.rows // pe - 1, c.COMPACT_MAX_ROW_FACTOR)
+    lut += n_mult * k * (w + a) * mask_variety * c.COMPACT_LUTS_PER_SLOT_BIT * s.skip
     ff += pe * k * s.skip  # remaining work mask
     ff += 2 * k * a  # prefetched and current input vector
     lut += c.ENGINE_CONTROL_LUTS + pe * c.LANE_CONTROL_LUTS
