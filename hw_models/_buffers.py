@@ -10,7 +10,7 @@ import numpy as np
 from . import _coefficients as c
 from ._contract import NORM_KINDS
 from ._network import LayerSpec, Network
-from ._resources import memory_resources, window_rotation_luts
+from ._resources import memory_resources, mux_luts, window_rotation_luts
 
 
 def _frame_buffer_layout(
@@ -22,7 +22,7 @@ def _frame_buffer_layout(
     is drained immediately (no buffer).
 
     A linear layer reads the whole frame as one vector: registers, `frames * C*H*W * bits` FF
-    and a read register of one frame (hws_vector_buffer).
+    and a read register of one frame (hws_vector_buffer; LUTs in `vector_buffer_luts`).
     A conv2d or max-pool with kernel k reads a k x k window per cycle: k^2 banks (row mod k,
     col mod k), each one pixel (C * bits) wide and `frames * ceil(H/k) * ceil(W/k)` deep; the
     buffer puts the bank words in window order (`window_rotation_luts`, hws_window_buffer).
@@ -34,6 +34,13 @@ def _frame_buffer_layout(
     k = consumer.kernel if consumer.kind in ("conv2d", "maxpool") else 1
     depth = frames * (-(-h // k)) * (-(-w // k))
     return depth, ch * bits, k * k
+
+
+def vector_buffer_luts(frame: tuple[int, int, int], bits: int, frames: int) -> float:
+    """LUTs of a register frame buffer read as one vector (hws_vector_buffer): a `frames`:1
+    select of every bit of the frame read, and a write enable per pixel and frame."""
+    ch, h, w = frame
+    return float(mux_luts(frames, ch * h * w * bits) + frames * h * w)
 
 
 def skip_depth_frames(source_stage: int, consumer_stage: int) -> int:
@@ -137,6 +144,7 @@ def stage_fixed_resources(network: Network) -> np.ndarray:
             layout = _frame_buffer_layout(frame, bits, reader, frames)
             if isinstance(layout, float):
                 out[s, 1] += layout
+                out[s, 0] += vector_buffer_luts(frame, bits, frames)
             else:
                 memories.append((s, *layout))
                 if reader.kind in ("conv2d", "maxpool"):

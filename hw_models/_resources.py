@@ -52,7 +52,7 @@ def dsp_per_product(w_signed_bits: int, a_signed_bits: int, port_a: int, port_b:
 
 
 def adder_tree_luts(simd: np.ndarray, bits: np.ndarray | int) -> np.ndarray:
-    """LUTs of the SIMD-input sum: SIMD-1 adders of `bits` on the carry chain."""
+    """LUTs of a SIMD-input sum: SIMD-1 adders of `bits` on the carry chain (FINN-R)."""
     return (simd - 1) * bits * c.ADDER_LUTS_PER_BIT
 
 
@@ -128,9 +128,10 @@ def lutram_luts(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
 
 def rom_logic_luts(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
     """LUTs of a ROM left to soft logic: each data bit a function of the address, about
-    `ROM_LUTS_PER_BIT_64_WORDS` LUT6 per 64 words (none for one word: a constant)."""
+    `ROM_LUTS_PER_BIT_64_WORDS` LUT6 per 64 words (none up to two words: each bit is then a
+    constant or an address bit)."""
     d, w = np.asarray(depth), np.asarray(width)
-    return np.where(d > 1, _ceil_div(d, 64) * w * c.ROM_LUTS_PER_BIT_64_WORDS, 0)
+    return np.where(d > 2, _ceil_div(d, 64) * w * c.ROM_LUTS_PER_BIT_64_WORDS, 0)
 
 
 def memory_resources(
@@ -188,6 +189,7 @@ class EngineShape:
     requantizes: bool
     weight_store: str  # "dense" | "sparse" | "skip" | "operand"
     max_row_nnz: int
+    full_rows: bool  # every weight nonzero: all skip-layout row masks are the same
     operand_depth_frames: int  # matmul: frames of B the skip buffer holds
 
     @classmethod
@@ -208,6 +210,7 @@ class EngineShape:
             requantizes=not is_last,
             weight_store=weight_store(layer),
             max_row_nnz=max(1, int(layer.row_nnz.max())),
+            full_rows=bool((layer.row_nnz == layer.fan_in).all()),
             operand_depth_frames=operand_depth_frames,
         )
 
@@ -257,6 +260,7 @@ class _Shapes:
     out_bits: np.ndarray
     requantizes: np.ndarray
     max_row_nnz: np.ndarray
+    full_rows: np.ndarray
     operand_depth: np.ndarray
     index_bits: np.ndarray
     dense: np.ndarray  # weight store flags
@@ -287,6 +291,7 @@ class _Shapes:
                     "out_bits": s.out_bits,
                     "requantizes": s.requantizes,
                     "max_row_nnz": s.max_row_nnz,
+                    "full_rows": s.full_rows,
                     "operand_depth": s.operand_depth_frames,
                     "index_bits": max(1, (s.fan_in - 1).bit_length()),
                     "dense": s.weight_store == "dense",
@@ -355,13 +360,14 @@ def engine_resources_many(
     ff = np.zeros(lut.shape)
     dsp = np.zeros(lut.shape)
     # multipliers: fabric (LUTs, the operand and product registers) or DSPs (which absorb
-    # part of the operand registers)
+    # those registers)
     lut += n_mult * s.lut_mult_luts * s.lut_mult * c.LUT_MULT_SCALE
     ff += n_mult * (w + a + s.product_bits) * s.lut_mult
-    ff += n_mult * (w + a) * (1 - s.lut_mult) * c.DSP_OPERAND_FF_SCALE
     dsp += n_mult * s.dsp_per_product * (1 - s.lut_mult)
     # the SIMD products and the bias or accumulator summed in one cycle, accumulator-wide
-    lut += pe * (adder_tree_luts(simd, s.acc) + s.acc * c.ADDER_LUTS_PER_BIT)
+    # (a tree as wide as the products; with DSP products it goes into the DSPs' post-adders)
+    tree_bits = s.product_bits + np.ceil(np.log2(simd))
+    lut += pe * (adder_tree_luts(simd, tree_bits) * s.lut_mult + s.acc * c.ADDER_LUTS_PER_BIT)
     lut += pe * (s.acc + c.REQUANT_EXTRA_BITS) * c.REQUANT_LUTS_PER_BIT * s.requantizes
     ff += pe * 2 * s.acc  # accumulator and result
     ff += s.rows * s.out_bits  # the output pixel register
@@ -371,11 +377,14 @@ def engine_resources_many(
     chunk = _ceil_div(k, simd)
     sparse_choices = np.minimum(k, np.maximum(lane_words, 1))
     lut += n_mult * mux_luts(chunk, a) * s.lockstep * c.SELECT_LUTS_SCALE
-    lut += n_mult * mux_luts(sparse_choices, a) * s.sparse * c.SELECT_LUTS_SCALE
+    # (ROM indexes and mux merge in synthesis: measured to grow with log2 of the choices)
+    sparse_select = a * np.ceil(np.log2(np.maximum(sparse_choices, 2)))
+    lut += n_mult * sparse_select * s.sparse * c.SPARSE_SELECT_LUTS_PER_BIT
     lut += n_mult * mux_luts(chunk, w) * s.operand  # each lane picks its chunk of a B row
-    # (the masks are ROM constants: one row per lane leaves a fixed chain, more rows more logic)
-    mask_variety = np.minimum(s.rows // pe - 1, c.COMPACT_MAX_ROW_FACTOR)
-    lut += n_mult * k * (w + a) * mask_variety * c.COMPACT_LUTS_PER_SLOT_BIT * s.skip
+    # (the row masks are ROM constants: the more different masks a lane holds, the more logic)
+    mask_kinds = np.where(s.full_rows, 1, s.rows // pe)
+    chain = n_mult * k * (w + a) * (1 + np.log2(mask_kinds))
+    lut += chain * c.COMPACT_LUTS_PER_SLOT_BIT * s.skip
     ff += pe * k * s.skip  # remaining work mask
     ff += 2 * k * a  # prefetched and current input vector
     lut += c.ENGINE_CONTROL_LUTS + pe * c.LANE_CONTROL_LUTS
