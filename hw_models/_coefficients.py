@@ -38,6 +38,9 @@ MUX_INPUTS_PER_LUT = 4
 # number of different row masks in the lane's ROM (rows per lane, 1 if no weight is zero)
 # (fitted).
 COMPACT_LUTS_PER_SLOT_BIT = 0.80
+# ... counting at most this many masks (the suite measured up to 8 rows per lane; beyond,
+# the chain is bounded by the logic for an arbitrary mask)
+COMPACT_MAX_MASK_KINDS = 8
 # Max-pool: comparator (carry chain) plus 2:1 select, per bit.
 MAX_LUTS_PER_BIT = 2.02
 

@@ -382,7 +382,7 @@ def engine_resources_many(
     lut += n_mult * sparse_select * s.sparse * c.SPARSE_SELECT_LUTS_PER_BIT
     lut += n_mult * mux_luts(chunk, w) * s.operand  # each lane picks its chunk of a B row
     # (the row masks are ROM constants: the more different masks a lane holds, the more logic)
-    mask_kinds = np.where(s.full_rows, 1, s.rows // pe)
+    mask_kinds = np.where(s.full_rows, 1, np.minimum(s.rows // pe, c.COMPACT_MAX_MASK_KINDS))
     chain = n_mult * k * (w + a) * (1 + np.log2(mask_kinds))
     lut += chain * c.COMPACT_LUTS_PER_SLOT_BIT * s.skip
     ff += pe * k * s.skip  # remaining work mask
