@@ -205,10 +205,10 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 USEFUL_ACCURACY_SLACK = 0.05  # the useful region: within 5 points of dense int8 accuracy
 
 
-def quality_spec(model: str, sampler: str, seed: int, trials: int):
-    """The model's example job, with this sampler, seed and budget, confirming nothing.
-    Random search is plain: no sensitivity shaping, no warm start."""
-    data = load_job(EXAMPLES / f"{model}.toml").model_dump(mode="json")
+def quality_spec(model: str, sampler: str, seed: int, trials: int, examples: Path = EXAMPLES):
+    """The model's example job (`<examples>/<model>.toml`), with this sampler, seed and
+    budget, confirming nothing. Random search is plain: no sensitivity, no warm start."""
+    data = load_job(examples / f"{model}.toml").model_dump(mode="json")
     options = {"name": sampler, "seed": seed}
     if sampler == "random":
         options.update(sensitivity=False, warm_start=False)
@@ -268,14 +268,12 @@ def quality(args) -> None:
     needed: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:
-            workload = load_workload(quality_spec(model, "random", 0, 1))
+            workload = load_workload(quality_spec(model, "random", 0, 1, args.examples))
             for seed in range(args.seeds):
-                default = run_search(
-                    quality_spec(model, "tpe", seed, args.default_trials), workload, Path(tmp)
-                )
-                random = run_search(
-                    quality_spec(model, "random", seed, args.random_trials), workload, Path(tmp)
-                )
+                default_spec = quality_spec(model, "tpe", seed, args.default_trials, args.examples)
+                random_spec = quality_spec(model, "random", seed, args.random_trials, args.examples)
+                default = run_search(default_spec, workload, Path(tmp))
+                random = run_search(random_spec, workload, Path(tmp))
                 gain = search_gain(default)
                 dense = next(b for b in default.baselines if b["label"] == "dense int8")
                 reference = (
@@ -324,6 +322,7 @@ def main() -> None:
     parser.add_argument("--random-trials", type=int, default=None)
     parser.add_argument("--default-trials", type=int, default=None)
     parser.add_argument("--models", default="digits-mlp,digits-cnn")
+    parser.add_argument("--examples", type=Path, default=EXAMPLES, help="folder of job files")
     args = parser.parse_args()
     quick = {"seeds": 2, "random_trials": 100, "default_trials": 40}
     full = {"seeds": 5, "random_trials": 300, "default_trials": 200}

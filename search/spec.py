@@ -29,6 +29,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     ValidationError,
@@ -145,12 +146,13 @@ class Sampler(_Strict):
     (`search.sampling.JobSampler`): `warm_start` runs the uniform baselines (projected onto
     the space) as the first trials; `sensitivity` measures each layer's accuracy loss once
     per job and draws the start-up trials from it (`search.sensitivity`). Both off give the
-    plain sampler; every sampler skips designs already tried."""
+    plain sampler; every sampler skips designs already tried. `startup_trials` (warm starts
+    included) come before TPE's or GP's model takes over."""
 
     name: Literal["tpe", "nsga2", "nsga3", "gp", "random"] = "tpe"
     seed: StrictInt = Field(default=0, ge=0, le=MAX_SEED)
-    warm_start: bool = True
-    sensitivity: bool = True
+    warm_start: StrictBool = True
+    sensitivity: StrictBool = True
     startup_trials: StrictInt = Field(default=30, ge=1, le=1_000)
 
 
@@ -164,7 +166,7 @@ class FineTune(_Strict):
 
     epochs: StrictInt = Field(default=0, ge=0, le=50)
     lr: StrictFloat = Field(default=1e-3, gt=0, le=10)
-    early_stop: bool = True
+    early_stop: StrictBool = True
 
 
 class Confirm(_Strict):
@@ -257,7 +259,7 @@ class JobSpec(_Strict):
         for key in (kind, name):
             override = self.layers.get(key)
             if override is not None:
-                update = override.model_dump(exclude_unset=True)
+                update = override.model_dump(exclude_unset=True, exclude_none=True)
                 space = LayerSpace.model_validate({**space.model_dump(), **update})
         return space
 
