@@ -33,7 +33,14 @@ from search.sampling import (
 )
 from search.scoring import CandidateScorer, Score
 from search.sensitivity import STUDY_ATTR as SENSITIVITY_ATTR
-from search.sensitivity import Sensitivity, measure_sensitivity, sensitivity_metric
+from search.sensitivity import (
+    Sensitivity,
+    measure_sensitivity,
+    probe_allowance,
+    probe_count,
+    probe_plan,
+    sensitivity_metric,
+)
 from search.spec import JobSpec, JobSpecError
 from search.storage import make_storage
 from search.transforms import (
@@ -159,7 +166,6 @@ class TrialObjective:
         if earlier is not None:
             trial.set_user_attr("duplicate_of", earlier)
             raise optuna.TrialPruned(f"the design of trial {earlier}")
-        untuned = None
         if self.spec.finetune.early_stop and self.scorer.fine_tunes(candidate):
             untuned = self.scorer.score(candidate, tune=False)
             trial.set_user_attr(UNTUNED_ATTR, untuned.metrics)
@@ -205,17 +211,22 @@ def job_space(spec: JobSpec, model: torch.nn.Module) -> dict:
 
 def job_sensitivity(study: optuna.Study, job: JobRun) -> Sensitivity | None:
     """The job's per-layer sensitivity, measured by the first worker that needs it and stored
-    with the study (workers racing measure the same numbers); None when the job turns it off
-    or has no task metric among its objectives."""
+    with the study (workers racing measure the same numbers); None when the job turns it off,
+    has no task metric among its objectives, or cannot afford the probes (`probe_allowance`:
+    the stored attr then says so)."""
     spec = job.spec
     if not spec.sampler.sensitivity or sensitivity_metric(spec) is None:
         return None
     stored = study.user_attrs.get(SENSITIVITY_ATTR)
     if stored is None:
-        dense = job.scorer.score(uniform_candidate(0.0, 0.0, 8, 8))
-        stored = measure_sensitivity(spec, job.scorer, dense.layers).to_dict()
+        probes = probe_count(probe_plan(spec, job.workload.model))
+        if probes > probe_allowance(spec):
+            stored = {"skipped": f"{probes} probes, more than {probe_allowance(spec)} allowed"}
+        else:
+            dense = job.scorer.score(uniform_candidate(0.0, 0.0, 8, 8))
+            stored = measure_sensitivity(spec, job.scorer, dense.layers).to_dict()
         study.set_user_attr(SENSITIVITY_ATTR, stored)
-    return Sensitivity.from_dict(stored)
+    return None if "skipped" in stored else Sensitivity.from_dict(stored)
 
 
 def run_trials(
@@ -233,16 +244,14 @@ def run_trials(
     spec = job.spec
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is the caller's to show
-    storage = make_storage(storage_url)
-    study = optuna.load_study(study_name=spec.name, storage=storage)
+    study = optuna.load_study(study_name=spec.name, storage=make_storage(storage_url))
     seed = (spec.sampler.seed + worker_id) % SEED_MODULUS
     worker_spec = spec.model_copy(
         update={"sampler": spec.sampler.model_copy(update={"seed": seed})}
     )
     space = job_space(spec, job.workload.model)
-    sampler = make_sampler(worker_spec, space, job_sensitivity(study, job))
-    study = optuna.load_study(study_name=spec.name, storage=storage, sampler=sampler)
-    objective = TrialObjective(spec, job.scorer, sampler)
+    study.sampler = make_sampler(worker_spec, space, job_sensitivity(study, job))
+    objective = TrialObjective(spec, job.scorer, study.sampler)
     failures = 0
     while time.time() < deadline and budget.claim():
         finished: list[FrozenTrial] = []

@@ -13,7 +13,9 @@ folding gave them) in each layer: folding moves multipliers from a stage that ne
 cycles to the slowest one, so sparsity or precision spent on a layer with a large share buys
 throughput and on a layer with a small share almost none.
 It is stored with the study (user attr `sensitivity`) as JSON, so every worker of a job
-shapes its sampling from the same numbers.
+shapes its sampling from the same numbers. A job whose probes would cost more than
+`probe_allowance` (one per trial; char-gpt's 89 probes of 17 s each against 40 trials)
+is sampled without it, and the attr says why.
 """
 
 from dataclasses import dataclass
@@ -25,6 +27,9 @@ from search.spec import HARDWARE_OBJECTIVES, JobSpec, objective_direction
 from search.transforms import Candidate, LayerOverride, relu_feeds, transform, weighted_layers
 
 SPARSITY_PROBES = 4  # probe levels per sparsity range, its top included
+REFERENCE_VALUES = (0, 8)  # sparsity 0 and 8 bits: the dense int8 reference itself
+MAX_PROBE_SHARE = 1.0  # probe evaluations per trial of the job
+MAX_PROBES = 200  # for a job bounded by time only
 STUDY_ATTR = "sensitivity"
 
 
@@ -58,23 +63,36 @@ def sensitivity_metric(spec: JobSpec) -> str | None:
     return next((o for o in spec.objectives if o not in HARDWARE_OBJECTIVES), None)
 
 
-def probe_values(spec: JobSpec, name: str, kind: str, relu_fed: set[str]) -> dict[str, list]:
-    """The values probed for one layer, per choice (only choices the search varies)."""
-    space = spec.layer_space(name, kind)
-    ranges = {"weight_sparsity": space.weight_sparsity}
-    if space.act_sparsity is not None and name in relu_fed:
-        ranges["act_sparsity"] = space.act_sparsity
-    out: dict[str, list] = {}
-    for choice, r in ranges.items():
-        if r.high > r.low:
-            out[choice] = [
-                round(float(v), 6) for v in np.linspace(r.low, r.high, SPARSITY_PROBES + 1)
-            ]
-    for choice in ("w_bits", "a_bits"):
-        bits = sorted(set(getattr(space, choice)))
-        if len(bits) > 1:
-            out[choice] = bits
-    return out
+def probe_plan(spec: JobSpec, model: nn.Module) -> dict[str, list]:
+    """`<layer>.<choice>` -> the values probed, for the choices the search varies. Values
+    equal to the dense int8 reference (sparsity 0, 8 bits) are known to lose nothing."""
+    relu_fed = set(relu_feeds(model).values())
+    plan: dict[str, list] = {}
+    for name, module in weighted_layers(model):
+        space = spec.layer_space(name, "conv2d" if isinstance(module, nn.Conv2d) else "linear")
+        ranges = {"weight_sparsity": space.weight_sparsity}
+        if space.act_sparsity is not None and name in relu_fed:
+            ranges["act_sparsity"] = space.act_sparsity
+        for choice, r in ranges.items():
+            if r.high > r.low:
+                levels = np.linspace(r.low, r.high, SPARSITY_PROBES + 1)
+                plan[f"{name}.{choice}"] = [round(float(v), 6) for v in levels]
+        for choice in ("w_bits", "a_bits"):
+            bits = sorted(set(getattr(space, choice)))
+            if len(bits) > 1:
+                plan[f"{name}.{choice}"] = bits
+    return plan
+
+
+def probe_count(plan: dict[str, list]) -> int:
+    return sum(1 for values in plan.values() for v in values if v not in REFERENCE_VALUES)
+
+
+def probe_allowance(spec: JobSpec) -> int:
+    """How many probe evaluations a job may spend on sensitivity: a share of its trials (a
+    probe costs less than a trial: no hardware model, no tuning), or MAX_PROBES."""
+    n_trials = spec.budget.n_trials
+    return int(n_trials * MAX_PROBE_SHARE) if n_trials is not None else MAX_PROBES
 
 
 def measure_sensitivity(spec: JobSpec, scorer, dense_layers: dict[str, dict]) -> Sensitivity:
@@ -89,7 +107,6 @@ def measure_sensitivity(spec: JobSpec, scorer, dense_layers: dict[str, dict]) ->
     sign = 1.0 if objective_direction(metric) == "maximize" else -1.0
     workload = scorer.workload
     model = workload.model
-    relu_fed = set(relu_feeds(model).values())
 
     def accuracy(layer: str | None = None, **choice) -> float:
         overrides = {layer: LayerOverride(**choice)} if layer else {}
@@ -98,14 +115,15 @@ def measure_sensitivity(spec: JobSpec, scorer, dense_layers: dict[str, dict]) ->
 
     base = accuracy()
     probes: dict[str, tuple[list[float], list[float]]] = {}
-    for name, module in weighted_layers(model):
-        kind = "conv2d" if isinstance(module, nn.Conv2d) else "linear"
-        for choice, values in probe_values(spec, name, kind, relu_fed).items():
-            drops = [
-                round(sign * (base - accuracy(name, **{choice: v})), 6) if v else 0.0
-                for v in values
-            ]
-            probes[f"{name}.{choice}"] = ([float(v) for v in values], drops)
+    for key, values in probe_plan(spec, model).items():
+        name, choice = key.rsplit(".", 1)
+        drops = [
+            0.0
+            if v in REFERENCE_VALUES
+            else round(sign * (base - accuracy(name, **{choice: v})), 6)
+            for v in values
+        ]
+        probes[key] = ([float(v) for v in values], drops)
     multipliers = {
         name: float((info.get("pe") or 1) * (info.get("simd") or 1))
         for name, info in dense_layers.items()

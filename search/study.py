@@ -135,12 +135,12 @@ def run_job(
     baselines = record_baselines(study, job)
     while any(p.is_alive() for p in processes):
         if on_progress:
-            on_progress(count_complete(study), spec.budget.n_trials)
+            on_progress(count_finished(study), spec.budget.n_trials)
         time.sleep(PROGRESS_POLL_S)
     for p in processes:
         p.join()
     if on_progress:
-        on_progress(count_complete(study), spec.budget.n_trials)
+        on_progress(count_finished(study), spec.budget.n_trials)
     bad = [p.name for p in processes if p.exitcode != 0]
     if bad:
         raise JobFailedError(f"worker processes {bad} exited with an error (see their output)")

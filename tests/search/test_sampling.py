@@ -9,7 +9,7 @@ from optuna.trial import TrialState
 import search.phases
 from search import CandidateScorer, TrialObjective, create_job_study, load_workload, parse_job
 from search.budget import LocalBudget
-from search.phases import JobRun, evaluate_baselines, job_space, run_trials
+from search.phases import JobRun, evaluate_baselines, job_sensitivity, job_space, run_trials
 from search.sampling import (
     layer_tolerance,
     make_sampler,
@@ -153,3 +153,10 @@ def test_a_stopped_trial_is_recorded_pruned_and_spends_its_slot(monkeypatch, tmp
     stopped = study.trials[2]
     assert stopped.user_attrs["pruned_reason"] == "no use tuning it"
     assert "untuned_metrics" in stopped.user_attrs and "metrics" not in stopped.user_attrs
+
+
+def test_a_job_that_cannot_afford_the_probes_samples_without_them():
+    spec = parse_job({**JOB, "budget": {"n_trials": 5}})  # digits-mlp needs 18 probes here
+    study = _study(spec)
+    assert job_sensitivity(study, JobRun(spec)) is None
+    assert "more than 5 allowed" in study.user_attrs["sensitivity"]["skipped"]
