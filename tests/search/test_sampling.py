@@ -160,3 +160,17 @@ def test_a_job_that_cannot_afford_the_probes_samples_without_them():
     study = _study(spec)
     assert job_sensitivity(study, JobRun(spec)) is None
     assert "more than 5 allowed" in study.user_attrs["sensitivity"]["skipped"]
+
+
+def test_candidates_differing_only_in_widths_are_tuned_once(monkeypatch):
+    import search.scoring
+
+    spec = parse_job({**JOB, "finetune": {"epochs": 1}})
+    scorer = CandidateScorer(spec, load_workload(spec))
+    tunings = []
+    tune = search.scoring.finetune_pruned
+    monkeypatch.setattr(search.scoring, "finetune_pruned", lambda *a: tunings.append(1) or tune(*a))
+    for bits in (8, 4, 8):
+        scorer.score(uniform_candidate(0.5, 0.0, bits, bits))
+    scorer.score(uniform_candidate(0.6, 0.0, 8, 8))
+    assert len(tunings) == 2
