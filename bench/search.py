@@ -1,6 +1,7 @@
-"""Search benchmark on digits-mlp: trials/s, storage share of trial time, and sampler quality.
+"""Search benchmark: trials/s and storage share of trial time (digits-mlp), and search quality.
 
-    .venv/bin/python bench/search.py [--trials 60] [--seeds 3] [--storage-only]
+    .venv/bin/python bench/search.py [--trials 60] [--storage-only | --quality-only | --quick]
+                                     [--seeds 5] [--models digits-mlp,digits-cnn]
                                      [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 1. Throughput: the same trials (same sampler seed, one torch thread, as a worker runs them)
@@ -13,14 +14,21 @@
    load hits all alike. Prints trials/s, the ratio to the baseline, and the share of each
    trial's wall time spent inside storage calls (timed on the RDBStorage behind Optuna's
    cache).
-2. Quality: hypervolume of the (accuracy, throughput) front of TPE and NSGA-II over random
-   search at equal budget, for each seed, as ratios (random = 1.0), against two reference
-   points: the origin, and the corner of the useful region (within 5 points of dense int8
-   accuracy, faster than dense int8).
+2. Quality, per model and seed, each job run through the job phases as `hwsearch run` runs
+   it (baselines, then trials; the example job file of the model, fine-tuning included):
+   - gain: the best front member within 1 point of dense int8 validation accuracy, its
+     throughput over the best uniform baseline's (`search.report.search_gain`), after
+     --default-trials trials of the default search;
+   - sample efficiency: random search (no sensitivity, no warm start) runs --random-trials
+     trials; the useful-region hypervolume it reaches (accuracy >= dense int8 - 5 points,
+     throughput >= dense int8) is the target, and the number is how many trials the default
+     search needed to reach it (">N" when it did not within its N trials).
+   A summary line gives the medians. --quick: 2 seeds, 100 random and 40 default trials.
 """
 
 import argparse
 import contextlib
+import math
 import os
 import statistics
 import sys
@@ -37,12 +45,21 @@ import optuna  # noqa: E402
 import sqlalchemy  # noqa: E402
 import torch  # noqa: E402
 
-from search import TrialObjective, create_job_study, load_workload  # noqa: E402
-from search.report import hypervolume  # noqa: E402
+from search import (  # noqa: E402
+    JobResult,
+    JobRun,
+    TrialObjective,
+    create_job_study,
+    load_job,
+    load_workload,
+    record_baselines,
+    run_trials,
+    search_gain,
+)
+from search.budget import LocalBudget  # noqa: E402
 from search.scoring import CandidateScorer  # noqa: E402
 from search.spec import parse_job  # noqa: E402
 from search.storage import make_storage  # noqa: E402
-from search.transforms import uniform_candidate  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 POSTGRES_ADMIN = os.environ.get(
@@ -95,7 +112,7 @@ def job(sampler: str, seed: int, trials: int, name: str):
     )
 
 
-def run_trials(spec, storage, scorer) -> tuple[optuna.Study, float]:
+def timed_trials(spec, storage, scorer) -> tuple[optuna.Study, float]:
     study = create_job_study(spec, storage)
     start = time.perf_counter()
     study.optimize(TrialObjective(spec, scorer), n_trials=spec.budget.n_trials)
@@ -163,7 +180,7 @@ def throughput(args, scorer) -> None:
             for i, (label, storage) in enumerate(storages.items())
         ]
         warm_up = job("random", 1, 3, "bench-warm-up")  # first calls into torch cost more
-        run_trials(warm_up, optuna.storages.InMemoryStorage(), scorer)
+        timed_trials(warm_up, optuna.storages.InMemoryStorage(), scorer)
         done = 0
         for r in range(args.rounds):
             n = (args.trials * (r + 1)) // args.rounds - done
@@ -182,57 +199,145 @@ def throughput(args, scorer) -> None:
                 storage.engine.dispose()
 
 
+# --- search quality ----------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+USEFUL_ACCURACY_SLACK = 0.05  # the useful region: within 5 points of dense int8 accuracy
+
+
+def quality_spec(model: str, sampler: str, seed: int, trials: int, examples: Path = EXAMPLES):
+    """The model's example job (`<examples>/<model>.toml`), with this sampler, seed and
+    budget, confirming nothing. Random search is plain: no sensitivity, no warm start."""
+    data = load_job(examples / f"{model}.toml").model_dump(mode="json")
+    options = {"name": sampler, "seed": seed}
+    if sampler == "random":
+        options.update(sensitivity=False, warm_start=False)
+    data.update(
+        name=f"bench-{model}-{sampler}-{seed}",
+        sampler={**data["sampler"], **options},
+        budget={"n_trials": trials},
+        confirm={"front_members": 0, "samples": 1},
+    )
+    return parse_job(data)
+
+
+def run_search(spec, workload, directory: Path) -> JobResult:
+    """Baselines then trials, one worker, as `hwsearch run` runs a job (SQLite storage)."""
+    url = f"sqlite:///{directory / (spec.name + '.db')}"
+    start = time.perf_counter()
+    study = create_job_study(spec, make_storage(url, heartbeat=False))
+    job = JobRun(spec, workload)
+    baselines = record_baselines(study, job)
+    run_trials(job, url, LocalBudget(spec.budget.n_trials), float("inf"))
+    study = optuna.load_study(study_name=spec.name, storage=make_storage(url, heartbeat=False))
+    return JobResult(spec, url, study, baselines, time.perf_counter() - start)
+
+
+def hypervolume_2d(points: list[tuple[float, float]], reference: tuple[float, float]) -> float:
+    """Area dominated by `points` above `reference`, both objectives maximised."""
+    inside = sorted(
+        (p for p in points if p[0] > reference[0] and p[1] > reference[1]), reverse=True
+    )
+    area, best_y = 0.0, reference[1]
+    for x, y in inside:  # by decreasing x: each point adds the strip above the best y so far
+        if y > best_y:
+            area += (x - reference[0]) * (y - best_y)
+            best_y = y
+    return area
+
+
+def hypervolume_by_trial(study: optuna.Study, reference: tuple[float, float]) -> list[float]:
+    """Useful-region hypervolume after each trial (index n: the first n + 1 trials), counting
+    feasible completed trials only; pruned and failed trials count as spent."""
+    points, curve = [], []
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        feasible = all(v <= 0 for v in trial.constraints.values())
+        if trial.state == optuna.trial.TrialState.COMPLETE and feasible:
+            points.append((trial.values[0], trial.values[1]))
+        curve.append(hypervolume_2d(points, reference))
+    return curve
+
+
+def quality(args) -> None:
+    """Part 2: gain over uniform and sample efficiency, per model and seed."""
+    print(
+        f"\nsearch quality: default search {args.default_trials} trials, random search "
+        f"{args.random_trials} trials, seeds 0..{args.seeds - 1}"
+    )
+    gains: dict[str, list[float]] = {}
+    needed: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.models:
+            workload = load_workload(quality_spec(model, "random", 0, 1, args.examples))
+            for seed in range(args.seeds):
+                default_spec = quality_spec(model, "tpe", seed, args.default_trials, args.examples)
+                random_spec = quality_spec(model, "random", seed, args.random_trials, args.examples)
+                default = run_search(default_spec, workload, Path(tmp))
+                random = run_search(random_spec, workload, Path(tmp))
+                gain = search_gain(default)
+                dense = next(b for b in default.baselines if b["label"] == "dense int8")
+                reference = (
+                    dense["metrics"]["accuracy"] - USEFUL_ACCURACY_SLACK,
+                    dense["hardware"]["throughput_fps"],
+                )
+                target = hypervolume_by_trial(random.study, reference)[-1]
+                curve = hypervolume_by_trial(default.study, reference)
+                reached = next((n + 1 for n, v in enumerate(curve) if v >= target > 0), None)
+                ratio = gain["throughput_ratio"]
+                gains.setdefault(model, []).append(ratio if ratio is not None else 0.0)
+                needed.setdefault(model, []).append(reached or math.inf)
+                front = gain["best_front"]
+                uniform = gain["best_uniform"]
+                print(
+                    f"  {model} seed {seed}: gain {ratio or 0:.2f}x "
+                    f"({front['throughput_fps'] if front else 0:.3g} vs "
+                    f"{uniform['label'] if uniform else '-'} "
+                    f"{uniform['throughput_fps'] if uniform else 0:.3g} inf/s, floor "
+                    f"{gain['accuracy_floor']:.3f}); random's {args.random_trials}-trial useful "
+                    f"hypervolume {target:.4g} reached after "
+                    f"{reached if reached else f'>{args.default_trials}'} trials "
+                    f"(default's own {curve[-1]:.4g}); {default.seconds:.0f} s + "
+                    f"{random.seconds:.0f} s",
+                    flush=True,
+                )
+    for model in args.models:
+        median_needed = statistics.median(needed[model])
+        shown = f">{args.default_trials}" if math.isinf(median_needed) else f"{median_needed:g}"
+        print(
+            f"summary {model}: median gain {statistics.median(gains[model]):.2f}x best uniform, "
+            f"median trials to random's {args.random_trials}-trial hypervolume {shown} "
+            f"({args.seeds} seeds)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=60)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=60, help="storage part: trials per storage")
     parser.add_argument("--rounds", type=int, default=10, help="turns each storage takes")
     parser.add_argument("--postgres", default=POSTGRES_ADMIN, help='admin URL, or "none"')
-    parser.add_argument("--storage-only", action="store_true", help="skip sampler quality")
+    parser.add_argument("--storage-only", action="store_true", help="skip search quality")
+    parser.add_argument("--quality-only", action="store_true", help="skip the storage part")
+    parser.add_argument("--quick", action="store_true", help="quality only, small budgets")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--random-trials", type=int, default=None)
+    parser.add_argument("--default-trials", type=int, default=None)
+    parser.add_argument("--models", default="digits-mlp,digits-cnn")
+    parser.add_argument("--examples", type=Path, default=EXAMPLES, help="folder of job files")
     args = parser.parse_args()
+    quick = {"seeds": 2, "random_trials": 100, "default_trials": 40}
+    full = {"seeds": 5, "random_trials": 300, "default_trials": 200}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.models = args.models.split(",")
     torch.set_num_threads(1)  # as each worker process runs
-
-    base = job("random", 0, args.trials, "bench-memory")
-    scorer = CandidateScorer(base, load_workload(base))
-    throughput(args, scorer)
-    if args.storage_only:
-        return
-
-    # Two reference points. The origin counts every design, including the many that are
-    # useless (slower than dense int8, or far less accurate); the "useful" point counts only
-    # the region a user would pick from: at most 5 points below the dense int8 accuracy and
-    # faster than dense int8 on the same device.
-    dense = scorer.score(uniform_candidate(weight_sparsity=0.0, w_bits=8, a_bits=8))
-    references = {
-        "origin": [0.0, 0.0],
-        "useful": [dense.metrics["accuracy"] - 0.05, dense.hardware["throughput_fps"]],
-    }
-    print(
-        f"\nhypervolume at {args.trials} trials, ratio to random search (same seed); "
-        f"useful region: accuracy >= {references['useful'][0]:.4f}, "
-        f"throughput >= {references['useful'][1]:.4g} inf/s (dense int8)"
-    )
-    ratios = {(s, r): [] for s in ("tpe", "nsga2") for r in references}
-    for seed in range(args.seeds):
-        studies = {
-            sampler: run_trials(
-                job(sampler, seed, args.trials, f"bench-{sampler}-{seed}"),
-                optuna.storages.InMemoryStorage(),
-                scorer,
-            )[0]
-            for sampler in ("random", "tpe", "nsga2")
-        }
-        line = []
-        for ref_name, reference in references.items():
-            random_volume = hypervolume(studies["random"], reference)
-            for sampler in ("tpe", "nsga2"):
-                volume = hypervolume(studies[sampler], reference)
-                ratio = volume / random_volume if random_volume else float("inf")
-                ratios[sampler, ref_name].append(ratio)
-                line.append(f"{sampler} {ref_name} {ratio:.3f}x")
-        print(f"  seed {seed}: " + ", ".join(line))
-    for (sampler, ref_name), values in ratios.items():
-        print(f"  mean {sampler:5s} ({ref_name} reference): {statistics.mean(values):.3f}x random")
+    start = time.perf_counter()
+    if not (args.quality_only or args.quick):
+        base = job("random", 0, args.trials, "bench-memory")
+        throughput(args, CandidateScorer(base, load_workload(base)))
+    if not args.storage_only:
+        quality(args)
+    print(f"wall time {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Optuna's own stop conditions (MaxTrialsCallback) are checked after a trial, so concurrent
 workers overshoot. A budget is claimed *before* a trial starts and given back when the trial
-did not complete, so the study ends with exactly n_trials COMPLETE trials.
+failed, so the study ends with exactly n_trials finished trials: COMPLETE, or PRUNED (a
+duplicate design or one stopped early, `search.phases.TrialObjective`).
 """
 
 import abc
@@ -18,7 +19,7 @@ class TrialBudget(abc.ABC):
 
     @abc.abstractmethod
     def release(self) -> None:
-        """Return a claimed slot whose trial did not complete (it will be run again)."""
+        """Return a claimed slot whose trial failed (it will be run again)."""
 
 
 class LocalBudget(TrialBudget):

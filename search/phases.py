@@ -22,13 +22,35 @@ import torch
 from optuna.trial import FrozenTrial, TrialState
 
 from search.budget import TrialBudget
+from search.fidelity import UNTUNED_ATTR, hopeless
 from search.front import confirmation_key, front_designs
 from search.report import publish_front
-from search.sampling import make_sampler, sample_candidate
+from search.sampling import (
+    TRIED_STATES,
+    JobSampler,
+    design_key,
+    make_sampler,
+    param_space,
+    sample_candidate,
+)
 from search.scoring import CandidateScorer, Score
+from search.sensitivity import STUDY_ATTR as SENSITIVITY_ATTR
+from search.sensitivity import (
+    Sensitivity,
+    measure_sensitivity,
+    probe_allowance,
+    probe_count,
+    probe_plan,
+    sensitivity_metric,
+)
 from search.spec import JobSpec, JobSpecError
 from search.storage import make_storage
-from search.transforms import parse_candidate, relu_feeds, uniform_candidate, weighted_layers
+from search.transforms import (
+    parse_candidate,
+    relu_feeds,
+    uniform_candidate,
+    weighted_layers,
+)
 from search.workload import Workload, check_objectives, job_task, load_workload
 
 MAX_FAILED_TRIALS = 5  # per worker: a candidate that crashes this often is a bug, not bad luck
@@ -126,19 +148,34 @@ def record_score(trial: optuna.Trial, score: Score) -> None:
 
 
 class TrialObjective:
-    """Optuna objective: sample a candidate, score it, store everything with the trial."""
+    """Optuna objective: sample a candidate, score it, store everything with the trial.
 
-    def __init__(self, spec: JobSpec, scorer: CandidateScorer):
-        self.spec, self.scorer = spec, scorer
-        model = scorer.workload.model
-        self.layers = [
-            (name, "conv2d" if isinstance(m, torch.nn.Conv2d) else "linear")
-            for name, m in weighted_layers(model)
-        ]
-        self.relu_fed = set(relu_feeds(model).values())
+    A design some earlier trial already tried is not scored again: the trial is recorded
+    PRUNED with `duplicate_of`. With fine-tuning and `finetune.early_stop`, a candidate is
+    scored untuned first and stopped (PRUNED, `pruned_reason`) when tuning cannot make it
+    useful (`search.fidelity`); a tuned trial keeps its untuned metrics for that rule.
+    """
+
+    def __init__(self, spec: JobSpec, scorer: CandidateScorer, sampler: JobSampler | None = None):
+        self.spec, self.scorer, self.sampler = spec, scorer, sampler
+        self.space = job_space(spec, scorer.workload.model)
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
-        candidate = sample_candidate(trial, self.spec, self.layers, self.relu_fed)
+        candidate = sample_candidate(trial, self.space)
+        if self.sampler is not None:
+            trial.set_user_attr("origin", self.sampler.origin(trial.number))
+        earlier = _same_design(trial)
+        if earlier is not None:
+            trial.set_user_attr("duplicate_of", earlier)
+            raise optuna.TrialPruned(f"the design of trial {earlier}")
+        if self.spec.finetune.early_stop and self.scorer.fine_tunes(candidate):
+            untuned = self.scorer.score(candidate, tune=False)
+            trial.set_user_attr(UNTUNED_ATTR, untuned.metrics)
+            completed = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            reason = hopeless(self.spec, _objective_values(self.spec, untuned), completed)
+            if reason is not None:
+                trial.set_user_attr("pruned_reason", reason)
+                raise optuna.TrialPruned(reason)
         score = self.scorer.score(candidate)
         record_score(trial, score)
         if self.spec.constraints.fits_device:
@@ -150,6 +187,50 @@ class TrialObjective:
         return [score.objective(name) for name in self.spec.objectives]
 
 
+def _objective_values(spec: JobSpec, score: Score) -> dict[str, float]:
+    values = {name: score.objective(name) for name in spec.objectives}
+    return {**score.metrics, **values}
+
+
+def _same_design(trial: optuna.Trial) -> int | None:
+    """The number of an earlier trial, scored or being scored, with this trial's design."""
+    mine = design_key(trial.params)
+    earlier = trial.study.get_trials(deepcopy=False, states=TRIED_STATES)
+    return next(
+        (t.number for t in earlier if t.number < trial.number and design_key(t.params) == mine),
+        None,
+    )
+
+
+def job_space(spec: JobSpec, model: torch.nn.Module) -> dict:
+    """The job's parameters (`search.sampling.param_space`) for its model."""
+    layers = [
+        (name, "conv2d" if isinstance(m, torch.nn.Conv2d) else "linear")
+        for name, m in weighted_layers(model)
+    ]
+    return param_space(spec, layers, set(relu_feeds(model).values()))
+
+
+def job_sensitivity(study: optuna.Study, job: JobRun) -> Sensitivity | None:
+    """The job's per-layer sensitivity, measured by the first worker that needs it and stored
+    with the study (workers racing measure the same numbers); None when the job turns it off,
+    has no task metric among its objectives, or cannot afford the probes (`probe_allowance`:
+    the stored attr then says so)."""
+    spec = job.spec
+    if not spec.sampler.sensitivity or sensitivity_metric(spec) is None:
+        return None
+    stored = study.user_attrs.get(SENSITIVITY_ATTR)
+    if stored is None:
+        probes = probe_count(probe_plan(spec, job.workload.model))
+        if probes > probe_allowance(spec):
+            stored = {"skipped": f"{probes} probes, more than {probe_allowance(spec)} allowed"}
+        else:
+            dense = job.scorer.score(uniform_candidate(0.0, 0.0, 8, 8))
+            stored = measure_sensitivity(spec, job.scorer, dense.layers).to_dict()
+        study.set_user_attr(SENSITIVITY_ATTR, stored)
+    return None if "skipped" in stored else Sensitivity.from_dict(stored)
+
+
 def run_trials(
     job: JobRun,
     storage_url: str,
@@ -159,19 +240,20 @@ def run_trials(
 ) -> None:
     """A worker: load the study, then claim and run trials until the budget or time is spent.
 
-    Raises JobFailedError when MAX_FAILED_TRIALS trials of this worker failed.
+    A PRUNED trial (a duplicate design, or stopped early) spends its slot; a failed one gives
+    it back. Raises JobFailedError when MAX_FAILED_TRIALS trials of this worker failed.
     """
     spec = job.spec
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is the caller's to show
+    study = optuna.load_study(study_name=spec.name, storage=make_storage(storage_url))
     seed = (spec.sampler.seed + worker_id) % SEED_MODULUS
-    sampler = make_sampler(
-        spec.model_copy(update={"sampler": spec.sampler.model_copy(update={"seed": seed})})
+    worker_spec = spec.model_copy(
+        update={"sampler": spec.sampler.model_copy(update={"seed": seed})}
     )
-    study = optuna.load_study(
-        study_name=spec.name, storage=make_storage(storage_url), sampler=sampler
-    )
-    objective = TrialObjective(spec, job.scorer)
+    space = job_space(spec, job.workload.model)
+    study.sampler = make_sampler(worker_spec, space, job_sensitivity(study, job))
+    objective = TrialObjective(spec, job.scorer, study.sampler)
     failures = 0
     while time.time() < deadline and budget.claim():
         finished: list[FrozenTrial] = []
@@ -181,7 +263,7 @@ def run_trials(
             catch=(Exception,),
             callbacks=[lambda _s, t, out=finished: out.append(t)],
         )
-        if not finished or finished[-1].state != TrialState.COMPLETE:
+        if not finished or finished[-1].state not in (TrialState.COMPLETE, TrialState.PRUNED):
             budget.release()
             failures += 1
             if failures >= MAX_FAILED_TRIALS:

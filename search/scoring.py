@@ -4,6 +4,7 @@ The same code scores search trials, baselines and stored candidates, so a number
 database can always be reproduced from the candidate alone.
 """
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,10 +15,19 @@ import hw_models
 from search.finetune import finetune_pruned
 from search.lowering import Lowered, lower, stages_of
 from search.spec import HARDWARE_OBJECTIVES, JobSpec
-from search.transforms import Candidate, TransformedModel, collect_stats, transform
+from search.transforms import (
+    Candidate,
+    LayerConfig,
+    TransformedModel,
+    collect_stats,
+    relu_feeds,
+    transform,
+    weighted_layers,
+)
 from search.workload import Workload
 
 RESOURCE_KEYS = {"bram": "bram18"}  # objective name -> hw_models resource name
+TUNED_CACHE_SIZE = 32  # tuned float models kept per scorer (a digits model is ~30 kB)
 
 
 @dataclass
@@ -78,21 +88,52 @@ def _folding_summary(stages: Mapping[str, hw_models.StageEstimate], layer: str) 
     return {k: [part[i] for part in parts] for i, k in enumerate(keys)}
 
 
+def fine_tunes(spec: JobSpec, configs: Mapping[str, LayerConfig]) -> bool:
+    """The fine-tuning policy, one for trials and baselines: tune when the job asks for it
+    and the candidate prunes weights somewhere (tuning recovers pruning, not quantization)."""
+    return spec.finetune.epochs > 0 and any(c.weight_sparsity > 0 for c in configs.values())
+
+
 class CandidateScorer:
-    """Built once per worker: holds the workload and calibration batch."""
+    """Built once per worker: holds the workload and calibration batch, and the fine-tuned
+    float models of the last `TUNED_CACHE_SIZE` pruning patterns."""
 
     def __init__(self, spec: JobSpec, workload: Workload):
         self.spec = spec
         self.workload = workload
         self.calibration = workload.calibration(spec.calibration_samples)
         self.device = hw_models.DEVICES[spec.device]
+        self._tuned: OrderedDict[tuple, torch.nn.Module] = OrderedDict()
 
-    def build(self, candidate: Candidate) -> TransformedModel:
+    def build(self, candidate: Candidate, tune: bool = True) -> TransformedModel:
+        """The transformed candidate, fine-tuned by the policy (`fine_tunes`) unless `tune` is
+        False."""
         transformed = transform(self.workload.model, candidate, self.calibration)
-        if self.spec.finetune.epochs:
-            tuned = finetune_pruned(transformed.float_model, self.workload, self.spec.finetune)
+        if tune and fine_tunes(self.spec, transformed.configs):
+            tuned = self._tuned_model(transformed)
             transformed = transform(tuned, candidate, self.calibration)
         return transformed
+
+    def fine_tunes(self, candidate: Candidate) -> bool:
+        """Whether `build` tunes this candidate (`fine_tunes` on its resolved layers)."""
+        model = self.workload.model
+        names = [name for name, _ in weighted_layers(model)]
+        return fine_tunes(self.spec, candidate.resolve(names, set(relu_feeds(model).values())))
+
+    def _tuned_model(self, transformed: TransformedModel) -> torch.nn.Module:
+        """Tuning depends on the pruned weights and the thresholds, not on the bit widths:
+        candidates that differ only in widths share one tuned model."""
+        key = tuple(
+            (name, c.weight_sparsity, c.act_sparsity) for name, c in transformed.configs.items()
+        )
+        if key in self._tuned:
+            self._tuned.move_to_end(key)
+            return self._tuned[key]
+        tuned = finetune_pruned(transformed.float_model, self.workload, self.spec.finetune)
+        self._tuned[key] = tuned
+        if len(self._tuned) > TUNED_CACHE_SIZE:
+            self._tuned.popitem(last=False)
+        return tuned
 
     def lower(self, transformed: TransformedModel) -> Lowered:
         """Statistics on the calibration batch, then the one lowering to the contract."""
@@ -107,8 +148,8 @@ class CandidateScorer:
         return lowered.estimate.to_dict(), lowered.stats
 
     @torch.no_grad()
-    def score(self, candidate: Candidate, split: str = "val") -> Score:
-        transformed = self.build(candidate)
+    def score(self, candidate: Candidate, split: str = "val", tune: bool = True) -> Score:
+        transformed = self.build(candidate, tune)
         metrics = self.workload.task.evaluate(transformed.quantized, self.workload.dataset, split)
         lowered = self.lower(transformed)
         layers = {

@@ -29,6 +29,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     ValidationError,
@@ -141,15 +142,31 @@ class Budget(_Strict):
 
 
 class Sampler(_Strict):
+    """Which Optuna sampler, and what the job's own knowledge adds to it
+    (`search.sampling.JobSampler`): `warm_start` runs the uniform baselines (projected onto
+    the space) as the first trials; `sensitivity` measures each layer's accuracy loss once
+    per job and draws the start-up trials from it (`search.sensitivity`). Both off give the
+    plain sampler; every sampler skips designs already tried. `startup_trials` (warm starts
+    included) come before TPE's or GP's model takes over."""
+
     name: Literal["tpe", "nsga2", "nsga3", "gp", "random"] = "tpe"
     seed: StrictInt = Field(default=0, ge=0, le=MAX_SEED)
+    warm_start: StrictBool = True
+    sensitivity: StrictBool = True
+    startup_trials: StrictInt = Field(default=30, ge=1, le=1_000)
 
 
 class FineTune(_Strict):
-    """Short training of the pruned float model (masks fixed) before quantization."""
+    """Short training of the pruned float model (masks fixed) before quantization.
+
+    Only candidates with pruned weights are tuned (quantization alone is not what it
+    recovers), trials and baselines alike. With `early_stop`, a trial is first scored
+    untuned; one that tuning cannot make useful (`search.fidelity`) is recorded PRUNED
+    without being tuned."""
 
     epochs: StrictInt = Field(default=0, ge=0, le=50)
     lr: StrictFloat = Field(default=1e-3, gt=0, le=10)
+    early_stop: StrictBool = True
 
 
 class Confirm(_Strict):
@@ -242,7 +259,7 @@ class JobSpec(_Strict):
         for key in (kind, name):
             override = self.layers.get(key)
             if override is not None:
-                update = override.model_dump(exclude_unset=True)
+                update = override.model_dump(exclude_unset=True, exclude_none=True)
                 space = LayerSpace.model_validate({**space.model_dump(), **update})
         return space
 

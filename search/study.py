@@ -26,7 +26,7 @@ from search.phases import (
     record_baselines,
     run_trials,
 )
-from search.sampling import make_sampler
+from search.sampling import base_sampler
 from search.spec import JobSpec
 from search.storage import make_storage
 
@@ -45,7 +45,7 @@ def create_job_study(spec: JobSpec, storage: optuna.storages.BaseStorage) -> opt
         study_name=spec.name,
         storage=storage,
         directions=spec.directions(),
-        sampler=make_sampler(spec),
+        sampler=base_sampler(spec),
         load_if_exists=True,
     )
     existing = study.user_attrs.get("job_spec")
@@ -75,6 +75,11 @@ def create_new_study(spec: JobSpec, storage: optuna.storages.BaseStorage) -> opt
 
 def count_complete(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def count_finished(study: optuna.Study) -> int:
+    """Trials that spent a slot of the budget: completed or pruned."""
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
 def _worker_main(spec_json: dict, storage_url: str, budget, deadline: float, worker_id: int):
@@ -111,7 +116,7 @@ def run_job(
     job.check()
 
     budget: TrialBudget = (
-        LocalBudget(spec.budget.n_trials, count_complete(study))
+        LocalBudget(spec.budget.n_trials, count_finished(study))
         if spec.budget.n_trials is not None
         else UnlimitedBudget()
     )
@@ -130,12 +135,12 @@ def run_job(
     baselines = record_baselines(study, job)
     while any(p.is_alive() for p in processes):
         if on_progress:
-            on_progress(count_complete(study), spec.budget.n_trials)
+            on_progress(count_finished(study), spec.budget.n_trials)
         time.sleep(PROGRESS_POLL_S)
     for p in processes:
         p.join()
     if on_progress:
-        on_progress(count_complete(study), spec.budget.n_trials)
+        on_progress(count_finished(study), spec.budget.n_trials)
     bad = [p.name for p in processes if p.exitcode != 0]
     if bad:
         raise JobFailedError(f"worker processes {bad} exited with an error (see their output)")

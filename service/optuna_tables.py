@@ -46,5 +46,8 @@ def trial_counts(session: Session, study_names: list[str]) -> dict[str, dict[str
     return out
 
 
-def complete_count(session: Session, study_name: str) -> int:
-    return trial_counts(session, [study_name])[study_name]["COMPLETE"]
+def finished_count(session: Session, study_name: str) -> int:
+    """Trials that spent a slot of the job: COMPLETE, or PRUNED (a duplicate design or one
+    stopped early, `search.phases.TrialObjective`)."""
+    counts = trial_counts(session, [study_name])[study_name]
+    return counts["COMPLETE"] + counts["PRUNED"]

@@ -1,7 +1,8 @@
 """Claims: which worker does what, decided under the job's row lock.
 
 Trial slots (the database `TrialBudget`). A job has n_trials slots. A slot is used by a
-COMPLETE trial (counted in Optuna's tables) or held by an ACTIVE claim of a live worker.
+finished trial (COMPLETE or PRUNED, counted in Optuna's tables) or held by an ACTIVE claim
+of a live worker.
 `claim_trial` takes a free slot; the worker's next `claim_trial` marks its previous claim
 DONE (the trial completed), `end_claim(RELEASED)` gives it back when the trial did not
 complete. When a worker stops heartbeating for the lease, its ACTIVE claims EXPIRE and the
@@ -9,7 +10,7 @@ slots are free again; by then Optuna's heartbeat has failed its RUNNING trial an
 it, and the next worker's `study.optimize` runs that retry in the freed slot. Between a
 trial's completion and its claim becoming DONE the slot is counted twice, which only makes
 other claims wait; it is never counted zero times, so the study ends with exactly n_trials
-COMPLETE trials.
+finished trials.
 
 One-off steps (baselines, finalize) are held by one live worker at a time: a worker takes a
 step when nobody holds it or its holder is dead. `next_work` hands out, in order:
@@ -40,15 +41,15 @@ from service.models import (
     Worker,
     utcnow,
 )
-from service.optuna_tables import complete_count
+from service.optuna_tables import finished_count
 
 
 @dataclass(frozen=True)
 class Slots:
-    complete: int  # COMPLETE trials of the job's study
+    complete: int  # finished (COMPLETE or PRUNED) trials of the job's study
     in_flight: int  # ACTIVE claims of live workers
     free: float  # slots a worker may claim now (inf: timeout-only job before its deadline)
-    done: bool  # n_trials trials are COMPLETE
+    done: bool  # n_trials trials are finished
     late: bool  # the job's timeout has passed
 
     @property
@@ -82,7 +83,7 @@ def trial_slots(session: Session, job: Job, cutoff: datetime, now: datetime) -> 
         )
         or 0
     )
-    complete = complete_count(session, job.study_name)
+    complete = finished_count(session, job.study_name)
     deadline = job_deadline(job)
     late = deadline is not None and now >= deadline
     if job.n_trials is None:

@@ -1,5 +1,6 @@
 """`search.budget.TrialBudget` in the database: N workers on any machines run exactly
-n_trials COMPLETE trials of a job (the claim rules are in `service.crud.claims`)."""
+n_trials finished (COMPLETE or PRUNED) trials of a job (the claim rules are in
+`service.crud.claims`)."""
 
 from collections.abc import Callable
 

@@ -73,6 +73,12 @@ def test_layer_overrides_apply_type_then_name():
     assert spec.layer_space("conv1", "conv2d") == LayerSpace()
 
 
+def test_layer_overrides_survive_the_json_round_trip_workers_get():
+    spec = parse_job({**MINIMAL, "layers": {"conv1": {"w_bits": [6, 8]}}})
+    again = parse_job(spec.model_dump(mode="json"))
+    assert again.layer_space("conv1", "conv2d") == spec.layer_space("conv1", "conv2d")
+
+
 def test_override_of_unknown_layer_is_named():
     spec = parse_job({**MINIMAL, "layers": {"fc7": {"w_bits": [8]}}})
     with pytest.raises(JobSpecError, match=r"job: layers\.fc7: not a layer"):
@@ -97,6 +103,10 @@ def test_override_of_unknown_layer_is_named():
         ({"clock_mhz": float("inf")}, ("clock_mhz",)),
         ({"space": {"w_bits": [True]}}, ("space", "w_bits", 0)),
         ({"baselines": {"bits": [8] * 17}}, ("baselines", "bits")),
+        ({"sampler": {"startup_trials": 0}}, ("sampler", "startup_trials")),
+        ({"sampler": {"startup_trials": 10**6}}, ("sampler", "startup_trials")),
+        ({"sampler": {"warm_start": "yes"}}, ("sampler", "warm_start")),
+        ({"finetune": {"early_stop": 1}}, ("finetune", "early_stop")),
     ],
 )
 def test_numbers_out_of_their_documented_bounds_are_refused(patch, loc):
