@@ -1,4 +1,5 @@
-"""Folding: the PE (lanes) and SIMD (multipliers per lane) of every engine layer."""
+"""Folding: the PE (lanes) and SIMD (multipliers per lane) of every engine layer, and the
+pixels per cycle (px) of the stages that may handle several output pixels at once."""
 
 from __future__ import annotations
 
@@ -47,19 +48,34 @@ def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
         raise ValueError(f"layer {layer.name!r}: SIMD={simd} must be a power of two <= K={k}")
 
 
+PIXEL_KINDS = ("conv2d", "maxpool")  # stage kinds that may take px > 1 (and the loader)
+LOADER = "input"  # the loader's stage name in `Folding.pixels`
+
+
 @dataclass(frozen=True)
 class Folding:
-    """(PE, SIMD) per engine layer, keyed by layer name.
+    """(PE, SIMD) per engine layer, keyed by layer name, and pixels per cycle per stage.
 
-    Build it with `Folding.from_dict({"conv1": (4, 8), ...})` or `Folding.minimal(network)`.
+    Build it with `Folding.from_dict({"conv1": (4, 8), ...}, pixels={"conv1": 2})` or
+    `Folding.minimal(network)`. `pixels` lists the stages with px > 1 (the loader as "input").
     """
 
     layers: tuple[tuple[str, int, int], ...]
+    pixels: tuple[tuple[str, int], ...] = ()
 
     @classmethod
-    def from_dict(cls, mapping: Mapping[str, tuple[int, int]]) -> Folding:
-        """Folding from `{layer_name: (pe, simd)}`."""
-        return cls(tuple((name, int(pe), int(simd)) for name, (pe, simd) in mapping.items()))
+    def from_dict(
+        cls, mapping: Mapping[str, tuple[int, int]], pixels: Mapping[str, int] | None = None
+    ) -> Folding:
+        """Folding from `{layer_name: (pe, simd)}` and optionally `{stage_name: px}`."""
+        return cls(
+            tuple((name, int(pe), int(simd)) for name, (pe, simd) in mapping.items()),
+            tuple((name, int(px)) for name, px in (pixels or {}).items()),
+        )
+
+    def px(self, name: str) -> int:
+        """Output pixels per cycle of stage `name` ("input" for the loader); 1 when absent."""
+        return next((px for stage, px in self.pixels if stage == name), 1)
 
     @classmethod
     def minimal(cls, network: Network) -> Folding:
@@ -89,3 +105,29 @@ class Folding:
             )
         for name, (pe, simd) in given.items():
             check_fold(engines[name], pe, simd)
+        self._check_pixels(network)
+
+    def _check_pixels(self, network: Network) -> None:
+        """px > 1 only on the loader, conv2d and max-pool stages, dividing the stage's output
+        width, and 1 on the last layer (its output stream is one pixel per beat)."""
+        names = [stage for stage, _ in self.pixels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"folding pixels must list each stage once, got {names}")
+        layers = {layer.name: layer for layer in network.layers}
+        for name, px in self.pixels:
+            if name == LOADER:
+                width, kind = network.layers[0].in_shape[2], "loader"
+            elif name in layers:
+                width, kind = layers[name].out_shape[2], layers[name].kind
+            else:
+                raise ValueError(f"folding pixels: network {network.name!r} has no stage {name!r}")
+            if not isinstance(px, int | np.integer) or px < 1:
+                raise ValueError(f"stage {name!r}: px={px} must be a positive integer")
+            if px == 1:
+                continue
+            if kind not in (*PIXEL_KINDS, "loader"):
+                raise ValueError(f"stage {name!r}: px={px} needs a loader, conv2d or maxpool")
+            if width % px:
+                raise ValueError(f"stage {name!r}: px={px} must divide the output width {width}")
+            if name == network.layers[-1].name:
+                raise ValueError(f"stage {name!r}: the last layer must have px=1, got {px}")

@@ -1,7 +1,8 @@
 // hws_vector_buffer: ping-pong frame buffer read back as one flat vector (feeds a linear stage).
 //
-// Write side: the producer writes its frame one pixel (all channels) per cycle, in row-major
-// order, with s_pix_valid_i; the write address is counted here. prod_start_i claims the bank
+// Write side: the producer writes its frame WRITE_PX pixels (all channels each, pixel j at
+// bits [j*PIX_BITS +: PIX_BITS]) per beat, in row-major order, with s_pix_valid_i; the write
+// address is counted here. prod_start_i claims the bank
 // of the frame (hws_pingpong), prod_done_i marks it
 // complete. Read side: a request in cycle c returns the whole frame of the consumer's bank in
 // cycle c + 1 (rd_valid_o, rd_data_o); pixel p sits at bits [p*PIX_BITS +: PIX_BITS], so the
@@ -13,14 +14,15 @@
 module hws_vector_buffer #(
   parameter int unsigned PIX_BITS = 8,  // bits per pixel: channels * bits per activation
   parameter int unsigned PIXELS   = 1,  // pixels per frame (H * W)
-  parameter int unsigned HANDOFF  = 1   // cycles from producer done to consumer start, >= 1
+  parameter int unsigned HANDOFF  = 1,  // cycles from producer done to consumer start, >= 1
+  parameter int unsigned WRITE_PX = 1   // pixels per write beat, divides PIXELS
 ) (
   input  wire logic                       clk_i,
   input  wire logic                       rst_ni,
   // producer
   input  wire logic                       prod_start_i,
   input  wire logic                       s_pix_valid_i,
-  input  wire logic [PIX_BITS-1:0]        s_pix_data_i,
+  input  wire logic [WRITE_PX*PIX_BITS-1:0] s_pix_data_i,
   input  wire logic                       prod_done_i,
   output logic                            wr_free_o,
   // consumer
@@ -37,6 +39,9 @@ module hws_vector_buffer #(
   initial begin
     if (PIX_BITS < 1 || PIXELS < 1) begin
       $error("hws_vector_buffer: PIX_BITS (%0d) and PIXELS (%0d) must be >= 1", PIX_BITS, PIXELS);
+    end
+    if (WRITE_PX < 1 || PIXELS % WRITE_PX != 0) begin
+      $error("hws_vector_buffer: WRITE_PX (%0d) must divide PIXELS (%0d)", WRITE_PX, PIXELS);
     end
   end
 `endif
@@ -58,13 +63,17 @@ module hws_vector_buffer #(
       wr_ptr_q   <= '0;
       rd_valid_o <= 1'b0;
     end else begin
-      wr_ptr_q   <= s_pix_valid_i ? wr_ptr + 1'b1 : wr_ptr;
+      wr_ptr_q   <= s_pix_valid_i ? wr_ptr + PTR_BITS'(WRITE_PX) : wr_ptr;
       rd_valid_o <= rd_req_i;
     end
   end
 
   always_ff @(posedge clk_i) begin
-    if (s_pix_valid_i) mem_q[wr_bank][wr_ptr] <= s_pix_data_i;
+    if (s_pix_valid_i) begin
+      for (int j = 0; j < int'(WRITE_PX); j++) begin
+        mem_q[wr_bank][wr_ptr + PTR_BITS'(j)] <= s_pix_data_i[j*PIX_BITS +: PIX_BITS];
+      end
+    end
     if (rd_req_i) begin
       for (int p = 0; p < int'(PIXELS); p++) rd_data_o[p*PIX_BITS +: PIX_BITS] <= mem_q[rd_bank][p];
     end
