@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ._contract import INPUT_NAME
 from ._network import LayerSpec, Network
 
 
@@ -49,7 +50,6 @@ def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
 
 
 PIXEL_KINDS = ("conv2d", "maxpool")  # stage kinds that may take px > 1 (and the loader)
-LOADER = "input"  # the loader's stage name in `Folding.pixels`
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class Folding:
             raise ValueError(f"folding pixels must list each stage once, got {names}")
         layers = {layer.name: layer for layer in network.layers}
         for name, px in self.pixels:
-            if name == LOADER:
+            if name == INPUT_NAME:
                 width, kind = network.layers[0].in_shape[2], "loader"
             elif name in layers:
                 width, kind = layers[name].out_shape[2], layers[name].kind

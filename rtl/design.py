@@ -36,7 +36,6 @@ RTL_KINDS = ("linear", "conv2d", "maxpool")
 MAX_SHIFT = 64  # |requantization shift| limit (the RTL is exact far beyond it)
 MAX_THRESHOLD = 2**31 - 1
 MAX_BITS = 16  # weights, activations and requantized outputs
-LOADER_STAGE = "input"  # the loader's name in `Folding.pixels` (hw_models' contract)
 
 
 class DesignError(ValueError):
@@ -188,7 +187,7 @@ class Design:
     def stage_px(self, stage: int) -> int:
         """Pixels per cycle of pipeline stage `stage` (0 = the loader, `i` = layer i-1): what
         the stage writes per beat, and the windows a conv2d or max-pool reads per cycle."""
-        name = LOADER_STAGE if stage == 0 else self.network.layers[stage - 1].name
+        name = hw_models.INPUT_NAME if stage == 0 else self.network.layers[stage - 1].name
         return self.folding.px(name)
 
     def layer(self, name: str) -> LayerSpec:
