@@ -165,9 +165,13 @@ def _naive_fold(net: Network) -> np.ndarray:
 
 
 def _random_foldings(p: PreparedNetwork, n: int, rng: np.random.Generator):
+    """Random option indices: (n, E) PE, SIMD, px of the engines and (n, U) px of the pixel
+    stages (the baseline knows px = 1 only, and evaluates the same PE and SIMD)."""
     pe_i = np.stack([rng.integers(0, len(x), n) for x in p.pes], axis=1)
     simd_i = np.stack([rng.integers(0, len(x), n) for x in p.simds], axis=1)
-    return pe_i, simd_i
+    px_i = np.stack([rng.integers(0, len(x), n) for x in p.pxs], axis=1)
+    stage_px_i = np.stack([rng.integers(0, len(x), n) for x in p.stage_pxs] or [[0] * n], 1)
+    return pe_i, simd_i, px_i, stage_px_i[:, : p.n_pixel_stages]
 
 
 def _best(fns, clock=time.perf_counter) -> float:
@@ -186,9 +190,14 @@ def bench(name: str, make) -> None:
     net = make(0)
     fold(net, DEVICE)  # warm caches (e.g. the normal-maximum table) before timing
     p = prepare(net, DEVICE)
-    pe_i, simd_i = _random_foldings(p, N_CANDIDATES, rng)
-    batch = _best([lambda: p.evaluate(pe_i, simd_i)] * 5) / N_CANDIDATES
-    one = _best([lambda i=i: p.evaluate(pe_i[i], simd_i[i]) for i in range(200)])
+    pe_i, simd_i, px_i, stage_px_i = _random_foldings(p, N_CANDIDATES, rng)
+    batch = _best([lambda: p.evaluate(pe_i, simd_i, px_i, stage_px_i)] * 5) / N_CANDIDATES
+    one = _best(
+        [
+            lambda i=i: p.evaluate(pe_i[i], simd_i[i], px_i[i], stage_px_i[i])
+            for i in range(200)
+        ]
+    )
     pes = np.array([[p.pes[e][i] for e, i in enumerate(row)] for row in pe_i[:N_BASELINE]])
     simds = np.array([[p.simds[e][i] for e, i in enumerate(row)] for row in simd_i[:N_BASELINE]])
     naive = _best(

@@ -4,6 +4,7 @@ the fixed stages (max-pool, add, norm, softmax) (SPEC section 6)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from ._resources import memory_resources, window_rotation_luts
 
 
 def _frame_buffer_layout(
-    frame: tuple[int, int, int], bits: int, consumer: LayerSpec, frames: int
+    frame: tuple[int, int, int], bits: int, consumer: LayerSpec, frames: int, px: int = 1
 ) -> tuple[int, int, int] | float:
     """A buffer of `frames` frames between a stage and its consumer, laid out for the
     consumer (a ping-pong buffer, 2 frames, for the next stage; a skip buffer for a later
@@ -23,44 +24,48 @@ def _frame_buffer_layout(
 
     A linear layer reads the whole frame as one vector: registers, `frames * C*H*W * bits` FF
     and a read register of one frame (hws_vector_buffer).
-    A conv2d or max-pool with kernel k reads a k x k window per cycle: k^2 banks (row mod k,
-    col mod k), each one pixel (C * bits) wide and `frames * ceil(H/k) * ceil(W/k)` deep; the
-    buffer puts the bank words in window order (`window_rotation_luts`, hws_window_buffer).
+    A conv2d or max-pool with kernel k reads `px` windows of a row per cycle: k x kc banks
+    (row mod k, col mod kc), `kc = (px - 1) * stride + k` columns so that the px windows'
+    span of columns hits every bank once, each one pixel (C * bits) wide and
+    `frames * ceil(H/k) * ceil(W/kc)` deep; the buffer puts the bank words in window order
+    (`window_rotation_luts` per window, hws_window_buffer).
     Other stages read one pixel per cycle: one bank `frames * H * W` deep.
     """
     ch, h, w = frame
     if consumer.kind == "linear":
         return float((frames + 1) * ch * h * w * bits)
     k = consumer.kernel if consumer.kind in ("conv2d", "maxpool") else 1
-    depth = frames * (-(-h // k)) * (-(-w // k))
-    return depth, ch * bits, k * k
+    kc = (px - 1) * consumer.stride + k if consumer.kind in ("conv2d", "maxpool") else 1
+    depth = frames * (-(-h // k)) * (-(-w // kc))
+    return depth, ch * bits, k * kc
 
 
-def skip_depth_frames(source_stage: int, consumer_stage: int) -> int:
-    """Frames a skip buffer must hold so it never stalls the pipeline: `2 * (a - s) + 1` for
-    a consumer at stage a reading the output of stage s (SPEC section 2, "Skip buffers")."""
-    return 2 * (consumer_stage - source_stage) + 1
+def skip_depth_frames(source_stage: int, consumer_stage: int, in_place: bool = False) -> int:
+    """Frames a skip buffer must hold so it never stalls the pipeline: `2 * (a - s)` for a
+    consumer at stage a reading the output of stage s, one more when it reads the frame in
+    place until its work ends, after its release (a matmul's `B`) (SPEC section 2, "Skip
+    buffers")."""
+    return 2 * (consumer_stage - source_stage) + int(in_place)
 
 
-def loader_resources(first: LayerSpec) -> np.ndarray:
-    """(4,) loader logic: control and one input pixel register (its buffer is counted
+def loader_resources(first: LayerSpec, px: int = 1) -> np.ndarray:
+    """(4,) loader logic: control and `px` input pixel registers (its buffer is counted
     separately, as the loader's output frame buffer)."""
-    return np.array(
-        [c.STAGE_CONTROL_LUTS, c.STAGE_CONTROL_FFS + first.in_shape[0] * first.a_bits, 0.0, 0.0]
-    )
+    pixel = first.in_shape[0] * first.a_bits
+    return np.array([c.STAGE_CONTROL_LUTS, c.STAGE_CONTROL_FFS + px * pixel, 0.0, 0.0])
 
 
-def fixed_stage_resources(layer: LayerSpec) -> np.ndarray:
+def fixed_stage_resources(layer: LayerSpec, px: int = 1) -> np.ndarray:
     """(4,) logic of a fixed stage producing one output pixel (all channels) per cycle: a max
-    tree of k^2 - 1 comparators per channel (max-pool), an adder and a requantizer per
-    channel (add), or a normalisation (`norm_stage_resources`); plus the window / output
-    registers and control."""
+    tree of k^2 - 1 comparators per channel (max-pool, `px` of them for px pixels per
+    cycle), an adder and a requantizer per channel (add), or a normalisation
+    (`norm_stage_resources`); plus the window / output registers and control."""
     ch = layer.in_shape[0]
     bits = layer.a_bits
     if layer.kind == "maxpool":
         taps = layer.kernel * layer.kernel
-        lut = ch * (taps - 1) * bits * c.MAX_LUTS_PER_BIT
-        ff = ch * taps * bits + ch * bits
+        lut = px * ch * (taps - 1) * bits * c.MAX_LUTS_PER_BIT
+        ff = px * (ch * taps * bits + ch * bits)
         dsp = bram = 0.0
     elif layer.kind == "add":
         lut = ch * (bits + 1) * (c.ADDER_LUTS_PER_BIT + c.REQUANT_LUTS_PER_BIT)
@@ -110,20 +115,23 @@ def norm_stage_resources(layer: LayerSpec) -> tuple[float, float, float, float]:
     return lut + rom[0], ff + rom[1], dsp, float(rom[3])
 
 
-def stage_fixed_resources(network: Network) -> np.ndarray:
-    """(stages, 4) folding-independent resources of every stage: its own logic (non-engines)
-    and the buffers of its output frame: a ping-pong buffer when the next stage reads it
-    first, a skip buffer of `skip_depth_frames` frames for every later reader (SPEC 2).
+def stage_fixed_resources(network: Network, pixels: Mapping[str, int] | None = None) -> np.ndarray:
+    """(stages, 4) resources of every stage that do not depend on PE and SIMD: its own logic
+    (non-engines) and the buffers of its output frame: a ping-pong buffer when the next stage
+    reads it first, a skip buffer of `skip_depth_frames` frames for every later reader
+    (SPEC 2), banked for the reader's pixel parallelism (`pixels`, stage name -> px; 1 when
+    absent).
 
     Engine logic and weight memories (and a matmul's second operand, which its engine reads
     in place) depend on the folding and are priced by `engine_resources`.
     """
+    px = dict(pixels or {})
     layers = network.layers
     out = np.zeros((len(layers) + 1, 4))
-    out[0] = loader_resources(layers[0])
+    out[0] = loader_resources(layers[0], px.get(network.stage_names[0], 1))
     for i, layer in enumerate(layers):
         if not layer.is_engine:
-            out[i + 1] += fixed_stage_resources(layer)
+            out[i + 1] += fixed_stage_resources(layer, px.get(layer.name, 1))
     # (stage, depth, width, copies) of every memory, priced in one pass; register bits apart
     memories: list[tuple[int, int, int, int]] = []
     for name in network.stage_names:
@@ -134,14 +142,52 @@ def stage_fixed_resources(network: Network) -> np.ndarray:
             if operand == "second_input" and reader.kind == "matmul":
                 continue
             frames = 2 if operand == "source" and a == s + 1 else skip_depth_frames(s, a)
-            layout = _frame_buffer_layout(frame, bits, reader, frames)
+            layout = _frame_buffer_layout(frame, bits, reader, frames, px.get(reader.name, 1))
             if isinstance(layout, float):
                 out[s, 1] += layout
             else:
                 memories.append((s, *layout))
                 if reader.kind in ("conv2d", "maxpool"):
-                    out[s, 0] += window_rotation_luts(reader.kernel, layout[1])
+                    windows = px.get(reader.name, 1)
+                    out[s, 0] += windows * window_rotation_luts(reader.kernel, layout[1])
     if memories:
         stage, depth, width, copies = np.array(memories).T
         np.add.at(out, stage, memory_resources(depth, width, copies))
     return out
+
+
+def pixel_extras(
+    network: Network, options: Mapping[str, Sequence[int]]
+) -> dict[tuple[str, int], np.ndarray]:
+    """(4,) resources that pixel parallelism px adds to a stage over px = 1, for every stage
+    name and px in `options`: its own logic (the loader's input registers, a max-pool's max
+    trees, the window rotations of the buffer it reads) and that buffer's memory, banked for
+    px windows per cycle; the terms of `stage_fixed_resources`, for these stages only."""
+    layers = {layer.name: layer for layer in network.layers}
+    keys, logic, memories = [], [], []
+    for name, pxs in options.items():
+        layer = layers.get(name)
+        for px in (1, *pxs):
+            row = len(keys)
+            keys.append((name, px))
+            if layer is None:  # the loader: no buffer of its own to read
+                logic.append(loader_resources(network.layers[0], px))
+                continue
+            own = np.zeros(4) if layer.is_engine else fixed_stage_resources(layer, px)
+            source = network.source_of(layer)
+            s, a = network.stage_of(source), network.stage_of(name)
+            frames = 2 if a == s + 1 else skip_depth_frames(s, a)
+            layout = _frame_buffer_layout(*network.frame_of(source), layer, frames, px)
+            if isinstance(layout, float):
+                own[1] += layout
+            else:
+                memories.append((row, *layout))
+                if layer.kind in ("conv2d", "maxpool"):
+                    own[0] += px * window_rotation_luts(layer.kernel, layout[1])
+            logic.append(own)
+    total = np.array(logic, dtype=np.float64).reshape(len(keys), 4)
+    if memories:
+        row, depth, width, copies = np.array(memories).T
+        total[row] += memory_resources(depth, width, copies)
+    base = {name: total[i] for i, (name, px) in enumerate(keys) if px == 1}
+    return {key: total[i] - base[key[0]] for i, key in enumerate(keys)}

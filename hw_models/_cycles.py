@@ -19,6 +19,7 @@ from ._contract import (
     FIXED_DRAIN,
     FIXED_KINDS,
     HANDOFF,
+    INPUT_NAME,
     LOADER_PIXELS_PER_CYCLE,
     NORM_KINDS,
     NORM_PASSES,
@@ -48,18 +49,18 @@ def lane_max_table(row_nnz: np.ndarray, pes: np.ndarray, simds: np.ndarray) -> n
     return np.stack([lane_max_cycles(c_rows, int(pe)) for pe in pes])
 
 
-def loader_cycles(in_shape: tuple[int, int, int]) -> int:
-    """Loader stage: one pixel (all channels) per cycle, `H * W` (SPEC 2)."""
-    return in_shape[1] * in_shape[2] // LOADER_PIXELS_PER_CYCLE
+def loader_cycles(in_shape: tuple[int, int, int], px: int = 1) -> int:
+    """Loader stage: `px` pixels (all channels) per cycle, `H * W / px` (SPEC 2)."""
+    return in_shape[1] * in_shape[2] // (LOADER_PIXELS_PER_CYCLE * px)
 
 
-def fixed_stage_cycles(layer: LayerSpec) -> int:
-    """Max-pool: one output pixel per cycle; add: one pixel per cycle; norm and softmax: one
+def fixed_stage_cycles(layer: LayerSpec, px: int = 1) -> int:
+    """Max-pool: `px` output pixels per cycle; add: one pixel per cycle; norm and softmax: one
     pixel per cycle in each of their two passes (SPEC 2)."""
     if layer.kind not in FIXED_KINDS:
         raise ValueError(f"layer {layer.name!r}: {layer.kind} is an engine, not a fixed stage")
     passes = NORM_PASSES if layer.kind in NORM_KINDS else 1
-    return passes * layer.out_shape[1] * layer.out_shape[2]
+    return passes * layer.out_shape[1] * layer.out_shape[2] // px
 
 
 def vector_cycles_from_work(n_work: np.ndarray, pe: int, simd: int) -> np.ndarray:
@@ -110,15 +111,21 @@ def _input_mask(layer: LayerSpec, mask: np.ndarray) -> np.ndarray:
 
 
 def engine_stage_work(
-    layer: LayerSpec, pe: int, simd: int, input_mask: np.ndarray | None, n_frames: int
+    layer: LayerSpec,
+    pe: int,
+    simd: int,
+    input_mask: np.ndarray | None,
+    n_frames: int,
+    px: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact work of one engine stage -> (n_frames,) cycles per frame `sum_w max_p L_p(w)` and
-    (n_frames,) cycles of the frame's last vector (the schedule needs both, SPEC 4). Without
-    activation skipping only the weight zeros count, so the mask is not needed and every
-    frame and vector takes the same time."""
+    """Exact work of one engine stage -> (n_frames,) cycles per frame and (n_frames,) cycles
+    of the frame's last group (the schedule needs both, SPEC 4). A group is `px` consecutive
+    windows of a row, one per slot of lanes, and takes its slowest window's `max_p L_p`; a
+    frame's work is the sum over its groups. Without activation skipping only the weight zeros
+    count, so the mask is not needed and every frame and group takes the same time."""
     if not layer.act_skip:
         per_vector = int(vector_cycles_from_work(layer.row_nnz[None, None, :], pe, simd)[0, 0])
-        work = np.full(n_frames, per_vector * layer.n_vectors, dtype=np.int64)
+        work = np.full(n_frames, per_vector * (layer.n_vectors // px), dtype=np.int64)
         return work, np.full(n_frames, per_vector, dtype=np.int64)
     if input_mask is None:
         raise ValueError(
@@ -130,7 +137,8 @@ def engine_stage_work(
     last = np.empty(len(mask), dtype=np.int64)
     for i, frame in enumerate(mask):  # one frame at a time bounds the window array's memory
         per_vector = vector_cycles_from_work(work_counts(layer, frame)[None], pe, simd)[0]
-        work[i], last[i] = per_vector.sum(), per_vector[-1]
+        per_group = per_vector.reshape(-1, px).max(axis=1)  # row-major: px windows of a row
+        work[i], last[i] = per_group.sum(), per_group[-1]
     return work, last
 
 
@@ -189,16 +197,19 @@ def exact_stage_times(
         )
     n = sizes.pop()
     zeros = np.zeros(n, dtype=np.int64)
-    work = [np.full(n, loader_cycles(network.layers[0].in_shape), dtype=np.int64)]
+    loader = loader_cycles(network.layers[0].in_shape, folding.px(INPUT_NAME))
+    work = [np.full(n, loader, dtype=np.int64)]
     last = [zeros]
     for layer in network.layers:
+        px = folding.px(layer.name)
         if layer.is_engine:
             pe, simd = folding[layer.name]
-            stage_work, stage_last = engine_stage_work(layer, pe, simd, masks.get(layer.name), n)
+            mask = masks.get(layer.name)
+            stage_work, stage_last = engine_stage_work(layer, pe, simd, mask, n, px)
             work.append(stage_work)
             last.append(stage_last)
         else:
-            work.append(np.full(n, fixed_stage_cycles(layer), dtype=np.int64))
+            work.append(np.full(n, fixed_stage_cycles(layer, px), dtype=np.int64))
             last.append(zeros)
     return StageTimes(stage_roles(network), np.stack(work), np.stack(last))
 

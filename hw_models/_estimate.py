@@ -17,13 +17,15 @@ from ._resources import RESOURCE_NAMES
 
 @dataclass(frozen=True)
 class StageEstimate:
-    """One pipeline stage: its folding (engines only), expected cycles and resources."""
+    """One pipeline stage: its folding (PE and SIMD of engines; pixels per cycle), expected
+    cycles and resources."""
 
     name: str
     kind: str  # "loader", or the layer kind
     pe: int | None
     simd: int | None
-    cycles: float  # expected cycles per frame
+    px: int  # output pixels per cycle (SPEC 2, "Pixel parallelism")
+    cycles: float  # expected work per frame
     lut: int
     ff: int
     dsp: int
@@ -53,7 +55,13 @@ class Estimate:
         """JSON-ready dict (plain ints, floats, strings, None, lists and dicts). Stages appear
         under "layers", keyed by name in pipeline order (the loader is "input")."""
         out = asdict(self)
-        out["folding"] = {name: {"pe": pe, "simd": simd} for name, pe, simd in self.folding.layers}
+        out["folding"] = {
+            name: {"pe": pe, "simd": simd, "px": self.folding.px(name)}
+            for name, pe, simd in self.folding.layers
+        }
+        out["folding"] |= {
+            name: {"px": px} for name, px in self.folding.pixels if name not in out["folding"]
+        }
         del out["stages"]
         out["layers"] = {
             s.name: {k: v for k, v in asdict(s).items() if k != "name"} for s in self.stages
@@ -83,10 +91,10 @@ def estimate(
     if folding is None:
         folding = fold(network, dev, clock_mhz, max_utilisation=max_utilisation)
     p = prepare(network, dev)
-    pe_i, simd_i = p.indices(folding)
-    ev = p.evaluate(pe_i, simd_i)
+    indices = p.indices(folding)
+    ev = p.evaluate(*indices)
     cycles = ev.stage_cycles[0]
-    stage_res = p.stage_resources(pe_i, simd_i).astype(np.int64)
+    stage_res = p.stage_resources(*indices).astype(np.int64)
     kinds = ("loader", *(layer.kind for layer in network.layers))
     fold_of = folding.as_dict()
     stages = tuple(
@@ -94,6 +102,7 @@ def estimate(
             name,
             kind,
             *fold_of.get(name, (None, None)),
+            folding.px(name),
             float(cycles[s]),
             *(int(v) for v in stage_res[s]),
         )

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._cycles import lane_max_table
-from ._lane_max import expected_lane_max, expected_row_max
+from ._lane_max import expected_lane_max, expected_max_of_draws, expected_row_max
 from ._network import LayerSpec
 from ._row_work import (
     UNIFORM_SIGMA_RATIO,
@@ -184,14 +184,29 @@ class EngineCycles:
     batch, as it always has), one SIMD column at a time: the columns of a batch are
     independent, each the same whichever others are computed with it. Entries of PE = M that
     `expected_row_max` gives are computed only once asked for. Engines of one network share a
-    group (`link`), whose statistics are computed in one pass."""
+    group (`link`), whose statistics are computed in one pass.
 
-    def __init__(self, layer: LayerSpec, pes: np.ndarray, simds: np.ndarray) -> None:
-        self.layer, self.pes, self.simds = layer, pes, simds
+    With `slots` (pixel parallelism px, made from the engine's px = 1 model `base`, whose
+    statistics it shares) a group of px windows is one vector of px slots of lanes: row o of
+    slot j is row o * px + j of px * M rows, so lane p of slot j is lane p * px + j of px * PE,
+    and step 4 bounds the max over all lanes of all slots. The slots' windows share the
+    nonzero count `s` (adjacent windows overlap) and their rows' work is independent given it.
+    """
+
+    def __init__(
+        self,
+        layer: LayerSpec,
+        pes: np.ndarray,
+        simds: np.ndarray,
+        slots: int = 1,
+        base: EngineCycles | None = None,
+    ) -> None:
+        self.layer, self.pes, self.simds, self.slots = layer, pes, simds, slots
         self.table = np.empty((len(pes), len(simds)))
         self.table.fill(np.nan)  # not computed yet
         self._stats: _RowStats | None = None
-        self._group: tuple[EngineCycles, ...] = (self,)
+        self._owner = self if base is None else base  # whose statistics these are
+        self._group: tuple[EngineCycles, ...] = (self,) if base is None else base._group
         self._batch_of = np.empty(len(pes), dtype=np.int64)
         self._batch_of.fill(-1)  # not requested yet
         self._batches: list[np.ndarray] = []  # PE option indices of each batch
@@ -238,18 +253,39 @@ class EngineCycles:
                 plan.append((b, todo, want_one))
         return plan
 
+    def _independent_windows(self, rows: np.ndarray, pes: np.ndarray, span: slice) -> np.ndarray:
+        """(nP, nS) `E[max over the slots' windows]` with each window's nonzero count drawn
+        on its own: the per-count lane maxima of one slot (its rows are the first of every
+        `slots` of `rows`) as a discrete law, maxed over `slots` draws. Adjacent windows share
+        most of their inputs, so their counts are neither equal nor independent: the model
+        takes the mean of this and the shared-count value (within 5% of the exact count on
+        random data, tests/hw_models/test_hw_pixels.py)."""
+        st = self._owner._stats
+        assert st is not None
+        one_slot = rows[:: self.slots]
+        shape = (int(pes.sum()), len(self.simds), *one_slot.shape[2:])
+        lanes = np.zeros(shape, dtype=one_slot.dtype)
+        start = 0
+        for pe in pes.tolist():
+            lane_rows = one_slot.reshape(-1, pe, *one_slot.shape[1:])
+            np.add.reduce(lane_rows, axis=0, out=lanes[start : start + pe, span])
+            start += pe
+        per_count = expected_lane_max(lanes, pes, st.weights, span, per_bin=True)
+        return expected_max_of_draws(per_count, st.weights, self.slots)
+
     def _compute(self, b: int, todo: np.ndarray, one_row: np.ndarray) -> None:
         """Fill the SIMD columns `todo` of batch b (their statistics already filled). When the
         batch has PE = M, its entries in the regime of `expected_row_max` (direct) are only
         computed for the SIMD options `one_row` (others wait, NaN, until asked for)."""
-        layer, simds, index = self.layer, self.simds, self._batches[b]
+        layer, simds, index, slots = self.layer, self.simds, self._batches[b], self.slots
         pes = self.pes[index]
-        if not layer.act_skip:
+        groups = layer.n_vectors // slots
+        if not layer.act_skip:  # every slot has the same work
             table = lane_max_table(layer.row_nnz, pes, simds).astype(np.float64)
-            self.table[index] = layer.n_vectors * table
+            self.table[index] = groups * table
             self._done[b][:] = True
             return
-        st = self._stats
+        st = self._owner._stats
         assert st is not None and st.filled[todo].all()
         if todo.any():
             # the lanes hold every SIMD option, so that the matrix products see the full shape
@@ -258,27 +294,32 @@ class EngineCycles:
             cols = todo.nonzero()[0]
             span = slice(int(cols[0]), int(cols[-1]) + 1)
             rows = st.per_value[:, span][st.inverse]  # (M, span, Q, 3)
-            lanes = np.zeros((int(pes.sum()), len(simds), *rows.shape[2:]), dtype=rows.dtype)
+            if slots > 1:
+                rows = np.repeat(rows, slots, axis=0)  # row o of slot j: o * px + j
+            lanes_of = pes * slots
+            lanes = np.zeros((int(lanes_of.sum()), len(simds), *rows.shape[2:]), dtype=rows.dtype)
             start = 0
-            for pe in pes.tolist():  # lane p: rows p, p + PE, ... summed in order (np.sum)
-                lane_rows = rows.reshape(-1, pe, *rows.shape[1:])
-                np.add.reduce(lane_rows, axis=0, out=lanes[start : start + pe, span])
-                start += pe
-            table = expected_lane_max(lanes, pes, st.weights, span)  # (nP, nS)
-            table = layer.n_vectors * table
+            for n_lanes in lanes_of.tolist():  # lane p: rows p, p + PE, ... summed in order
+                lane_rows = rows.reshape(-1, n_lanes, *rows.shape[1:])
+                np.add.reduce(lane_rows, axis=0, out=lanes[start : start + n_lanes, span])
+                start += n_lanes
+            table = expected_lane_max(lanes, lanes_of, st.weights, span)  # (nP, nS)
+            if slots > 1:  # between windows sharing their count and drawing it each
+                table = (table + self._independent_windows(rows, pes, span)) / 2
+            table = groups * table
             self.table[index[:, None], cols] = table[:, cols]
             self._done[b] |= todo
-        if pes[-1] == layer.rows:  # PE = M: one row per lane, where direct
+        if pes[-1] == layer.rows and slots == 1:  # PE = M: one row per lane, where direct
             direct = st.sd_max <= UNIFORM_SIGMA_RATIO * simds
             pending = self._one_row_pending[b]
             pending |= direct & todo
             now = pending & one_row
             if now.any():
                 row_max = expected_row_max(
-                    st.mean, st.var, st.n_max, st.grid_counts, simds[direct], st.weights,
-                    now[direct],
+                    st.mean, st.var, st.n_max, st.grid_counts * slots, simds[direct],
+                    st.weights, now[direct],
                 )  # fmt: skip
-                cycles = layer.n_vectors * row_max
+                cycles = groups * row_max
                 self.table[index[-1], now] = cycles[now[direct]]
                 pending &= ~now
             self.table[index[-1], pending] = np.nan
@@ -296,14 +337,16 @@ def request_many(
     if one_row is None:
         one_row = columns
     plans = [m._plan(i, c, o) for m, i, c, o in zip(models, indices, columns, one_row, strict=True)]
-    need: dict[int, tuple[EngineCycles, np.ndarray]] = {}  # per model: SIMD columns to fill
+    # per owner of statistics (slot models share their base's): SIMD columns to fill
+    need: dict[int, tuple[EngineCycles, np.ndarray]] = {}
     for model, plan in zip(models, plans, strict=True):
         if model.layer.act_skip and plan:
             cols = plan[0][1]
             for _, todo, _ in plan[1:]:
                 cols = cols | todo
-            prev = need.get(id(model))
-            need[id(model)] = (model, cols if prev is None else prev[1] | cols)
+            owner = model._owner
+            prev = need.get(id(owner))
+            need[id(owner)] = (owner, cols if prev is None else prev[1] | cols)
     if need:
         lacking: list[EngineCycles] = []  # statistics of the whole group at once
         for model, _ in need.values():

@@ -1,5 +1,5 @@
 """Folding: the PE (lanes) and SIMD (multipliers per lane) of every engine layer, and the
-pixels per cycle (px) of the stages that may handle several output pixels at once."""
+pixel parallelism (output pixels per cycle) of the stages that have it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ import numpy as np
 
 from ._contract import INPUT_NAME
 from ._network import LayerSpec, Network
+
+# Stage kinds that may handle several output pixels per cycle (SPEC section 2, "Pixel
+# parallelism"); the loader (INPUT_NAME) may too.
+PIXEL_KINDS = ("conv2d", "maxpool")
+# The largest pixel parallelism offered to the folding search (a bound on the search space,
+# not on the hardware: any divisor of the output width is legal).
+MAX_PIXEL_OPTION = 8
 
 
 def pe_options(rows: int) -> np.ndarray:
@@ -40,6 +47,28 @@ def shared_simd_options(fan_in: int) -> np.ndarray:
     return out
 
 
+def pixel_width(network: Network, name: str) -> int | None:
+    """Output width whose divisors are the legal pixel parallelisms of stage `name`, or None
+    when the stage handles one pixel per cycle only: the last layer (its output stream) and
+    kinds other than conv2d and max-pool."""
+    if name == INPUT_NAME:
+        return network.layers[0].in_shape[2]
+    layer = network.layers[network.stage_of(name) - 1]
+    if layer.kind not in PIXEL_KINDS or layer is network.layers[-1]:
+        return None
+    return layer.out_shape[2]
+
+
+def pixel_options(network: Network, name: str) -> np.ndarray:
+    """Pixel parallelisms the folding search considers for stage `name`: divisors of its
+    output width up to `MAX_PIXEL_OPTION` ([1] for stages without pixel parallelism)."""
+    width = pixel_width(network, name)
+    if width is None:
+        return np.ones(1, dtype=np.int64)
+    d = np.arange(1, min(width, MAX_PIXEL_OPTION) + 1, dtype=np.int64)
+    return d[width % d == 0]
+
+
 def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
     """Raise ValueError unless PE divides M and SIMD is a power of two <= K."""
     m, k = layer.rows, layer.fan_in
@@ -49,15 +78,13 @@ def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
         raise ValueError(f"layer {layer.name!r}: SIMD={simd} must be a power of two <= K={k}")
 
 
-PIXEL_KINDS = ("conv2d", "maxpool")  # stage kinds that may take px > 1 (and the loader)
-
-
 @dataclass(frozen=True)
 class Folding:
-    """(PE, SIMD) per engine layer, keyed by layer name, and pixels per cycle per stage.
+    """(PE, SIMD) per engine layer, keyed by layer name, and the pixel parallelism `px` of
+    stages handling several output pixels per cycle (absent: 1).
 
     Build it with `Folding.from_dict({"conv1": (4, 8), ...}, pixels={"conv1": 2})` or
-    `Folding.minimal(network)`. `pixels` lists the stages with px > 1 (the loader as "input").
+    `Folding.minimal(network)`.
     """
 
     layers: tuple[tuple[str, int, int], ...]
@@ -67,15 +94,13 @@ class Folding:
     def from_dict(
         cls, mapping: Mapping[str, tuple[int, int]], pixels: Mapping[str, int] | None = None
     ) -> Folding:
-        """Folding from `{layer_name: (pe, simd)}` and optionally `{stage_name: px}`."""
-        return cls(
-            tuple((name, int(pe), int(simd)) for name, (pe, simd) in mapping.items()),
-            tuple((name, int(px)) for name, px in (pixels or {}).items()),
-        )
+        """Folding from `{layer_name: (pe, simd)}` and `{stage_name: px}` (px 1 is left out)."""
+        px = tuple((name, int(v)) for name, v in (pixels or {}).items() if int(v) != 1)
+        return cls(tuple((name, int(pe), int(simd)) for name, (pe, simd) in mapping.items()), px)
 
     def px(self, name: str) -> int:
-        """Output pixels per cycle of stage `name` ("input" for the loader); 1 when absent."""
-        return next((px for stage, px in self.pixels if stage == name), 1)
+        """Output pixels per cycle of stage `name` (1 unless set)."""
+        return dict(self.pixels).get(name, 1)
 
     @classmethod
     def minimal(cls, network: Network) -> Folding:
@@ -105,29 +130,19 @@ class Folding:
             )
         for name, (pe, simd) in given.items():
             check_fold(engines[name], pe, simd)
-        self._check_pixels(network)
-
-    def _check_pixels(self, network: Network) -> None:
-        """px > 1 only on the loader, conv2d and max-pool stages, dividing the stage's output
-        width, and 1 on the last layer (its output stream is one pixel per beat)."""
-        names = [stage for stage, _ in self.pixels]
-        if len(set(names)) != len(names):
-            raise ValueError(f"folding pixels must list each stage once, got {names}")
-        layers = {layer.name: layer for layer in network.layers}
+        stages = set(network.stage_names)
         for name, px in self.pixels:
-            if name == INPUT_NAME:
-                width, kind = network.layers[0].in_shape[2], "loader"
-            elif name in layers:
-                width, kind = layers[name].out_shape[2], layers[name].kind
-            else:
-                raise ValueError(f"folding pixels: network {network.name!r} has no stage {name!r}")
-            if not isinstance(px, int | np.integer) or px < 1:
-                raise ValueError(f"stage {name!r}: px={px} must be a positive integer")
-            if px == 1:
-                continue
-            if kind not in (*PIXEL_KINDS, "loader"):
-                raise ValueError(f"stage {name!r}: px={px} needs a loader, conv2d or maxpool")
-            if width % px:
-                raise ValueError(f"stage {name!r}: px={px} must divide the output width {width}")
-            if name == network.layers[-1].name:
-                raise ValueError(f"stage {name!r}: the last layer must have px=1, got {px}")
+            if name not in stages:
+                raise ValueError(
+                    f"folding sets pixels of {name!r}, not a stage of {network.name!r}"
+                )
+            width = pixel_width(network, name)
+            if width is None and px != 1:
+                raise ValueError(
+                    f"stage {name!r}: only conv2d and max-pool stages (not the last layer) and "
+                    f"the loader handle several pixels per cycle, got px={px}"
+                )
+            if not isinstance(px, int | np.integer) or px < 1 or (width and width % px):
+                raise ValueError(f"stage {name!r}: px={px} must divide its output width {width}")
+        if len(dict(self.pixels)) != len(self.pixels):
+            raise ValueError("folding sets the pixels of a stage twice")

@@ -1,4 +1,5 @@
-"""Choosing PE and SIMD per engine under a device budget (FINN SetFolding-like)."""
+"""Choosing PE, SIMD and pixel parallelism per stage under a device budget (FINN
+SetFolding-like)."""
 
 from __future__ import annotations
 
@@ -34,62 +35,83 @@ def _over_budget_message(
 
 def _check_fits(
     prepared: PreparedNetwork,
-    pe_index: np.ndarray,
-    simd_index: np.ndarray,
+    indices: tuple[np.ndarray, ...],
     device: Device,
     max_utilisation: float,
     what: str,
 ) -> None:
-    used = prepared.evaluate(pe_index, simd_index).resources[0]
+    used = prepared.evaluate(*indices).resources[0]
     budget = device.budget(max_utilisation)
     if np.any(used > budget):
         raise DoesNotFitError(_over_budget_message(what, device, used, budget, max_utilisation))
 
 
-def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy: repeatedly speed up the slowest engine with its cheapest faster option that
-    keeps the total within budget, preferring the cheapest one that is no longer the slowest
-    stage. Stops when the slowest stage cannot be made faster (or is a fixed stage)."""
-    n = p.n_engines
-    shape = p.cycles.shape[1:]
-    cycles_flat = p.cycles.reshape(n, -1)  # (E, options)
-    res_flat = p.resources.reshape(n, -1, 4)
-    cost = (res_flat / budget).sum(axis=-1)  # an option's resources as budget fractions
-    pick = [0] * n  # option index (PE = SIMD = 1 first)
-    cycles = [float(cycles_flat[e, 0]) for e in range(n)]
-    total = res_flat[:, 0].sum(axis=0) + p.fixed_resources
-    fixed_max = float(p.stage_cycles_fixed[p._fixed_stage].max())
+def _units(p: PreparedNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
+    """What the greedy chooses among: per engine its (px, PE, SIMD) options flattened, per
+    pixel stage its px options; each as (cycles (O,), resources (O, 4)), option 0 the
+    cheapest (px = PE = SIMD = 1)."""
+    n_e = p.n_engines
+    units = list(zip(p.cycles.reshape(n_e, -1), p.resources.reshape(n_e, -1, 4), strict=True))
+    base = p.stage_extra[:, :1]  # px = 1 adds nothing
+    units += list(zip(p.stage_cycles, p.stage_extra - base, strict=True))
+    return units
+
+
+def _split(p: PreparedNetwork, pick: list[int]) -> tuple[np.ndarray, ...]:
+    """Option indices (PE, SIMD, px of the engines; px of the pixel stages) of the units'
+    flat picks."""
+    n_e = p.n_engines
+    x_i, pe_i, simd_i = np.unravel_index(np.array(pick[:n_e], dtype=np.int64), p.cycles.shape[1:])
+    stage_px = np.array(pick[n_e:], dtype=np.int64)
+    return pe_i.astype(np.int64), simd_i.astype(np.int64), x_i.astype(np.int64), stage_px
+
+
+def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Greedy: repeatedly speed up the slowest stage (an engine, or the loader or a max-pool
+    with a choice of pixel parallelism) with its cheapest faster option that keeps the total
+    within budget, preferring the cheapest one that is no longer the slowest stage. Stops
+    when the slowest stage cannot be made faster (or is a fixed stage without options)."""
+    units = _units(p)
+    fixed_only = p._fixed_stage.copy()
+    fixed_only[p.pixel_stage] = False
+    fixed_max = float(p.stage_cycles_fixed[fixed_only].max(initial=0.0))
+    cost = [(res / budget).sum(axis=-1) for _, res in units]  # options as budget fractions
+    pick = [0] * len(units)
+    cycles = [float(c[0]) for c, _ in units]
+    total = sum((res[0] for _, res in units), np.zeros(4)) + p.fixed_resources
     while True:
-        b = max(range(n), key=cycles.__getitem__)
+        b = max(range(len(units)), key=cycles.__getitem__)
         if cycles[b] <= fixed_max:
             break
         second = max([fixed_max, *cycles[:b], *cycles[b + 1 :]])
-        options, option_cycles, option_cost = res_flat[b], cycles_flat[b], cost[b]
+        option_cycles, options = units[b]
         slack = budget - total + options[pick[b]]
         # (few calls, as ufuncs and methods: this loop runs a few dozen times per fold, on
         # small arrays, so call overhead is its cost)
         faster = np.logical_and.reduce(options <= slack, axis=1) & (option_cycles < cycles[b])
         enough = faster & (option_cycles <= second)
         # the cheapest option that is enough, else the cheapest faster one (costs are finite)
-        by_cost = np.where(enough, option_cost, np.inf)
+        by_cost = np.where(enough, cost[b], np.inf)
         choice = int(by_cost.argmin())
         if by_cost[choice] == np.inf:
-            by_cost = np.where(faster, option_cost, np.inf)
+            by_cost = np.where(faster, cost[b], np.inf)
             choice = int(by_cost.argmin())
             if by_cost[choice] == np.inf:
                 break
         total += options[choice] - options[pick[b]]
-        pick[b], cycles[b] = choice, float(cycles_flat[b, choice])
-    pe_i, simd_i = np.unravel_index(np.array(pick), shape)
-    return pe_i.astype(np.int64), simd_i.astype(np.int64)
+        pick[b], cycles[b] = choice, float(option_cycles[choice])
+    return _split(p, pick)
 
 
 def _min_resources(
     p: PreparedNetwork, budget: np.ndarray, target_cycles: float, target_fps: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per engine, the cheapest option whose expected cycles meet the target interval."""
+) -> tuple[np.ndarray, ...]:
+    """Per engine and pixel stage, the cheapest option whose expected cycles meet the target
+    interval."""
     names = p.stage_names
-    fixed_slow = np.flatnonzero(p.stage_cycles_fixed > target_cycles)
+    fixed_only = p._fixed_stage.copy()
+    fixed_only[p.pixel_stage] = False
+    fixed_slow = np.flatnonzero(fixed_only & (p.stage_cycles_fixed > target_cycles))
     if len(fixed_slow):
         s = int(fixed_slow[0])
         raise ValueError(
@@ -97,13 +119,21 @@ def _min_resources(
             f"{p.stage_cycles_fixed[s]:.0f} cycles per frame, more than "
             f"{target_cycles:.1f}"
         )
-    cost = (p.resources / budget).sum(axis=-1)
+    for u, s in enumerate(p.pixel_stage):
+        if not (p.stage_cycles[u] <= target_cycles).any():
+            raise ValueError(
+                f"target_fps={target_fps:g} is unreachable: stage {names[s]!r} takes "
+                f"{p.stage_cycles[u].min():.0f} cycles per frame at its most parallel, more "
+                f"than {target_cycles:.1f}"
+            )
     ok = p.cycles <= target_cycles  # NaN (unaffordable, not computed) compares False
-    for e in np.flatnonzero(~ok.any(axis=(1, 2))):
+    for e in np.flatnonzero(~ok.any(axis=(1, 2, 3))):
         name = names[p.engine_stage[e]]
-        fastest = len(p.pes[e]) - 1  # PE = M refines every other PE option: the fastest
-        p.ensure(e, np.array([fastest]))
-        best = float(np.min(p.cycles[e, fastest]))
+        fastest_pe = len(p.pes[e]) - 1  # PE = M refines every other PE option: the fastest
+        best = np.inf
+        for x in range(len(p.pxs[e])):
+            p.ensure(e, np.array([fastest_pe]), x)
+            best = min(best, float(np.min(p.cycles[e, x, fastest_pe])))
         if best <= target_cycles:
             raise DoesNotFitError(
                 f"network {p.network.name!r}: layer {name!r} cannot reach "
@@ -113,9 +143,12 @@ def _min_resources(
             f"target_fps={target_fps:g} is unreachable: layer {name!r} needs at least "
             f"{best:.0f} cycles per frame even fully parallel, more than {target_cycles:.1f}"
         )
-    flat = np.where(ok, cost, np.inf).reshape(p.n_engines, -1).argmin(axis=1)
-    pe_i, simd_i = np.unravel_index(flat, p.cycles.shape[1:])
-    return pe_i.astype(np.int64), simd_i.astype(np.int64)
+    units = _units(p)
+    pick = []
+    for option_cycles, options in units:
+        cost = np.where(option_cycles <= target_cycles, (options / budget).sum(axis=-1), np.inf)
+        pick.append(int(cost.argmin()))
+    return _split(p, pick)
 
 
 def fold(
@@ -126,7 +159,8 @@ def fold(
     target_fps: float | None = None,
     max_utilisation: float = DEFAULT_MAX_UTILISATION,
 ) -> Folding:
-    """Choose PE and SIMD for every engine layer.
+    """Choose PE and SIMD for every engine layer, and the pixel parallelism of the stages
+    that have one (SPEC section 2).
 
     Args:
         network: the network (with its sparsity statistics).
@@ -157,19 +191,20 @@ def fold(
         p.ensure_affordable(budget)
         p.complete()
     zeros = np.zeros(p.n_engines, dtype=np.int64)
-    _check_fits(p, zeros, zeros, dev, max_utilisation, f"network {network.name!r} at PE = SIMD = 1")
+    _check_fits(
+        p, (zeros, zeros), dev, max_utilisation, f"network {network.name!r} at PE = SIMD = 1"
+    )
     if mode == "max_throughput":
-        pe_i, simd_i = _max_throughput(p, budget)
+        chosen = _max_throughput(p, budget)
     else:
         if target_fps is None or target_fps <= 0:
             raise ValueError(f"mode 'min_resources' needs target_fps > 0, got {target_fps!r}")
-        pe_i, simd_i = _min_resources(p, budget, clock_mhz * 1e6 / target_fps, target_fps)
+        chosen = _min_resources(p, budget, clock_mhz * 1e6 / target_fps, target_fps)
         _check_fits(
             p,
-            pe_i,
-            simd_i,
+            chosen,
             dev,
             max_utilisation,
             f"network {network.name!r} at the cheapest folding reaching {target_fps:g} frames/s",
         )
-    return p.folding(pe_i, simd_i)
+    return p.folding(*chosen)

@@ -69,14 +69,19 @@ def _lane_layout(pes: tuple[int, ...]) -> _LaneLayout:
 
 
 def expected_lane_max(
-    lanes: np.ndarray, pes: np.ndarray, weights: np.ndarray, columns: slice | None = None
+    lanes: np.ndarray,
+    pes: np.ndarray,
+    weights: np.ndarray,
+    columns: slice | None = None,
+    per_bin: bool = False,
 ) -> np.ndarray:
     """`E[max_p L_p]` for independent normal lanes (step 4) for several PE at once.
 
     `lanes`: (sum(pes), nS, Q, 3) mean, variance and largest possible value of every lane,
     the lanes of each PE option concatenated; `weights`: (Q,) bin probabilities. Lanes are
     ranked once per SIMD by their bin-averaged mean (any subset of lanes gives a valid bound,
-    so one ranking for all bins is safe). Returns (nP, nS), averaged over the bins.
+    so one ranking for all bins is safe). Returns (nP, nS), averaged over the bins, or with
+    `per_bin` (nP, nS, Q), each bin's value.
 
     With `columns`, only those SIMD columns are computed (the others are left at 0); the
     matrix products still see every column, so that each column rounds as in the full table.
@@ -105,7 +110,17 @@ def expected_lane_max(
         out_all = np.zeros((len(pes), n_simd, out.shape[2]))
         out_all[:, columns] = out
         out = out_all
-    return out @ weights
+    return out if per_bin else out @ weights
+
+
+def expected_max_of_draws(values: np.ndarray, weights: np.ndarray, draws: int) -> np.ndarray:
+    """`E[max of draws]` of independent draws of a value that is `values[..., q]` with
+    probability `weights[q]` -> values.shape[:-1] (order statistics of a discrete law)."""
+    order = np.argsort(values, axis=-1)
+    v = np.take_along_axis(values, order, axis=-1)
+    cdf = np.cumsum(weights[order], axis=-1)
+    prev = np.concatenate((np.zeros_like(cdf[..., :1]), cdf[..., :-1]), axis=-1)
+    return (v * (cdf**draws - prev**draws)).sum(axis=-1)
 
 
 def expected_row_max(

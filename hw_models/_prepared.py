@@ -1,5 +1,6 @@
-"""Per-network precomputation: expected cycles and resources of every (PE, SIMD) option of
-every engine, so that evaluating a folding is a table lookup (vectorised over candidates).
+"""Per-network precomputation: expected cycles and resources of every (px, PE, SIMD) option
+of every engine, and of every pixel parallelism of the loader and max-pools, so that
+evaluating a folding is a table lookup (vectorised over candidates).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._buffers import skip_depth_frames, stage_fixed_resources
+from ._buffers import pixel_extras, skip_depth_frames, stage_fixed_resources
 from ._cycles import (
     fixed_stage_cycles,
     lane_max_table,
@@ -20,11 +21,11 @@ from ._cycles import (
 )
 from ._devices import Device, get_device
 from ._expected import EngineCycles, engine_cycle_table, request_many
-from ._folding import Folding, shared_pe_options, shared_simd_options
+from ._folding import Folding, pixel_options, shared_pe_options, shared_simd_options
 from ._network import LayerSpec, Network
 from ._resources import EngineShape, engine_resources, engine_resources_many
 
-_CYCLE_CACHE: weakref.WeakKeyDictionary[Network, tuple[EngineCycles, ...]] = (
+_CYCLE_CACHE: weakref.WeakKeyDictionary[Network, list[list[EngineCycles]]] = (
     weakref.WeakKeyDictionary()
 )
 _PREPARED_CACHE: weakref.WeakKeyDictionary[Network, dict[tuple[int, int], PreparedNetwork]] = (
@@ -39,13 +40,13 @@ class Evaluation:
     stage_cycles: np.ndarray  # (n, stages) expected work per frame
     resources: np.ndarray  # (n, 4) LUT, FF, DSP, BRAM18
     roles: tuple[str, ...]  # timing role of every stage
-    vectors: np.ndarray  # (stages,) vectors per frame of engines (1 for other stages)
+    groups: np.ndarray  # (n, stages) groups (vectors of px windows) per frame of engines
 
     @property
     def interval_cycles(self) -> np.ndarray:
         """(n,) steady-state cycles per frame: the slowest stage, or the buffer bound of two
-        neighbours (SPEC 4); an engine's last vector is its mean vector."""
-        last = self.stage_cycles / np.maximum(self.vectors, 1) * (self.vectors > 0)
+        neighbours (SPEC 4); an engine's last group is its mean group."""
+        last = self.stage_cycles / np.maximum(self.groups, 1) * (self.groups > 0)
         return steady_interval(self.roles, self.stage_cycles.T, last.T)
 
     @property
@@ -59,32 +60,44 @@ def _engine_shape(network: Network, layer: LayerSpec) -> EngineShape:
     if layer.kind == "matmul":
         assert layer.second_input is not None  # checked by LayerSpec
         depth = skip_depth_frames(
-            network.stage_of(layer.second_input), network.stage_of(layer.name)
+            network.stage_of(layer.second_input), network.stage_of(layer.name), in_place=True
         )
     return EngineShape.of(layer, layer is network.layers[-1], depth)
 
 
-def engine_cycles(network: Network) -> tuple[EngineCycles, ...]:
-    """Expected-cycle tables of every engine, filled on demand (device independent, cached
-    while the network object lives)."""
+def engine_cycles(network: Network) -> list[list[EngineCycles]]:
+    """Expected-cycle tables of every engine and pixel parallelism (px options in the order of
+    `pixel_options`), filled on demand (device independent, cached while the network object
+    lives). The px > 1 models share their px = 1 model's statistics."""
     if network not in _CYCLE_CACHE:
-        models = tuple(
+        bases = tuple(
             EngineCycles(layer, shared_pe_options(layer.rows), shared_simd_options(layer.fan_in))
             for layer in network.engines
         )
-        EngineCycles.link(models)
-        _CYCLE_CACHE[network] = models
+        EngineCycles.link(bases)
+        _CYCLE_CACHE[network] = [
+            [base]
+            + [
+                EngineCycles(base.layer, base.pes, base.simds, slots=int(px), base=base)
+                for px in pixel_options(network, base.layer.name)[1:]
+            ]
+            for base in bases
+        ]
     return _CYCLE_CACHE[network]
 
 
 class PreparedNetwork:
     """Option tables of one network on one device's DSP geometry.
 
-    Engine e has options `pes[e]` x `simds[e]`; `cycles[e, i, j]` (expected cycles per frame)
-    and `resources[e, i, j]` (4,) are padded to a common shape with +inf cycles and
-    resources, so illegal options are never chosen. Resources are whole numbers per stage and
-    known for every option; cycles are NaN until computed (`ensure`, `ensure_affordable`,
-    `ensure_fitting`; `evaluate` computes what it needs).
+    Engine e has options `pxs[e]` x `pes[e]` x `simds[e]`; `cycles[e, x, i, j]` (expected
+    cycles per frame) and `resources[e, x, i, j]` (4,) are padded to a common shape with +inf
+    cycles and resources, so illegal options are never chosen. Resources are whole numbers per
+    stage and known for every option; cycles are NaN until computed (`ensure`,
+    `ensure_affordable`, `ensure_fitting`; `evaluate` computes what it needs).
+    The loader and max-pools with more than one pixel parallelism are *pixel stages* u:
+    options `stage_pxs[u]`, `stage_cycles[u, x]`, and `stage_extra[u, x]` (4,) the resources
+    their px adds to px = 1 (their logic and the buffer they read, banked for px windows).
+    An engine's px also banks its input buffer: that is in its `resources`.
     """
 
     def __init__(self, network: Network, device: Device) -> None:
@@ -93,42 +106,55 @@ class PreparedNetwork:
         self._network = weakref.ref(network)
         self._dsp_ports = (device.dsp_port_a, device.dsp_port_b)
         self.stage_names = network.stage_names
+        self.roles = stage_roles(network)
         engines = network.engines
         self.engine_stage = np.array([network.stage_of(e.name) for e in engines], dtype=np.int64)
         self.pes = [shared_pe_options(e.rows) for e in engines]
         self.simds = [shared_simd_options(e.fan_in) for e in engines]
+        self.pxs = [pixel_options(network, e.name) for e in engines]
+        n_px = max((len(x) for x in self.pxs), default=1)
         n_pe = max((len(p) for p in self.pes), default=1)
         n_simd = max((len(s) for s in self.simds), default=1)
-        self.cycles = np.empty((len(engines), n_pe, n_simd))
+        self.cycles = np.empty((len(engines), n_px, n_pe, n_simd))
         self.cycles.fill(np.inf)
         self._engine_cycles = engine_cycles(network)
-        # every engine's options priced in one vectorised pass, padded with PE = SIMD = 1
+        # every engine's options priced in one vectorised pass, padded with PE = SIMD = px = 1
         shapes = [_engine_shape(network, layer) for layer in engines]
-        pe = np.empty((len(engines), n_pe, 1), dtype=np.int64)
-        pe.fill(1)
-        simd = np.empty((len(engines), 1, n_simd), dtype=np.int64)
-        simd.fill(1)
+        pe = np.ones((len(engines), n_pe, 1), dtype=np.int64)
+        simd = np.ones((len(engines), 1, n_simd), dtype=np.int64)
+        px = np.ones((len(engines), n_px), dtype=np.int64)
         words = np.zeros((len(engines), n_pe, n_simd), dtype=np.int64)
-        valid = np.zeros((len(engines), n_pe, n_simd, 1), dtype=bool)
-        for e, (layer, model) in enumerate(zip(engines, self._engine_cycles, strict=True)):
-            pes, simds = self.pes[e], self.simds[e]
+        valid = np.zeros((len(engines), n_px, n_pe, n_simd, 1), dtype=bool)
+        for e, (layer, models) in enumerate(zip(engines, self._engine_cycles, strict=True)):
+            pes, simds, pxs = self.pes[e], self.simds[e], self.pxs[e]
             pe[e, : len(pes), 0] = pes
             simd[e, 0, : len(simds)] = simds
-            valid[e, : len(pes), : len(simds)] = True
+            px[e, : len(pxs)] = pxs
+            valid[e, : len(pxs), : len(pes), : len(simds)] = True
             if shapes[e].weight_store == "sparse":  # only sparse weights use the lane words
                 words[e, : len(pes), : len(simds)] = lane_max_table(layer.row_nnz, pes, simds)
-            self.cycles[e, : len(pes), : len(simds)] = model.table
-        res = engine_resources_many(shapes, pe, simd, words, device.dsp_port_a, device.dsp_port_b)
+            for x, model in enumerate(models):
+                self.cycles[e, x, : len(pes), : len(simds)] = model.table
+        self._px_values = px  # (E, X), padded with 1
+        res = engine_resources_many(
+            shapes, pe, simd, words, device.dsp_port_a, device.dsp_port_b, px
+        )
         self.resources = np.where(valid, res, np.inf)
         fixed = stage_fixed_resources(network)
-        self.resources[:, :, :] += np.ceil(fixed[self.engine_stage])[:, None, None, :]
+        self.resources += np.ceil(fixed[self.engine_stage])[:, None, None, None, :]
+        stage_options = {
+            name: pixel_options(network, name)[1:].tolist() for name in self.stage_names
+        }
+        extras = pixel_extras(network, {k: v for k, v in stage_options.items() if v})
+        for e, layer in enumerate(engines):  # px > 1 banks the engine's input buffer
+            for x, value in enumerate(self.pxs[e][1:].tolist(), start=1):
+                self.resources[e, x] += np.ceil(extras[layer.name, value])
         self.resources = np.ceil(self.resources)
         fixed_stage = np.ones(len(fixed), dtype=bool)
         fixed_stage[self.engine_stage] = False
         self._fixed_stage = fixed_stage  # (stages,) not an engine
         self.fixed_resources = np.ceil(fixed[fixed_stage]).sum(axis=0)
         self.fixed_stage_resources = np.ceil(fixed)
-        self.roles = stage_roles(network)
         self.stage_vectors = np.zeros(len(self.stage_names))
         self.stage_vectors[self.engine_stage] = [layer.n_vectors for layer in engines]
         self.stage_cycles_fixed = np.zeros(len(self.stage_names))
@@ -136,12 +162,39 @@ class PreparedNetwork:
         for i, layer in enumerate(network.layers):
             if not layer.is_engine:
                 self.stage_cycles_fixed[i + 1] = fixed_stage_cycles(layer)
-        # value -> option index lookups (PE: divisors of M; SIMD: log2)
+        self._prepare_pixel_stages(network, extras)
+        # value -> option index lookups (PE: divisors of M; SIMD: log2; px: small divisors)
         self._pe_index = np.full(
             (len(engines), max((e.rows for e in engines), default=0) + 1), -1, dtype=np.int64
         )
         for e, pes in enumerate(self.pes):
             self._pe_index[e, pes] = np.arange(len(pes))
+
+    def _prepare_pixel_stages(
+        self, network: Network, extras: dict[tuple[str, int], np.ndarray]
+    ) -> None:
+        """Options of the loader and max-pools that may take several pixels per cycle."""
+        layers = (None, *network.layers)
+        units = [
+            s
+            for s, name in enumerate(self.stage_names)
+            if self._fixed_stage[s] and len(pixel_options(network, name)) > 1
+        ]
+        self.pixel_stage = np.array(units, dtype=np.int64)
+        self.stage_pxs = [pixel_options(network, self.stage_names[s]) for s in units]
+        n_px = max((len(x) for x in self.stage_pxs), default=1)
+        self.stage_cycles = np.full((len(units), n_px), np.inf)
+        self.stage_extra = np.full((len(units), n_px, 4), np.inf)
+        for u, s in enumerate(units):
+            for x, value in enumerate(self.stage_pxs[u].tolist()):
+                layer = layers[s]
+                self.stage_cycles[u, x] = (
+                    loader_cycles(network.layers[0].in_shape, value)
+                    if layer is None
+                    else fixed_stage_cycles(layer, value)
+                )
+                extra = extras.get((self.stage_names[s], value), np.zeros(4))
+                self.stage_extra[u, x] = np.ceil(extra)
 
     @property
     def network(self) -> Network:
@@ -151,99 +204,159 @@ class PreparedNetwork:
             raise ReferenceError("the network of these tables no longer exists")
         return network
 
-    def ensure(self, e: int, pe_index: np.ndarray) -> None:
-        """Compute the expected cycles of engine e's PE options `pe_index` (all SIMD)."""
+    def ensure(self, e: int, pe_index: np.ndarray, x: int = 0) -> None:
+        """Compute the expected cycles of engine e's PE options `pe_index` (all SIMD) at its
+        px option x."""
         pe_index = np.unique(pe_index)
-        if np.isnan(self.cycles[e, pe_index, : len(self.simds[e])]).any():
-            self.cycles[e, pe_index, : len(self.simds[e])] = self._engine_cycles[e].rows(pe_index)
+        if np.isnan(self.cycles[e, x, pe_index, : len(self.simds[e])]).any():
+            rows = self._engine_cycles[e][x].rows(pe_index)
+            self.cycles[e, x, pe_index, : len(self.simds[e])] = rows
 
     def _fitting(self, budget: np.ndarray) -> np.ndarray:
-        """(E, P, S) options that fit `budget` next to the cheapest options of all other
-        engines; the others can never be chosen."""
-        cheapest = self.resources.min(axis=(1, 2))  # (E, 4) per-resource lower bounds
+        """(E, X, P, S) options that fit `budget` next to the cheapest options of all other
+        engines and pixel stages; the others can never be chosen."""
+        cheapest = self.resources.min(axis=(1, 2, 3))  # (E, 4) per-resource lower bounds
         slack = budget - self.fixed_resources - cheapest.sum(axis=0) + cheapest  # (E, 4)
-        return np.all(self.resources <= slack[:, None, None], axis=-1)
+        return np.all(self.resources <= slack[:, None, None, None], axis=-1)
 
     def ensure_affordable(self, budget: np.ndarray) -> None:
-        """Compute every PE option with at least one (PE, SIMD) that fits `budget` next to the
+        """Compute every (px, PE) option with at least one SIMD that fits `budget` next to the
         cheapest options of all other engines (all its SIMD options)."""
-        affordable = self._fitting(budget).any(axis=2)
+        affordable = self._fitting(budget).any(axis=3)
         for e in range(self.n_engines):
-            self.ensure(e, np.flatnonzero(affordable[e]))
+            for x in range(len(self.pxs[e])):
+                self.ensure(e, np.flatnonzero(affordable[e, x]), x)
 
     def complete(self) -> None:
         """Compute the SIMD options `ensure_fitting` left out of the PE options it computed, so
         that every PE option computed has all its SIMD options (as `ensure_affordable`)."""
         for e, simds in enumerate(self.simds):
-            table = self.cycles[e, :, : len(simds)]
-            partial = np.isnan(table).any(axis=1) & ~np.isnan(table).all(axis=1)
-            if partial.any():
-                self.ensure(e, partial.nonzero()[0])
+            for x in range(len(self.pxs[e])):
+                table = self.cycles[e, x, :, : len(simds)]
+                partial = np.isnan(table).any(axis=1) & ~np.isnan(table).all(axis=1)
+                if partial.any():
+                    self.ensure(e, partial.nonzero()[0], x)
 
     def ensure_fitting(self, budget: np.ndarray) -> None:
-        """Compute every option (PE, SIMD) that fits `budget` next to the cheapest options of
-        all other engines: all the "max_throughput" greedy can look at. The PE options are
+        """Compute every option (px, PE, SIMD) that fits `budget` next to the cheapest options
+        of all other engines: all the "max_throughput" greedy can look at. The PE options are
         grouped as by `ensure_affordable`, so the values are the same; SIMD options that fit
         with none of them, and options of PE = M that do not fit, are left out (NaN)."""
-        fits = self._fitting(budget)  # (E, P, S)
-        fit_rows = np.logical_or.reduce(fits, axis=2)  # (E, P)
-        fit_columns = np.logical_or.reduce(fits & fit_rows[:, :, None], axis=1)  # (E, S)
-        rows = [r.nonzero()[0] for r in fit_rows]
-        columns = [c[: len(s)] for c, s in zip(fit_columns, self.simds, strict=True)]
-        one_row = [
-            f[len(p) - 1, : len(s)] for f, p, s in zip(fits, self.pes, self.simds, strict=True)
-        ]
-        request_many(self._engine_cycles, rows, columns, one_row)
-        for e, (model, r) in enumerate(zip(self._engine_cycles, rows, strict=True)):
-            self.cycles[e, r, : len(self.simds[e])] = model.table[r]
+        fits = self._fitting(budget)  # (E, X, P, S)
+        models, rows, columns, one_row, where = [], [], [], [], []
+        for e, (pes, simds) in enumerate(zip(self.pes, self.simds, strict=True)):
+            for x in range(len(self.pxs[e])):
+                f = fits[e, x]
+                fit_rows = np.logical_or.reduce(f, axis=1)  # (P,)
+                fit_columns = np.logical_or.reduce(f & fit_rows[:, None], axis=0)  # (S,)
+                models.append(self._engine_cycles[e][x])
+                rows.append(fit_rows.nonzero()[0])
+                columns.append(fit_columns[: len(simds)])
+                one_row.append(f[len(pes) - 1, : len(simds)])
+                where.append((e, x))
+        request_many(models, rows, columns, one_row)
+        for model, r, (e, x) in zip(models, rows, where, strict=True):
+            self.cycles[e, x, r, : len(self.simds[e])] = model.table[r]
 
     @property
     def n_engines(self) -> int:
         """Number of foldable layers."""
         return len(self.pes)
 
-    def indices(self, folding: Folding) -> tuple[np.ndarray, np.ndarray]:
-        """(E,) option indices (PE, SIMD) of a folding, checking it."""
+    @property
+    def n_pixel_stages(self) -> int:
+        """Number of non-engine stages with a choice of pixel parallelism."""
+        return len(self.pixel_stage)
+
+    def indices(self, folding: Folding) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Option indices of a folding, checking it: (E,) PE, SIMD and px of the engines and
+        (U,) px of the pixel stages."""
         folding.check(self.network)
-        pe = np.array([folding[e.name][0] for e in self.network.engines], dtype=np.int64)
-        simd = np.array([folding[e.name][1] for e in self.network.engines], dtype=np.int64)
-        return self.option_indices(pe, simd)
+        engines = self.network.engines
+        pe = np.array([folding[e.name][0] for e in engines], dtype=np.int64)
+        simd = np.array([folding[e.name][1] for e in engines], dtype=np.int64)
+        pe_i, simd_i = self.option_indices(pe, simd)
+        px_i = np.array(
+            [_index_of(self.pxs[e], folding.px(layer.name)) for e, layer in enumerate(engines)],
+            dtype=np.int64,
+        )
+        stage_px_i = np.array(
+            [
+                _index_of(self.stage_pxs[u], folding.px(self.stage_names[s]))
+                for u, s in enumerate(self.pixel_stage)
+            ],
+            dtype=np.int64,
+        )
+        return pe_i, simd_i, px_i, stage_px_i
 
     def option_indices(self, pe: np.ndarray, simd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Option indices for PE and SIMD values of shape (..., E) (legality not checked)."""
         e = np.arange(self.n_engines)
         return self._pe_index[e, pe], np.log2(simd).astype(np.int64)
 
-    def folding(self, pe_index: np.ndarray, simd_index: np.ndarray) -> Folding:
-        """The Folding for (E,) option indices."""
-        return Folding(
-            tuple(
-                (layer.name, int(self.pes[e][pe_index[e]]), int(self.simds[e][simd_index[e]]))
-                for e, layer in enumerate(self.network.engines)
-            )
+    def folding(
+        self,
+        pe_index: np.ndarray,
+        simd_index: np.ndarray,
+        px_index: np.ndarray | None = None,
+        stage_px_index: np.ndarray | None = None,
+    ) -> Folding:
+        """The Folding for (E,) option indices and (U,) pixel-stage px indices."""
+        engines = self.network.engines
+        px_index = np.zeros(self.n_engines, np.int64) if px_index is None else px_index
+        if stage_px_index is None:
+            stage_px_index = np.zeros(self.n_pixel_stages, np.int64)
+        pixels = {layer.name: int(self.pxs[e][px_index[e]]) for e, layer in enumerate(engines)}
+        for u, s in enumerate(self.pixel_stage):
+            pixels[self.stage_names[s]] = int(self.stage_pxs[u][stage_px_index[u]])
+        return Folding.from_dict(
+            {
+                layer.name: (int(self.pes[e][pe_index[e]]), int(self.simds[e][simd_index[e]]))
+                for e, layer in enumerate(engines)
+            },
+            pixels,
         )
 
-    def evaluate(self, pe_index: np.ndarray, simd_index: np.ndarray) -> Evaluation:
-        """Evaluate n foldings given as (n, E) option indices (vectorised)."""
+    def evaluate(
+        self,
+        pe_index: np.ndarray,
+        simd_index: np.ndarray,
+        px_index: np.ndarray | None = None,
+        stage_px_index: np.ndarray | None = None,
+    ) -> Evaluation:
+        """Evaluate n foldings given as (n, E) option indices and (n, U) pixel-stage px
+        indices (vectorised; px indices default to px = 1)."""
         pe_index, simd_index = np.atleast_2d(pe_index), np.atleast_2d(simd_index)
+        n = len(pe_index)
+        px_index = np.zeros_like(pe_index) if px_index is None else np.atleast_2d(px_index)
         e = np.arange(self.n_engines)
-        missing = np.isnan(self.cycles[e, pe_index, simd_index])
+        missing = np.isnan(self.cycles[e, px_index, pe_index, simd_index])
         if missing.any():
-            # a PE option never computed here: compute the asked PE options of every engine
-            # (grouped as ever); otherwise only SIMD options left out by `ensure_fitting`
-            absent = ~np.isfinite(self.cycles[e, pe_index]).any(axis=-1)  # NaN, or +inf padding
-            for engine in e if absent.any() else np.flatnonzero(missing.any(axis=0)):
-                self.ensure(engine, pe_index[:, engine])
-        cycles = np.broadcast_to(self.stage_cycles_fixed, (len(pe_index), len(self.stage_names)))
-        cycles = cycles.copy()
-        cycles[:, self.engine_stage] = self.cycles[e, pe_index, simd_index]
-        res = self.resources[e, pe_index, simd_index].sum(axis=1) + self.fixed_resources
-        return Evaluation(cycles, res, self.roles, self.stage_vectors)
+            # an option never computed here: compute the asked PE options of the engine and
+            # px (grouped as ever)
+            for engine in np.flatnonzero(missing.any(axis=0)):
+                for x in np.unique(px_index[:, engine]).tolist():
+                    self.ensure(engine, pe_index[px_index[:, engine] == x, engine], x)
+        cycles = np.broadcast_to(self.stage_cycles_fixed, (n, len(self.stage_names))).copy()
+        cycles[:, self.engine_stage] = self.cycles[e, px_index, pe_index, simd_index]
+        groups = np.broadcast_to(self.stage_vectors, cycles.shape).copy()
+        groups[:, self.engine_stage] /= self._px_values[e, px_index]
+        res = self.resources[e, px_index, pe_index, simd_index].sum(axis=1) + self.fixed_resources
+        if self.n_pixel_stages:
+            u = np.arange(self.n_pixel_stages)
+            stage_px_index = (
+                np.zeros((n, self.n_pixel_stages), np.int64)
+                if stage_px_index is None
+                else np.atleast_2d(stage_px_index)
+            )
+            cycles[:, self.pixel_stage] = self.stage_cycles[u, stage_px_index]
+            res = res + self.stage_extra[u, stage_px_index].sum(axis=1)
+        return Evaluation(cycles, res, self.roles, groups)
 
     def reference_option(self, e: int, pe: int, simd: int) -> tuple[float, np.ndarray]:
-        """Expected cycles per frame and (4,) resources of engine `e` at one (PE, SIMD), from
-        the per-layer formulas without the option tables: the unvectorised reference the
-        tables are checked and benchmarked against (bench/hw_model.py)."""
+        """Expected cycles per frame and (4,) resources of engine `e` at one (PE, SIMD) and
+        px = 1, from the per-layer formulas without the option tables: the unvectorised
+        reference the tables are checked and benchmarked against (bench/hw_model.py)."""
         layer = self.network.engines[e]
         pes, simds = np.array([pe]), np.array([simd])
         cycles = float(engine_cycle_table(layer, pes, simds)[0, 0])
@@ -256,12 +369,33 @@ class PreparedNetwork:
         )[0, 0]
         return cycles, np.ceil(res + self.fixed_stage_resources[self.engine_stage[e]])
 
-    def stage_resources(self, pe_index: np.ndarray, simd_index: np.ndarray) -> np.ndarray:
-        """(stages, 4) resources of one folding's stages."""
+    def stage_resources(
+        self,
+        pe_index: np.ndarray,
+        simd_index: np.ndarray,
+        px_index: np.ndarray | None = None,
+        stage_px_index: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(stages, 4) resources of one folding's stages (what a px adds to the buffer a
+        stage reads is counted with the stage)."""
         out = self.fixed_stage_resources.copy()
         e = np.arange(self.n_engines)
-        out[self.engine_stage] = self.resources[e, pe_index, simd_index]
+        px_index = np.zeros(self.n_engines, np.int64) if px_index is None else px_index
+        out[self.engine_stage] = self.resources[e, px_index, pe_index, simd_index]
+        if self.n_pixel_stages:
+            u = np.arange(self.n_pixel_stages)
+            if stage_px_index is None:
+                stage_px_index = np.zeros(self.n_pixel_stages, np.int64)
+            out[self.pixel_stage] += self.stage_extra[u, stage_px_index]
         return out
+
+
+def _index_of(options: np.ndarray, value: int) -> int:
+    """Index of `value` among `options` (the folding search's choices for a stage)."""
+    found = np.flatnonzero(options == value)
+    if not len(found):
+        raise ValueError(f"px={value} is not among the options {options.tolist()}")
+    return int(found[0])
 
 
 def prepare(network: Network, device: str | Device) -> PreparedNetwork:
@@ -279,14 +413,22 @@ def expected_stage_cycles(network: Network, folding: Folding) -> np.ndarray:
     statistics (SPEC section 5); exact for stages without activation skipping."""
     folding.check(network)
     out = np.zeros(len(network.stage_names))
-    out[0] = loader_cycles(network.layers[0].in_shape)
+    out[0] = loader_cycles(network.layers[0].in_shape, folding.px(network.stage_names[0]))
     models = iter(engine_cycles(network))
     for i, layer in enumerate(network.layers):
+        px = folding.px(layer.name)
         if layer.is_engine:
             pe, simd = folding[layer.name]
-            model = next(models)
+            per_px = next(models)
+            options = pixel_options(network, layer.name).tolist()
+            base = per_px[0]
+            model = (
+                per_px[options.index(px)]
+                if px in options
+                else EngineCycles(base.layer, base.pes, base.simds, slots=px, base=base)
+            )
             row = model.rows(np.flatnonzero(model.pes == pe))[0]
             out[i + 1] = row[int(simd).bit_length() - 1]
         else:
-            out[i + 1] = fixed_stage_cycles(layer)
+            out[i + 1] = fixed_stage_cycles(layer, px)
     return out

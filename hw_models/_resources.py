@@ -160,15 +160,25 @@ def memory_resources(
     out = np.zeros((*np.broadcast_shapes(d.shape, n.shape), 4))
     lutram_lut = lutram_repl * c.LUTRAM_PRIMITIVE_LUTS + mux_luts(lutram_mult, w)
     bram_mult = _ceil_div(d, _BRAM[bram_shape, 0])
-    out[..., 0] = np.where(
-        lutram,
-        lutram_lut,
-        np.where(bram, mux_luts(bram_mult, w), np.where(logic & is_rom, rom_logic_luts(d, w), 0)),
-    ) * n
+    out[..., 0] = (
+        np.where(
+            lutram,
+            lutram_lut,
+            np.where(
+                bram, mux_luts(bram_mult, w), np.where(logic & is_rom, rom_logic_luts(d, w), 0)
+            ),
+        )
+        * n
+    )
     read_register = np.where(d > 1, w, 0)  # a one-word ROM is a constant
-    out[..., 1] = np.where(
-        bram, 0, np.where(logic & ~is_rom, d * w + w, np.where(lutram | logic, read_register, 0))
-    ) * n
+    out[..., 1] = (
+        np.where(
+            bram,
+            0,
+            np.where(logic & ~is_rom, d * w + w, np.where(lutram | logic, read_register, 0)),
+        )
+        * n
+    )
     out[..., 3] = np.where(bram, _BRAM[bram_shape, 3] * _repl(d, w, bram_shape), 0) * n
     return out
 
@@ -334,6 +344,18 @@ def _weight_memory(
     return weights + biases
 
 
+def _shared_by_slots(s: _Shapes, pe: np.ndarray, simd: np.ndarray) -> np.ndarray:
+    """(E, nP, nS, 4) what the px slots of a pixel-parallel engine share: the engine's control
+    and, in the lockstep (dense) layout, the one weight memory all slots read in step (every
+    other layout gives each slot's lanes their own memories; SPEC section 6)."""
+    rows_per_lane = s.rows // pe
+    dense = memory_resources(rows_per_lane * -(-s.k // simd), pe * simd * s.w, 1, rom=True)
+    shared = np.where(s.dense[..., None] == 1, dense, 0.0)
+    shared[..., 0] += c.ENGINE_CONTROL_LUTS
+    shared[..., 1] += c.ENGINE_CONTROL_FFS
+    return shared
+
+
 def engine_resources_many(
     shapes: list[EngineShape],
     pe: np.ndarray,
@@ -341,9 +363,13 @@ def engine_resources_many(
     lane_words: np.ndarray,
     port_a: int,
     port_b: int,
+    px: np.ndarray | None = None,
 ) -> np.ndarray:
     """`engine_resources` of E engines at once: PE (E, nP, 1), SIMD (E, 1, nS) and lane words
-    (E, nP, nS) (engines with fewer options padded with any legal value) -> (E, nP, nS, 4).
+    (E, nP, nS) (engines with fewer options padded with any legal value) -> (E, nP, nS, 4);
+    with pixel parallelisms `px` (E, nX) -> (E, nX, nP, nS, 4): px slots of lanes (each with
+    its input window, output pixel and, but for the dense layout, weight memories) sharing
+    the engine's control and a dense weight memory.
     Each engine's terms are added in the same order as for one engine alone (the terms of the
     branches an engine does not take are zeros). The terms follow hws_engine / hws_engine_lane:
     per lane a selection stage, a registered (weight, activation) pair per slot, the
@@ -378,4 +404,7 @@ def engine_resources_many(
     out[..., 0] += lut
     out[..., 1] += ff
     out[..., 2] += dsp
-    return out
+    if px is None:
+        return out
+    shared = _shared_by_slots(s, pe, simd)
+    return shared[:, None] + px[:, :, None, None, None] * (out - shared)[:, None]

@@ -26,7 +26,11 @@ def test_to_dict_is_json_ready_with_layers_by_name(rng):
     assert list(data["layers"]) == ["input", "conv1", "conv2", "pool", "fc"]
     assert data["layers"]["pool"]["pe"] is None and data["layers"]["conv1"]["pe"] >= 1
     assert set(data["resources"]) == set(data["utilisation"]) == {"lut", "ff", "dsp", "bram18"}
-    assert data["folding"]["fc"] == {"pe": est.folding["fc"][0], "simd": est.folding["fc"][1]}
+    assert data["folding"]["fc"] == {
+        "pe": est.folding["fc"][0],
+        "simd": est.folding["fc"][1],
+        "px": 1,
+    }
     assert data["fits"] is True and data["device"] == "zcu102"
 
 
@@ -57,7 +61,7 @@ def test_estimate_agrees_with_vectorised_evaluation(rng):
     p = prepare(net, "zcu102")
     folds = [Folding.minimal(net), fold(net, "zcu102")]
     idx = [p.indices(f) for f in folds]
-    ev = p.evaluate(np.stack([i[0] for i in idx]), np.stack([i[1] for i in idx]))
+    ev = p.evaluate(*(np.stack([i[k] for i in idx]) for k in range(4)))
     for row, f in enumerate(folds):
         est = estimate(net, "zcu102", folding=f)
         assert ev.interval_cycles[row] == est.interval_cycles

@@ -62,13 +62,19 @@ def test_greedy_stops_only_when_the_bottleneck_cannot_be_sped_up(rng):
     net = small_cnn(rng, (8, 16))
     device = get_device("xc7a100t")
     p = prepare(net, device)
-    pe_i, simd_i = p.indices(fold(net, device))
-    ev = p.evaluate(pe_i, simd_i)
+    pe_i, simd_i, px_i, stage_px_i = p.indices(fold(net, device))
+    ev = p.evaluate(pe_i, simd_i, px_i, stage_px_i)
     b = int(np.argmax(ev.stage_cycles[0]))
-    e = int(np.flatnonzero(p.engine_stage == b)[0])
-    others = ev.resources[0] - p.resources[e, pe_i[e], simd_i[e]]
-    faster = p.cycles[e] < ev.stage_cycles[0, b]
-    fits = np.all(others + p.resources[e] <= device.budget(), axis=-1)
+    if b in p.engine_stage:
+        e = int(np.flatnonzero(p.engine_stage == b)[0])
+        options, cycles = p.resources[e], p.cycles[e]
+        others = ev.resources[0] - options[px_i[e], pe_i[e], simd_i[e]]
+    else:  # the loader or a max-pool with a choice of pixels per cycle
+        u = int(np.flatnonzero(p.pixel_stage == b)[0])
+        options, cycles = p.stage_extra[u], p.stage_cycles[u]
+        others = ev.resources[0] - options[stage_px_i[u]]
+    faster = cycles < ev.stage_cycles[0, b]
+    fits = np.all(others + options <= device.budget(), axis=-1)
     assert not np.any(faster & fits)
 
 
@@ -76,7 +82,7 @@ def test_skipping_unaffordable_options_does_not_change_the_folding(rng):
     net = small_cnn(rng, (32, 64), size=8)
     device = get_device("pynq-z2")
     lazy = fold(net, device)
-    skipped = np.isnan(prepare(net, device).cycles[:, :, 0]).sum()
+    skipped = np.isnan(prepare(net, device).cycles[:, 0, :, 0]).sum()
     assert skipped > 0  # some PE options cannot be afforded on this small device
     full = PreparedNetwork(net, device)
     for e in range(full.n_engines):

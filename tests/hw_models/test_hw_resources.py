@@ -142,7 +142,8 @@ def test_add_skip_buffer_and_matmul_operand_are_priced_and_timed(rng):
     cycles = exact_stage_cycles(net, folding, n_frames=1)[:, 0]
     assert cycles[3] == 4  # add: one pixel per cycle
     assert cycles[4] == 4 * (4 // 2) * (8 // 4)
-    assert skip_depth_frames(net.stage_of("k"), net.stage_of("att")) == 5
+    assert skip_depth_frames(net.stage_of("k"), net.stage_of("att"), in_place=True) == 5
+    assert skip_depth_frames(net.stage_of("q"), net.stage_of("add")) == 4
     est = estimate(net, "zcu102", folding=folding)
     assert est.fits and all(s.lut > 0 for s in est.stages)
 
@@ -164,7 +165,7 @@ def test_skip_buffer_resources_grow_with_the_distance_spanned(rng):
 
 def test_a_later_reader_of_a_frame_gets_a_skip_buffer_laid_out_for_it(rng):
     """q, k and v all read one norm: the adjacent q through the ping-pong buffer, k and v
-    through skip buffers of 2 * distance + 1 frames, each one pixel wide."""
+    through skip buffers of 2 * distance frames, each one pixel wide."""
     norm = LayerSpec("ln", "norm", (8, 16, 1), (8, 16, 1))
 
     def proj(name, **kw):

@@ -13,18 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from hw_models import (
-    Folding,
-    LayerSpec,
-    Network,
-    Schedule,
-    StageTimes,
-    accumulator_bits,
-    pipeline_schedule,
-    sliding_window_size,
-    stage_roles,
-    window_masks,
-)
+from hw_models import Folding, LayerSpec, Network, accumulator_bits, sliding_window_size
 from rtl import Design, MemoryImage
 from search.transforms import FixedPoint, IntegerNetwork, IntLayer, Requantization
 from search.transforms.integer_model import Flatten, MaxPool
@@ -236,45 +225,6 @@ def exact_schedule(design: Design, inputs: np.ndarray):
         if layer.is_engine and layer.act_skip
     }
     return exact_network_cycles(design.network, design.folding, masks, n_frames=len(inputs))
-
-
-def pixel_schedule(design: Design, inputs: np.ndarray) -> Schedule:
-    """Start/done cycles (stages, N) of SPEC section 4 with pixel parallelism (issue 13), from
-    its rules: a stage with px handles groups of px consecutive output pixels of one row; the
-    loader's work is H*W/px, a max-pool's Ho*Wo/px, and an engine's the sum over groups of the
-    slowest lane of its px slots, `max_j max_p L_p(window g*px + j)`, the last group's cycles
-    setting its release. The recurrence itself is hw_models' `pipeline_schedule`."""
-    _, layer_inputs = reference(design).trace(_flat_inputs(design, inputs))
-    n = len(inputs)
-    _, h, w = design.in_shape
-    zeros = np.zeros(n, dtype=np.int64)
-    work, last = [np.full(n, h * w // design.stage_px(0), dtype=np.int64)], [zeros]
-    for stage, layer in enumerate(design.layers, start=1):
-        px = design.stage_px(stage)
-        if not layer.is_engine:
-            work.append(np.full(n, layer.out_shape[1] * layer.out_shape[2] // px, dtype=np.int64))
-            last.append(zeros)
-            continue
-        pe, simd = design.folding[layer.name]
-        weights = layer.weight_matrix.astype(np.int64)  # (M, K), 0/1 nonzero
-        frame_work, frame_last = [], []
-        for frame in np.asarray(layer_inputs[layer.name]) != 0:
-            if layer.kind == "conv2d":
-                x = window_masks(frame[None], layer.kernel, layer.stride, layer.padding)[0]
-            else:
-                x = frame.reshape(1, -1)
-            if not layer.act_skip:  # every weight costs, padding taps included
-                x = np.ones_like(x)
-            counts = x.astype(np.int64) @ weights.T  # (vectors, M) work per row
-            rows = np.maximum(1, -(-counts // simd))
-            lanes = rows.reshape(len(rows), -1, pe).sum(axis=1)  # row o in lane o mod PE
-            groups = lanes.max(axis=1).reshape(-1, px).max(axis=1)
-            frame_work.append(groups.sum())
-            frame_last.append(groups[-1])
-        work.append(np.array(frame_work, dtype=np.int64))
-        last.append(np.array(frame_last, dtype=np.int64))
-    times = StageTimes(stage_roles(design.network), np.stack(work), np.stack(last))
-    return pipeline_schedule(times)
 
 
 def from_integer_network(

@@ -73,22 +73,7 @@ def random_pixel_cnn(rng, sparsity: float, act_skip: bool, conv2_px: int) -> Des
 def test_pixel_parallel_cnn(sparsity, act_skip, conv2_px):
     rng = np.random.default_rng(5)
     network = random_pixel_cnn(rng, sparsity, act_skip, conv2_px)
-    inputs = nw.random_inputs(rng, network, 6, density=0.5)
-    report = confirm(network, inputs, nw.golden(network, inputs))
-    assert report.bit_exact, report.summary()
-    schedule = nw.pixel_schedule(network, inputs)
-    np.testing.assert_array_equal(report.start_cycles, schedule.start)
-    np.testing.assert_array_equal(report.done_cycles, schedule.done)
-    assert report.total_cycles == schedule.total_cycles
-
-
-def test_pixel_schedule_is_hw_models_schedule_at_one_pixel():
-    rng = np.random.default_rng(4)
-    network = random_cnn(rng, 0.6, act_skip=True)
-    inputs = nw.random_inputs(rng, network, 4, density=0.5)
-    local, model = nw.pixel_schedule(network, inputs), nw.exact_schedule(network, inputs)
-    np.testing.assert_array_equal(local.start, model.start)
-    np.testing.assert_array_equal(local.done, model.done)
+    _assert_confirmed(network, nw.random_inputs(rng, network, 6, density=0.5))
 
 
 DIGITS_FOLDS = {

@@ -78,7 +78,7 @@ def test_weight_sparsity_makes_char_gpt_faster_on_the_same_device(gpt):
 
 def test_a_split_layer_summarises_each_part():
     stages = {
-        name: hw_models.StageEstimate(name, "linear", pe, simd, cycles, 0, 0, 0, 0)
+        name: hw_models.StageEstimate(name, "linear", pe, simd, 1, cycles, 0, 0, 0, 0)
         for name, pe, simd, cycles in (
             ("fc", 2, 4, 10.0),
             ("qkv.q", 1, 8, 20.0),
