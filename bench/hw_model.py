@@ -15,7 +15,8 @@ Measured (each also as a ratio against the naive baseline measured in the same p
     prepared network, vectorised over a batch of random foldings and one at a time; the
     baseline evaluates each folding layer by layer (a Python loop calling the per-layer
     formulas for that one option).
-  * milliseconds to fold one new candidate for zcu102 (statistics tables included); the
+  * milliseconds to fold one new candidate (vgg6 for a U250, digits-mlp for a zcu102;
+    statistics tables and the pixel-parallelism options included); the
     baseline is a SetFolding greedy evaluating each step's two neighbouring options layer
     by layer.
 Times are the fastest of several runs (the least disturbed by other processes); the fold
@@ -29,7 +30,9 @@ import numpy as np
 
 from hw_models import LayerSpec, Network, PreparedNetwork, fold, get_device, prepare
 
-DEVICE = "zcu102"
+# vgg6 on a U250: with the Yosys-calibrated engine costs its skipping engines at PE = SIMD = 1
+# exceed the zcu102 (382k LUT); digits-mlp on the zcu102.
+DEVICES = {"vgg6": "u250", "digits-mlp": "zcu102"}
 N_CANDIDATES = 20_000  # random foldings per evaluation batch
 N_BASELINE = 40  # foldings evaluated by the naive baseline
 
@@ -134,11 +137,11 @@ def _naive_evaluate(p: PreparedNetwork, pe: np.ndarray, simd: np.ndarray):
     return cycles.max(), res
 
 
-def _naive_fold(net: Network) -> np.ndarray:
+def _naive_fold(net: Network, device: str) -> np.ndarray:
     """Baseline greedy (FINN SetFolding style): speed up the slowest engine with the cheaper
     of its next PE (divisor) or next SIMD (doubling) that fits, option by option."""
-    p = PreparedNetwork(net, get_device(DEVICE))  # only for the fixed stages
-    budget = get_device(DEVICE).budget()
+    p = PreparedNetwork(net, get_device(device))  # only for the fixed stages
+    budget = get_device(device).budget()
     pe_i = np.zeros(p.n_engines, dtype=np.int64)
     simd_i = np.zeros(p.n_engines, dtype=np.int64)
     current = [_naive_option(p, e, 1, 1) for e in range(p.n_engines)]
@@ -186,17 +189,15 @@ def _best(fns, clock=time.perf_counter) -> float:
 
 
 def bench(name: str, make) -> None:
+    device = DEVICES[name]
     rng = np.random.default_rng(0)
     net = make(0)
-    fold(net, DEVICE)  # warm caches (e.g. the normal-maximum table) before timing
-    p = prepare(net, DEVICE)
+    fold(net, device)  # warm caches (e.g. the normal-maximum table) before timing
+    p = prepare(net, device)
     pe_i, simd_i, px_i, stage_px_i = _random_foldings(p, N_CANDIDATES, rng)
     batch = _best([lambda: p.evaluate(pe_i, simd_i, px_i, stage_px_i)] * 5) / N_CANDIDATES
     one = _best(
-        [
-            lambda i=i: p.evaluate(pe_i[i], simd_i[i], px_i[i], stage_px_i[i])
-            for i in range(200)
-        ]
+        [lambda i=i: p.evaluate(pe_i[i], simd_i[i], px_i[i], stage_px_i[i]) for i in range(200)]
     )
     pes = np.array([[p.pes[e][i] for e, i in enumerate(row)] for row in pe_i[:N_BASELINE]])
     simds = np.array([[p.simds[e][i] for e, i in enumerate(row)] for row in simd_i[:N_BASELINE]])
@@ -209,13 +210,13 @@ def bench(name: str, make) -> None:
         f"one at a time {1 / one:9,.0f} ({naive / one:,.0f}x)   baseline {1 / naive:,.1f}/s"
     )
     candidates = [make(seed) for seed in range(1, 8)]  # new masks: nothing cached
-    fresh = _best([lambda c=c: fold(c, DEVICE) for c in candidates])
+    fresh = _best([lambda c=c: fold(c, device) for c in candidates])
     others = [make(seed) for seed in range(10, 17)]
-    cpu = _best([lambda c=c: fold(c, DEVICE) for c in others], clock=time.process_time)
-    prepared = _best([lambda: fold(candidates[0], DEVICE)] * 20)
-    naive_fold = _best([lambda c=c: _naive_fold(c) for c in (make(8), make(9))])
+    cpu = _best([lambda c=c: fold(c, device) for c in others], clock=time.process_time)
+    prepared = _best([lambda: fold(candidates[0], device)] * 20)
+    naive_fold = _best([lambda c=c: _naive_fold(c, device) for c in (make(8), make(9))])
     print(
-        f"  fold for {DEVICE}: new candidate {fresh * 1e3:6.2f} ms wall, {cpu * 1e3:.2f} ms CPU "
+        f"  fold for {device}: new candidate {fresh * 1e3:6.2f} ms wall, {cpu * 1e3:.2f} ms CPU "
         f"({naive_fold / fresh:,.1f}x faster than baseline {naive_fold * 1e3:,.1f} ms); "
         f"already prepared {prepared * 1e3:.2f} ms"
     )

@@ -280,6 +280,10 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}%"
 
 
+def _units(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
 def print_table(results: list[dict]) -> None:
     """Per design: estimate / Yosys / signed error for each resource."""
     head = f"{'design':<34}{'kind':<8}{'held':<5}" + "".join(f"{r.upper():>21}" for r in RESOURCES)
@@ -308,8 +312,8 @@ def print_summary(summary: dict) -> None:
             if r in COUNTED:
                 line += f"equal counts: {e['equal']}/{s['n']}, "
             line += (
-                f"median |error| {_pct(e['median_abs_pct'])} ({e['median_abs']:g}), "
-                f"worst {_pct(e['worst_abs_pct'])} ({e['worst_abs']:g})"
+                f"median |error| {_pct(e['median_abs_pct'])} ({_units(e['median_abs'])}), "
+                f"worst {_pct(e['worst_abs_pct'])} ({_units(e['worst_abs'])})"
             )
             if e["undefined_pct"]:
                 line += f" [% leaves out {e['undefined_pct']} where Yosys counts 0]"

@@ -11,7 +11,7 @@ import numpy as np
 from . import _coefficients as c
 from ._contract import NORM_KINDS
 from ._network import LayerSpec, Network
-from ._resources import memory_resources, window_rotation_luts
+from ._resources import memory_resources, mux_luts, window_rotation_luts
 
 
 def _frame_buffer_layout(
@@ -23,7 +23,7 @@ def _frame_buffer_layout(
     is drained immediately (no buffer).
 
     A linear layer reads the whole frame as one vector: registers, `frames * C*H*W * bits` FF
-    and a read register of one frame (hws_vector_buffer).
+    and a read register of one frame (hws_vector_buffer; LUTs in `vector_buffer_luts`).
     A conv2d or max-pool with kernel k reads `px` windows of a row per cycle: k x kc banks
     (row mod k, col mod kc), `kc = (px - 1) * stride + k` columns so that the px windows'
     span of columns hits every bank once, each one pixel (C * bits) wide and
@@ -38,6 +38,13 @@ def _frame_buffer_layout(
     kc = (px - 1) * consumer.stride + k if consumer.kind in ("conv2d", "maxpool") else 1
     depth = frames * (-(-h // k)) * (-(-w // kc))
     return depth, ch * bits, k * kc
+
+
+def vector_buffer_luts(frame: tuple[int, int, int], bits: int, frames: int) -> float:
+    """LUTs of a register frame buffer read as one vector (hws_vector_buffer): a `frames`:1
+    select of every bit of the frame read, and a write enable per pixel and frame."""
+    ch, h, w = frame
+    return float(mux_luts(frames, ch * h * w * bits) + frames * h * w)
 
 
 def skip_depth_frames(source_stage: int, consumer_stage: int, in_place: bool = False) -> int:
@@ -145,6 +152,7 @@ def stage_fixed_resources(network: Network, pixels: Mapping[str, int] | None = N
             layout = _frame_buffer_layout(frame, bits, reader, frames, px.get(reader.name, 1))
             if isinstance(layout, float):
                 out[s, 1] += layout
+                out[s, 0] += vector_buffer_luts(frame, bits, frames)
             else:
                 memories.append((s, *layout))
                 if reader.kind in ("conv2d", "maxpool"):

@@ -12,38 +12,55 @@ from __future__ import annotations
 # Vivado's rule (fabric up to about w + a <= 10) differs and is not modelled.
 DSP_MIN_OPERAND_BITS = 2
 DSP_MIN_PRODUCT_BITS = 9
-# FINN-R (Blott et al. 2018) LUT multiplier cost: (2 * ceil((W + A) / 6) - 1) * (W + A).
+# FINN-R (Blott et al. 2018) LUT multiplier cost: (2 * ceil((W + A) / 6) - 1) * (W + A),
+# scaled (fitted on the calibration suite).
 LUT_MULT_BITS_PER_LUT6 = 6
+LUT_MULT_SCALE = 1.0
 
 # --- datapath ---------------------------------------------------------------------------------
 # Ripple-carry adders/accumulators map one bit per LUT on the CARRY4/CARRY8 chain.
 ADDER_LUTS_PER_BIT = 1.0
-# Requantization (rounding adder, threshold compare, saturation) per accumulator bit.
-REQUANT_LUTS_PER_BIT = 2.0
+# Requantization (hws_requant: rounding adder and shifts on ACC + 34 bits, threshold compare,
+# saturation; its run-time shift and threshold are not constants inside the module) per
+# bit of that intermediate (fitted).
+REQUANT_EXTRA_BITS = 34
+REQUANT_LUTS_PER_BIT = 6.10
+# Scale of the lockstep activation-select muxes (fitted).
+SELECT_LUTS_SCALE = 1.84
+# A sparse slot's activation select, per activation bit and bit of log2(columns it can name)
+# (its ROM's column indexes and the mux merge in synthesis; fitted).
+SPARSE_SELECT_LUTS_PER_BIT = 4.46
 LUT6_INPUTS = 6
 # An N:1 mux costs about N/4 LUT6 per bit (LUT6 = 4:1 mux, F7/F8 muxes combine them).
 MUX_INPUTS_PER_LUT = 4
-# Activation-skip compaction: per SIMD slot and mask bit, a priority-encoder/prefix-popcount
-# cell selecting the next set bit of the work mask.
-COMPACT_LUTS_PER_SLOT_BIT = 1.0
+# Activation-skip compaction: per SIMD slot, column and bit of (value, activation), a step
+# of the priority chain selecting the next set bit of the work mask, times 1 + log2 of the
+# number of different row masks in the lane's ROM (rows per lane, 1 if no weight is zero)
+# (fitted).
+COMPACT_LUTS_PER_SLOT_BIT = 0.80
+# ... counting at most this many masks (the suite measured up to 8 rows per lane; beyond,
+# the chain is bounded by the logic for an arbitrary mask)
+COMPACT_MAX_MASK_KINDS = 8
 # Max-pool: comparator (carry chain) plus 2:1 select, per bit.
-MAX_LUTS_PER_BIT = 1.5
+MAX_LUTS_PER_BIT = 2.02
 
-# --- control ----------------------------------------------------------------------------------
-STAGE_CONTROL_LUTS = 60  # stage FSM, frame counters, ping-pong handshake
-STAGE_CONTROL_FFS = 80
-ENGINE_CONTROL_LUTS = 120  # vector/window counters, lane synchronisation
-ENGINE_CONTROL_FFS = 120
-LANE_CONTROL_LUTS = 16  # row counter, weight address, last-of-row detection
-LANE_CONTROL_FFS = 32
+# --- control (fitted with the scales marked fitted above: NNLS on the relative error of the
+# calibration suite's non-held-back designs, bench/synth.py) ---------------------------------
+STAGE_CONTROL_LUTS = 0  # stage FSM, frame counters, ping-pong handshake
+STAGE_CONTROL_FFS = 0
+ENGINE_CONTROL_LUTS = 133  # vector/window counters, lane synchronisation
+ENGINE_CONTROL_FFS = 179
+LANE_CONTROL_LUTS = 9  # row counter, weight address, last-of-row detection
+LANE_CONTROL_FFS = 0
 
 # --- memories ---------------------------------------------------------------------------------
 # Yosys `memory_libmap` (passes/memory/memory_libmap.cc with techlibs/xilinx/lutrams_xc5v.txt
 # and brams_xc4v.txt) picks, per memory, the cheapest of soft logic and the primitives below
 # by its own cost units; the model repeats that choice (SPEC section 6).
-# Soft logic costs 1 per bit for a RAM (registers) and 1/16 per bit for a ROM (LUTs).
+# Soft logic costs 1 per bit for a RAM (registers) and 1/64 per bit for a ROM (LUTs;
+# synth_xilinx passes -logic-cost-rom 0.015625 for xc6v, xc7 and UltraScale).
 LOGIC_COST_RAM_PER_BIT = 1.0
-LOGIC_COST_ROM_PER_BIT = 1.0 / 16.0
+LOGIC_COST_ROM_PER_BIT = 1.0 / 64.0
 # A deeper memory than one primitive is several primitives behind a read mux costing this
 # per mux input and data bit (memory_libmap FACTOR_MUX).
 MUX_COST_PER_BIT = 0.5

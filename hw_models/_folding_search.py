@@ -51,7 +51,8 @@ def _units(p: PreparedNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
     pixel stage its px options; each as (cycles (O,), resources (O, 4)), option 0 the
     cheapest (px = PE = SIMD = 1)."""
     n_e = p.n_engines
-    units = list(zip(p.cycles.reshape(n_e, -1), p.resources.reshape(n_e, -1, 4), strict=True))
+    cycles = np.where(p.searched, p.cycles, np.inf).reshape(n_e, -1)
+    units = list(zip(cycles, p.resources.reshape(n_e, -1, 4), strict=True))
     base = p.stage_extra[:, :1]  # px = 1 adds nothing
     units += list(zip(p.stage_cycles, p.stage_extra - base, strict=True))
     return units
@@ -126,7 +127,7 @@ def _min_resources(
                 f"{p.stage_cycles[u].min():.0f} cycles per frame at its most parallel, more "
                 f"than {target_cycles:.1f}"
             )
-    ok = p.cycles <= target_cycles  # NaN (unaffordable, not computed) compares False
+    ok = p.searched & (p.cycles <= target_cycles)  # NaN (not computed) compares False
     for e in np.flatnonzero(~ok.any(axis=(1, 2, 3))):
         name = names[p.engine_stage[e]]
         fastest_pe = len(p.pes[e]) - 1  # PE = M refines every other PE option: the fastest

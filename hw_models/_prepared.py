@@ -94,6 +94,8 @@ class PreparedNetwork:
     cycles and resources, so illegal options are never chosen. Resources are whole numbers per
     stage and known for every option; cycles are NaN until computed (`ensure`,
     `ensure_affordable`, `ensure_fitting`; `evaluate` computes what it needs).
+    The folding search considers px > 1 only with PE = M (`searched`): slots replicate the
+    window registers, so an engine fills its lanes first; any legal folding is evaluated.
     The loader and max-pools with more than one pixel parallelism are *pixel stages* u:
     options `stage_pxs[u]`, `stage_cycles[u, x]`, and `stage_extra[u, x]` (4,) the resources
     their px adds to px = 1 (their logic and the buffer they read, banked for px windows).
@@ -136,6 +138,10 @@ class PreparedNetwork:
             for x, model in enumerate(models):
                 self.cycles[e, x, : len(pes), : len(simds)] = model.table
         self._px_values = px  # (E, X), padded with 1
+        # the folding search fills the lanes before it adds slots: px > 1 only at PE = M
+        self.searched = np.ones(self.cycles.shape, dtype=bool)
+        for e, pes in enumerate(self.pes):
+            self.searched[e, 1:, : len(pes) - 1] = False
         res = engine_resources_many(
             shapes, pe, simd, words, device.dsp_port_a, device.dsp_port_b, px
         )
@@ -242,7 +248,7 @@ class PreparedNetwork:
         of all other engines: all the "max_throughput" greedy can look at. The PE options are
         grouped as by `ensure_affordable`, so the values are the same; SIMD options that fit
         with none of them, and options of PE = M that do not fit, are left out (NaN)."""
-        fits = self._fitting(budget)  # (E, X, P, S)
+        fits = self._fitting(budget) & self.searched  # (E, X, P, S)
         models, rows, columns, one_row, where = [], [], [], [], []
         for e, (pes, simds) in enumerate(zip(self.pes, self.simds, strict=True)):
             for x in range(len(self.pxs[e])):

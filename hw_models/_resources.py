@@ -52,7 +52,7 @@ def dsp_per_product(w_signed_bits: int, a_signed_bits: int, port_a: int, port_b:
 
 
 def adder_tree_luts(simd: np.ndarray, bits: np.ndarray | int) -> np.ndarray:
-    """LUTs of the SIMD-input sum: SIMD-1 adders of `bits` on the carry chain."""
+    """LUTs of a SIMD-input sum: SIMD-1 adders of `bits` on the carry chain (FINN-R)."""
     return (simd - 1) * bits * c.ADDER_LUTS_PER_BIT
 
 
@@ -76,8 +76,7 @@ def bram18_count(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray
     """RAMB18 equivalents of a depth x width memory in block RAM at the primitive shape
     Yosys `memory_libmap` picks (`memory_resources`)."""
     d, w = np.asarray(depth), np.asarray(width)
-    cost, shape = _bram_choice(d, w)
-    del cost
+    _, shape = _bram_choice(d, w)
     return np.where((d > 0) & (w > 0), np.asarray(_BRAM[:, 3])[shape] * _repl(d, w, shape), 0)
 
 
@@ -129,9 +128,10 @@ def lutram_luts(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
 
 def rom_logic_luts(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
     """LUTs of a ROM left to soft logic: each data bit a function of the address, about
-    `ROM_LUTS_PER_BIT_64_WORDS` LUT6 per 64 words (none for one word: a constant)."""
+    `ROM_LUTS_PER_BIT_64_WORDS` LUT6 per 64 words (none up to two words: each bit is then a
+    constant or an address bit)."""
     d, w = np.asarray(depth), np.asarray(width)
-    return np.where(d > 1, _ceil_div(d, 64) * w * c.ROM_LUTS_PER_BIT_64_WORDS, 0)
+    return np.where(d > 2, _ceil_div(d, 64) * w * c.ROM_LUTS_PER_BIT_64_WORDS, 0)
 
 
 def memory_resources(
@@ -144,7 +144,8 @@ def memory_resources(
     synchronous read port (and, unless `rom`, one write port), as Yosys `memory_libmap` maps
     them: the cheapest by its cost of soft logic (registers for a RAM, LUTs for a ROM),
     simple-dual-port LUTRAM (RAMs only) and block RAM at its best shape. The read register
-    is inside a block RAM; otherwise it is `width` flip-flops."""
+    is inside a block RAM, at the (already registered) address of a ROM in logic, and
+    `width` flip-flops otherwise."""
     d, w = np.asarray(depth), np.asarray(width)
     n, is_rom = np.asarray(copies), np.asarray(rom)
     d, w, is_rom = np.broadcast_arrays(d, w, is_rom)
@@ -160,25 +161,15 @@ def memory_resources(
     out = np.zeros((*np.broadcast_shapes(d.shape, n.shape), 4))
     lutram_lut = lutram_repl * c.LUTRAM_PRIMITIVE_LUTS + mux_luts(lutram_mult, w)
     bram_mult = _ceil_div(d, _BRAM[bram_shape, 0])
-    out[..., 0] = (
-        np.where(
-            lutram,
-            lutram_lut,
-            np.where(
-                bram, mux_luts(bram_mult, w), np.where(logic & is_rom, rom_logic_luts(d, w), 0)
-            ),
-        )
-        * n
+    luts = np.select(
+        [lutram, bram, logic & is_rom],
+        [lutram_lut, mux_luts(bram_mult, w), rom_logic_luts(d, w)],
+        0,
     )
-    read_register = np.where(d > 1, w, 0)  # a one-word ROM is a constant
-    out[..., 1] = (
-        np.where(
-            bram,
-            0,
-            np.where(logic & ~is_rom, d * w + w, np.where(lutram | logic, read_register, 0)),
-        )
-        * n
-    )
+    out[..., 0] = luts * n
+    # the read register: inside a block RAM; of a ROM in logic, moved to the address (which
+    # the RTL registers anyway); else `width` flip-flops
+    out[..., 1] = np.where(logic & ~is_rom, d * w + w, np.where(lutram, w, 0)) * n
     out[..., 3] = np.where(bram, _BRAM[bram_shape, 3] * _repl(d, w, bram_shape), 0) * n
     return out
 
@@ -198,6 +189,7 @@ class EngineShape:
     requantizes: bool
     weight_store: str  # "dense" | "sparse" | "skip" | "operand"
     max_row_nnz: int
+    full_rows: bool  # every weight nonzero: all skip-layout row masks are the same
     operand_depth_frames: int  # matmul: frames of B the skip buffer holds
 
     @classmethod
@@ -218,6 +210,7 @@ class EngineShape:
             requantizes=not is_last,
             weight_store=weight_store(layer),
             max_row_nnz=max(1, int(layer.row_nnz.max())),
+            full_rows=bool((layer.row_nnz == layer.fan_in).all()),
             operand_depth_frames=operand_depth_frames,
         )
 
@@ -267,6 +260,7 @@ class _Shapes:
     out_bits: np.ndarray
     requantizes: np.ndarray
     max_row_nnz: np.ndarray
+    full_rows: np.ndarray
     operand_depth: np.ndarray
     index_bits: np.ndarray
     dense: np.ndarray  # weight store flags
@@ -297,6 +291,7 @@ class _Shapes:
                     "out_bits": s.out_bits,
                     "requantizes": s.requantizes,
                     "max_row_nnz": s.max_row_nnz,
+                    "full_rows": s.full_rows,
                     "operand_depth": s.operand_depth_frames,
                     "index_bits": max(1, (s.fan_in - 1).bit_length()),
                     "dense": s.weight_store == "dense",
@@ -382,20 +377,30 @@ def engine_resources_many(
     dsp = np.zeros(lut.shape)
     # multipliers: fabric (LUTs, the operand and product registers) or DSPs (which absorb
     # those registers)
-    lut += n_mult * s.lut_mult_luts * s.lut_mult
+    lut += n_mult * s.lut_mult_luts * s.lut_mult * c.LUT_MULT_SCALE
     ff += n_mult * (w + a + s.product_bits) * s.lut_mult
     dsp += n_mult * s.dsp_per_product * (1 - s.lut_mult)
     # the SIMD products and the bias or accumulator summed in one cycle, accumulator-wide
-    lut += pe * (adder_tree_luts(simd, s.acc) + s.acc * c.ADDER_LUTS_PER_BIT)
-    lut += pe * s.acc * c.REQUANT_LUTS_PER_BIT * s.requantizes
+    # (a tree as wide as the products; with DSP products it goes into the DSPs' post-adders)
+    tree_bits = s.product_bits + np.ceil(np.log2(simd))
+    lut += pe * (adder_tree_luts(simd, tree_bits) * s.lut_mult + s.acc * c.ADDER_LUTS_PER_BIT)
+    lut += pe * (s.acc + c.REQUANT_EXTRA_BITS) * c.REQUANT_LUTS_PER_BIT * s.requantizes
     ff += pe * 2 * s.acc  # accumulator and result
     ff += s.rows * s.out_bits  # the output pixel register
-    # selection: lockstep slots pick column chunk j of K/SIMD; otherwise every lane slot picks
-    # any of the K activations
+    # selection: lockstep slots pick column chunk j of K/SIMD; a sparse slot picks among the
+    # columns its ROM words name (at most one per word); a skipping slot walks a priority
+    # chain over the K columns, each step a (value, activation) select and a slot count
     chunk = _ceil_div(k, simd)
-    lut += np.where(s.lockstep, n_mult * mux_luts(chunk, a), n_mult * mux_luts(k, a))
+    sparse_choices = np.minimum(k, np.maximum(lane_words, 1))
+    lut += n_mult * mux_luts(chunk, a) * s.lockstep * c.SELECT_LUTS_SCALE
+    # (ROM indexes and mux merge in synthesis: measured to grow with log2 of the choices)
+    sparse_select = a * np.ceil(np.log2(np.maximum(sparse_choices, 2)))
+    lut += n_mult * sparse_select * s.sparse * c.SPARSE_SELECT_LUTS_PER_BIT
     lut += n_mult * mux_luts(chunk, w) * s.operand  # each lane picks its chunk of a B row
-    lut += n_mult * (k * c.COMPACT_LUTS_PER_SLOT_BIT + mux_luts(s.max_row_nnz, w)) * s.skip
+    # (the row masks are ROM constants: the more different masks a lane holds, the more logic)
+    mask_kinds = np.where(s.full_rows, 1, np.minimum(s.rows // pe, c.COMPACT_MAX_MASK_KINDS))
+    chain = n_mult * k * (w + a) * (1 + np.log2(mask_kinds))
+    lut += chain * c.COMPACT_LUTS_PER_SLOT_BIT * s.skip
     ff += pe * k * s.skip  # remaining work mask
     ff += 2 * k * a  # prefetched and current input vector
     lut += c.ENGINE_CONTROL_LUTS + pe * c.LANE_CONTROL_LUTS

