@@ -2,8 +2,8 @@
 
 rtl/ has no description of the accelerator of its own: it generates from hw_models' contract
 types, the `hw_models.Network` (stages, shapes, widths, weight masks) and its
-`hw_models.Folding` (PE, SIMD), plus what only the RTL needs, each engine's `MemoryImage`
-(integer weight and bias codes, requantization shift and threshold):
+`hw_models.Folding` (PE, SIMD, pixels per cycle), plus what only the RTL needs, each engine's
+`MemoryImage` (integer weight and bias codes, requantization shift and threshold):
 
     design = Design(network, folding, {"fc1": MemoryImage(weight, bias, shift=3), ...})
     generate(design, "out/mlp")                    # generated top + run-time memory files

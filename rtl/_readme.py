@@ -36,11 +36,13 @@ Files:
   layer, which outputs its accumulators.
 
 Simulation inputs and outputs (confirmation harness `rtl/hdl/hws_tb.sv`): the input file holds
-one hex word per pixel (all channels, channel `c` at bits `[c*a_bits +: a_bits]`, two's
-complement when the input is signed), pixels in row-major order, frames back to back. The output
-file holds one hex word per output pixel with channel `m` at `[m*acc_bits +: acc_bits]`, two's
-complement. The cycles file lists, per stage, the cycle of every frame's start and done pulse
-(cycle 0 = first cycle after reset, when frame 0 is available).
+one hex word per loader beat, `in_px` (`shape.json`) consecutive pixels of one row, pixel `j` at
+bits `[j*C*a_bits +: C*a_bits]` and channel `c` of it at `[c*a_bits +: a_bits]` inside that
+(two's complement when the input is signed), beats in row-major order, frames back to back.
+The output file holds one hex word per output pixel with channel `m` at
+`[m*acc_bits +: acc_bits]`, two's complement. The cycles file lists, per stage, the cycle of
+every frame's start and done pulse (cycle 0 = first cycle after reset, when frame 0 is
+available).
 
 Memory files are found at run time by plusarg: `+<layer>_weight=<path>` (likewise `_bias`,
 `_requant`), or `+hws_mem_dir=<dir>` for `<dir>/<layer>_weight.mem` and so on. A missing file

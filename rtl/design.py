@@ -5,7 +5,9 @@
 The accelerator is described once, by hw_models' contract types: `hw_models.Network` (stages,
 shapes, widths, weight masks, activation skipping) and `hw_models.Folding` (PE, SIMD). rtl/ adds
 only what the RTL needs beyond that description: each engine's `MemoryImage` (integer weight and
-bias codes, requantization shift and threshold), a data payload keyed by layer name.
+bias codes, requantization shift and threshold), a data payload keyed by layer name. Pixel
+parallelism comes from the folding too (`Folding.px`: output pixels per cycle of the loader,
+conv2d and max-pool stages).
 
 From these, `Design` derives the RTL-specific quantities (accumulator widths, the weight memory
 layout of SPEC section 6 and its data-dependent sizes, the RTL's weight column order) and the
@@ -182,6 +184,12 @@ class Design:
 
     # -- per layer ------------------------------------------------------------------------------
 
+    def stage_px(self, stage: int) -> int:
+        """Pixels per cycle of pipeline stage `stage` (0 = the loader, `i` = layer i-1): what
+        the stage writes per beat, and the windows a conv2d or max-pool reads per cycle."""
+        name = hw_models.INPUT_NAME if stage == 0 else self.network.layers[stage - 1].name
+        return self.folding.px(name)
+
     def layer(self, name: str) -> LayerSpec:
         """The contract layer `name` (KeyError naming the known layers)."""
         return self.network.layers[self.network.index(name)]
@@ -254,6 +262,7 @@ class Design:
             "out_shape": list(layer.out_shape),
             "a_bits": layer.a_bits,
             "input_signed": layer.input_signed,
+            "px": self.folding.px(layer.name),
         }
         if layer.kind != "linear":
             d |= {"kernel": layer.kernel, "stride": layer.stride, "padding": layer.padding}
@@ -279,7 +288,7 @@ class Design:
     def shape_dict(self) -> dict:
         """The compiled hardware shape (JSON-able): dims, widths, folding, flags."""
         layers = [self.layer_shape_dict(layer) for layer in self.network.layers]
-        return {"in_shape": list(self.in_shape), "layers": layers}
+        return {"in_shape": list(self.in_shape), "in_px": self.stage_px(0), "layers": layers}
 
     def shape_key(self, extra: dict | None = None) -> str:
         """Hash of the hardware shape plus `extra` (contract constants, RTL sources)."""

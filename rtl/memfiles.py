@@ -114,7 +114,8 @@ def write_memories(design: Design, out_dir: str | Path) -> list[Path]:
 
 
 def input_words(design: Design, codes: np.ndarray) -> list[str]:
-    """Input codes (N, C, H, W), or (N, K) for a (K, 1, 1) input, -> harness input lines."""
+    """Input codes (N, C, H, W), or (N, K) for a (K, 1, 1) input, -> harness input lines, one
+    loader beat per line: px consecutive pixels of one row, pixel j at [j*C*bits +: C*bits]."""
     c, h, w = design.in_shape
     x = np.asarray(codes, dtype=np.int64)
     if x.ndim == 2 and (h, w) == (1, 1):
@@ -125,8 +126,9 @@ def input_words(design: Design, codes: np.ndarray) -> list[str]:
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if design.input_signed else (0, 2**bits - 1)
     if x.size and (x.min() < lo or x.max() > hi):
         raise ValueError(f"input codes must be in [{lo}, {hi}] ({bits} bits)")
-    pixels = x.transpose(0, 2, 3, 1).reshape(-1, c)  # (N*H*W, C), pixel-major
-    return _hex_words(pixels, bits)
+    px = design.stage_px(0)
+    beats = x.transpose(0, 2, 3, 1).reshape(-1, px * c)  # (N*H*W/px, px*C), pixel-major
+    return _hex_words(beats, bits)
 
 
 def write_inputs(design: Design, codes: np.ndarray, path: str | Path) -> int:

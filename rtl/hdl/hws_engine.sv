@@ -1,28 +1,34 @@
 // hws_engine: the layer engine of a linear or conv2d stage (SPEC sections 2 and 3).
 //
-// A matrix-vector engine for W (M x FAN_IN) with PE lanes (hws_engine_lane) of SIMD
-// multipliers and weight (always) and activation (ACT_SKIP) zero skipping. Per frame it
-// processes OUT_H * OUT_W input vectors (one for a linear layer, one window per output pixel in
-// row-major order for a conv2d), requests them from its input buffer (hws_vector_buffer or
-// hws_window_buffer, 1-cycle read latency) and writes one output pixel (M channels) per vector
-// to its output buffer; the last layer (REQUANT = 0) outputs raw accumulators.
+// A matrix-vector engine for W (M x FAN_IN) with PX slots of PE lanes (hws_engine_lane) of
+// SIMD multipliers and weight (always) and activation (ACT_SKIP) zero skipping. Per frame it
+// processes OUT_H * OUT_W / PX groups of PX input vectors (one vector for a linear layer, PX
+// windows of consecutive output pixels of one row, groups in row-major order, for a conv2d),
+// requests them from its input buffer (hws_vector_buffer or hws_window_buffer, 1-cycle read
+// latency; vector j of a group at bits [j*FAN_IN*A_BITS +: FAN_IN*A_BITS]) and writes PX
+// output pixels (M channels each, pixel j at [j*M*OUT_BITS +: M*OUT_BITS]) per group to its
+// output buffer; the last layer (REQUANT = 0) outputs raw accumulators. Slot j computes vector
+// j of the group; all slots take a group at once.
 //
-// Cycle behaviour (SPEC section 4). The lanes take vectors back to back, across frames:
-//   start_o (cycle s; needs in_avail_i, out_free_i, and the previous frame's last vector in
-//                  the lanes) requests vector 0; it arrives in s + 1 (ENGINE_FILL = 1);
-//   a vector enters the lanes (swap) in the cycle the lanes finish the previous one, or when
-//                  it arrives if they are idle, and vector v + 1 is requested in that cycle;
-//                  the lanes then take max_p L_p(v) cycles (lanes are synchronous per vector);
-//   release_o      pulses when the frame's last vector enters the lanes: the input buffer is
+// Cycle behaviour (SPEC section 4, a group for a vector). The slots take groups back to back,
+// across frames:
+//   start_o (cycle s; needs in_avail_i, out_free_i, and the previous frame's last group in
+//                  the lanes) requests group 0; it arrives in s + 1 (ENGINE_FILL = 1);
+//   a group enters the slots (swap) in the cycle the slowest lane of all slots finishes the
+//                  previous one, or when it arrives if they are idle, and group g + 1 is
+//                  requested in that cycle; the slots then take max_j max_p L_p(vector j)
+//                  cycles (lanes and slots are synchronous per group);
+//   release_o      pulses when the frame's last group enters the slots: the input buffer is
 //                  no longer needed, and the next frame may start in that same cycle;
-//   output pixel v is written (m_pix_valid_o) 4 cycles after the lanes finish vector v, and
-//   done_o pulses ENGINE_DRAIN = 5 cycles after they finish the frame's last vector.
-// Latency: 1 + sum_v max_p L_p(v) + 5 cycles per frame. Throughput: one frame per
-// sum_v max_p L_p(v) cycles (fill and drain overlap the neighbouring frames). Backpressure:
-// frame level only, through in_avail_i / out_free_i (the ping-pong buffers).
+//   output pixels of group g are written (m_pix_valid_o) 4 cycles after the slots finish it,
+//   and done_o pulses ENGINE_DRAIN = 5 cycles after they finish the frame's last group.
+// Latency: 1 + sum_g max_j max_p L_p + 5 cycles per frame. Throughput: one frame per
+// sum_g max_j max_p L_p cycles (fill and drain overlap the neighbouring frames).
+// Backpressure: frame level only, through in_avail_i / out_free_i (the ping-pong buffers).
 //
 // Run-time memories (hws_pkg): <NAME>_weight in the layout STORE (SPEC section 6, see
-// hws_engine_lane; the dense memory, shared by the lanes, lives here), <NAME>_bias (M lines of
+// hws_engine_lane; the dense memory, shared by all lanes of all slots, lives here; the sparse
+// and skip memories are per lane, one copy per slot), <NAME>_bias (M lines of
 // ACC_BITS), and when REQUANT <NAME>_requant (2 lines of 32 bits: shift, two's complement;
 // threshold). The README of a generated directory spells out the word formats.
 // Synthesis (SYNTHESIS defined): the memories are ROMs initialised from <NAME>_weight.mem and
@@ -46,13 +52,14 @@ module hws_engine #(
   parameter int unsigned OUT_BITS        = 8,   // bits per output channel (ACC_BITS if !REQUANT)
   parameter int unsigned OUT_H           = 1,   // output rows (windows per column)
   parameter int unsigned OUT_W           = 1,   // output columns
+  parameter int unsigned PX              = 1,   // slots: output pixels per group, divides OUT_W
 `ifdef SYNTHESIS
   parameter              NAME            = "layer",  // memory file name prefix
 `else
   parameter string       NAME            = "layer",  // run-time memory name prefix
 `endif
   localparam int unsigned ROW_BITS = hws_pkg::idx_bits(OUT_H),
-  localparam int unsigned COL_BITS = hws_pkg::idx_bits(OUT_W)
+  localparam int unsigned COL_BITS = hws_pkg::idx_bits(OUT_W / PX)
 ) (
   input  wire logic                       clk_i,
   input  wire logic                       rst_ni,
@@ -67,14 +74,15 @@ module hws_engine #(
   output logic [ROW_BITS-1:0]             m_win_row_o,
   output logic [COL_BITS-1:0]             m_win_col_o,
   input  wire logic                       s_win_valid_i,
-  input  wire logic [FAN_IN*A_BITS-1:0]   s_win_data_i,
+  input  wire logic [PX*FAN_IN*A_BITS-1:0] s_win_data_i,
   // output pixels
   output logic                            m_pix_valid_o,
-  output logic [M*OUT_BITS-1:0]           m_pix_data_o
+  output logic [PX*M*OUT_BITS-1:0]        m_pix_data_o
 );
 
   localparam int unsigned ROWS     = M / PE;
-  localparam int unsigned N_VEC    = OUT_H * OUT_W;
+  localparam int unsigned COLS     = OUT_W / PX;  // groups per output row
+  localparam int unsigned VEC_BITS = FAN_IN * A_BITS;
   localparam int unsigned LROW_BITS = hws_pkg::idx_bits(ROWS);
   localparam int unsigned GROUPS   = (FAN_IN + SIMD - 1) / SIMD;
   localparam int unsigned DENSE_ABITS = hws_pkg::idx_bits(ROWS * GROUPS);
@@ -83,6 +91,9 @@ module hws_engine #(
 `ifndef SYNTHESIS
   initial begin
     if (PE < 1 || M % PE != 0) $error("hws_engine %s: PE (%0d) must divide M (%0d)", NAME, PE, M);
+    if (PX < 1 || OUT_W % PX != 0) begin
+      $error("hws_engine %s: PX (%0d) must divide OUT_W (%0d)", NAME, PX, OUT_W);
+    end
     if (!REQUANT && OUT_BITS != ACC_BITS) begin
       $error("hws_engine %s: without requantization OUT_BITS must equal ACC_BITS", NAME);
     end
@@ -108,17 +119,17 @@ module hws_engine #(
   end
 `endif
 
-  // ---- vector sequencer: fetches the frame's vectors in order, one ahead of the lanes
-  logic                fetching_q;  // a frame's vectors are being fetched (not yet released)
-  logic [ROW_BITS-1:0] nxt_row_q;   // coordinates of the next vector to fetch
+  // ---- group sequencer: fetches the frame's groups in order, one ahead of the slots
+  logic                fetching_q;  // a frame's groups are being fetched (not yet released)
+  logic [ROW_BITS-1:0] nxt_row_q;   // coordinates (row, column group) of the next to fetch
   logic [COL_BITS-1:0] nxt_col_q;
-  logic                req_last, req_last_q;  // the vector requested (last cycle) is the last
-  logic                pf_valid_q, pf_last_q; // the prefetch register holds a vector
-  logic                ready, ready_last;     // a vector can enter the lanes this cycle
-  logic                comp_q, cur_last_q;    // the lanes hold a vector (the frame's last)
+  logic                req_last, req_last_q;  // the group requested (last cycle) is the last
+  logic                pf_valid_q, pf_last_q; // the prefetch register holds a group
+  logic                ready, ready_last;     // a group can enter the slots this cycle
+  logic                comp_q, cur_last_q;    // the slots hold a group (the frame's last)
   logic                swap, all_fin, vec_end;
-  logic [PE-1:0]       fin;
-  logic [FAN_IN*A_BITS-1:0] pf_q, win_q;
+  logic [PX*PE-1:0]    fin;                   // lane p of slot j at bit j*PE + p
+  logic [PX*VEC_BITS-1:0] pf_q, win_q;
 
   assign all_fin    = &fin;
   assign ready      = pf_valid_q || s_win_valid_i;
@@ -131,7 +142,7 @@ module hws_engine #(
   assign m_win_req_o = start_o || (swap && !ready_last);
   assign m_win_row_o = start_o ? '0 : nxt_row_q;
   assign m_win_col_o = start_o ? '0 : nxt_col_q;
-  assign req_last    = (m_win_row_o == ROW_BITS'(OUT_H - 1)) && (m_win_col_o == COL_BITS'(OUT_W - 1));
+  assign req_last    = (m_win_row_o == ROW_BITS'(OUT_H - 1)) && (m_win_col_o == COL_BITS'(COLS - 1));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -146,9 +157,9 @@ module hws_engine #(
     end else begin
       if (start_o) fetching_q <= 1'b1;
       else if (release_o) fetching_q <= 1'b0;
-      if (m_win_req_o) begin  // advance the fetch coordinates past the requested vector
+      if (m_win_req_o) begin  // advance the fetch coordinates past the requested group
         req_last_q <= req_last;
-        if (m_win_col_o == COL_BITS'(OUT_W - 1)) begin
+        if (m_win_col_o == COL_BITS'(COLS - 1)) begin
           nxt_col_q <= '0;
           nxt_row_q <= m_win_row_o + 1'b1;
         end else begin
@@ -156,7 +167,7 @@ module hws_engine #(
           nxt_row_q <= m_win_row_o;
         end
       end
-      // a requested vector arrives one cycle later; it waits in pf_q unless it enters now
+      // a requested group arrives one cycle later; it waits in pf_q unless it enters now
       pf_valid_q <= !swap && ready;
       if (!pf_valid_q) pf_last_q <= req_last_q;
       if (swap) begin
@@ -173,9 +184,10 @@ module hws_engine #(
     if (swap) win_q <= pf_valid_q ? pf_q : s_win_data_i;
   end
 
-  // ---- dense weights: one memory PE*SIMD*W_BITS wide, read in lockstep by every lane
+  // ---- dense weights: one memory PE*SIMD*W_BITS wide, read in lockstep by every lane of
+  // every slot (dense lanes are data-independent, so all slots run the same addresses)
   logic [PE*SIMD*W_BITS-1:0] dense_mem [DENSE_WORDS];
-  logic [DENSE_ABITS-1:0]    dense_addr [PE];
+  logic [DENSE_ABITS-1:0]    dense_addr [PX*PE];
   logic [PE*SIMD*W_BITS-1:0] dense_word_q;  // dense_mem at the lanes' current word
 `ifdef SYNTHESIS
   if (STORE == 0) begin : gen_dense_rom
@@ -194,41 +206,49 @@ module hws_engine #(
   // synchronous read (block-RAM style): the lanes give the address of the next cycle's word
   always_ff @(posedge clk_i) dense_word_q <= dense_mem[(STORE == 0) ? dense_addr[0] : '0];
 
-  // ---- lanes, requantization and the output pixel
-  logic [PE-1:0]              res_valid;
-  logic [LROW_BITS-1:0]       res_row [PE];
-  logic signed [ACC_BITS-1:0] res_acc [PE];
-  logic [OUT_BITS-1:0]        res_out [PE];
+  // ---- slots of lanes, requantization and the output pixels; lane p of slot j is index
+  // j*PE + p below
+  logic [PX*PE-1:0]           res_valid;
+  logic [LROW_BITS-1:0]       res_row [PX*PE];
+  logic signed [ACC_BITS-1:0] res_acc [PX*PE];
+  logic [OUT_BITS-1:0]        res_out [PX*PE];
 
-  for (genvar p = 0; p < int'(PE); p++) begin : gen_lane
-    hws_engine_lane #(
-      .FAN_IN(FAN_IN), .ROWS(ROWS), .PE(PE), .LANE(p), .SIMD(SIMD), .W_BITS(W_BITS),
-      .A_BITS(A_BITS), .A_SIGNED(A_SIGNED), .ACC_BITS(ACC_BITS), .ACT_SKIP(ACT_SKIP),
-      .STORE(STORE), .MAX_NNZ(MAX_NNZ), .DEPTH(DEPTH), .NAME(NAME)
-    ) u_lane (
-      .clk_i, .rst_ni, .vec_start_i(swap), .win_i(win_q), .dense_addr_o(dense_addr[p]),
-      .dense_w_i(dense_word_q[p*SIMD*W_BITS +: SIMD*W_BITS]), .fin_o(fin[p]),
-      .res_valid_o(res_valid[p]), .res_row_o(res_row[p]), .res_acc_o(res_acc[p])
-    );
-    if (REQUANT) begin : gen_requant
-      hws_requant #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS)) u_requant (
-        .acc_i(res_acc[p]), .shift_i(rq_mem[0]), .threshold_i(rq_mem[1]), .y_o(res_out[p])
+  for (genvar j = 0; j < int'(PX); j++) begin : gen_slot
+    for (genvar p = 0; p < int'(PE); p++) begin : gen_lane
+      localparam int unsigned I = j * PE + p;
+      hws_engine_lane #(
+        .FAN_IN(FAN_IN), .ROWS(ROWS), .PE(PE), .LANE(p), .SIMD(SIMD), .W_BITS(W_BITS),
+        .A_BITS(A_BITS), .A_SIGNED(A_SIGNED), .ACC_BITS(ACC_BITS), .ACT_SKIP(ACT_SKIP),
+        .STORE(STORE), .MAX_NNZ(MAX_NNZ), .DEPTH(DEPTH), .NAME(NAME)
+      ) u_lane (
+        .clk_i, .rst_ni, .vec_start_i(swap), .win_i(win_q[j*VEC_BITS +: VEC_BITS]),
+        .dense_addr_o(dense_addr[I]), .dense_w_i(dense_word_q[p*SIMD*W_BITS +: SIMD*W_BITS]),
+        .fin_o(fin[I]), .res_valid_o(res_valid[I]), .res_row_o(res_row[I]),
+        .res_acc_o(res_acc[I])
       );
-    end else begin : gen_raw
-      assign res_out[p] = OUT_BITS'(res_acc[p]);
+      if (REQUANT) begin : gen_requant
+        hws_requant #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS)) u_requant (
+          .acc_i(res_acc[I]), .shift_i(rq_mem[0]), .threshold_i(rq_mem[1]), .y_o(res_out[I])
+        );
+      end else begin : gen_raw
+        assign res_out[I] = OUT_BITS'(res_acc[I]);
+      end
     end
   end
 
-  logic [M*OUT_BITS-1:0] out_pix_q;
-  logic [3:0]            vend_q;  // vector-end pulses travelling down the lane pipeline
-  logic [4:0]            fend_q;  // the same for the frame's last vector
+  logic [PX*M*OUT_BITS-1:0] out_pix_q;
+  logic [3:0]               vend_q;  // group-end pulses travelling down the lane pipeline
+  logic [4:0]               fend_q;  // the same for the frame's last group
 
-  // lane p's local row r is channel r * PE + p: constant slices, no address arithmetic
+  // lane p's local row r is channel r * PE + p of its slot's pixel: constant slices, no
+  // address arithmetic
   always_ff @(posedge clk_i) begin
-    for (int p = 0; p < int'(PE); p++) begin
-      for (int r = 0; r < int'(ROWS); r++) begin
-        if (res_valid[p] && res_row[p] == LROW_BITS'(r)) begin
-          out_pix_q[(r * PE + p) * OUT_BITS +: OUT_BITS] <= res_out[p];
+    for (int j = 0; j < int'(PX); j++) begin
+      for (int p = 0; p < int'(PE); p++) begin
+        for (int r = 0; r < int'(ROWS); r++) begin
+          if (res_valid[j * PE + p] && res_row[j * PE + p] == LROW_BITS'(r)) begin
+            out_pix_q[(j * M + r * PE + p) * OUT_BITS +: OUT_BITS] <= res_out[j * PE + p];
+          end
         end
       end
     end

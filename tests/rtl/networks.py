@@ -145,10 +145,15 @@ def maxpool(
     return spec, None, None
 
 
-def design(name: str, parts: list[Part] | tuple[Part, ...]) -> Design:
-    """The design of `parts` in pipeline order."""
+def design(
+    name: str, parts: list[Part] | tuple[Part, ...], pixels: dict[str, int] | None = None
+) -> Design:
+    """The design of `parts` in pipeline order; `pixels` gives the px of stages ("input" for
+    the loader) that handle several output pixels per cycle."""
     network = Network(name, tuple(spec for spec, _, _ in parts))
-    folding = Folding.from_dict({spec.name: fold for spec, _, fold in parts if fold is not None})
+    folding = Folding.from_dict(
+        {spec.name: fold for spec, _, fold in parts if fold is not None}, pixels
+    )
     memories = {spec.name: memory for spec, memory, _ in parts if memory is not None}
     return Design(network, folding, memories)
 

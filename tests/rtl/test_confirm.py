@@ -56,6 +56,26 @@ def test_random_cnn(sparsity, act_skip):
     _assert_confirmed(network, nw.random_inputs(rng, network, 6, density=0.5))
 
 
+def random_pixel_cnn(rng, sparsity: float, act_skip: bool, conv2_px: int) -> Design:
+    """conv (px 2) -> maxpool (px 2) -> conv (px conv2_px) -> linear, loader px 2."""
+    every = {"act_skip": act_skip, "sparsity": sparsity}
+    conv1 = nw.engine(rng, "conv1", "conv2d", (2, 6, 8), 4, signed=True, pe=2, simd=4, **every)
+    pool1 = nw.maxpool("pool1", (4, 6, 8), kernel=2, stride=2, a_bits=4)
+    conv2 = nw.engine(rng, "conv2", "conv2d", (4, 3, 4), 4, pe=2, simd=8, **every)
+    fc = nw.engine(rng, "fc", "linear", (4, 3, 4), 3, pe=3, simd=4, out_bits=None, **every)
+    pixels = {"input": 2, "conv1": 2, "pool1": 2, "conv2": conv2_px}
+    return nw.design("pixel_cnn", (conv1, pool1, conv2, fc), pixels)
+
+
+@pytest.mark.parametrize(
+    ("sparsity", "act_skip", "conv2_px"), [(0.0, False, 2), (0.6, True, 2), (0.6, True, 1)]
+)
+def test_pixel_parallel_cnn(sparsity, act_skip, conv2_px):
+    rng = np.random.default_rng(5)
+    network = random_pixel_cnn(rng, sparsity, act_skip, conv2_px)
+    _assert_confirmed(network, nw.random_inputs(rng, network, 6, density=0.5))
+
+
 DIGITS_FOLDS = {
     "digits-mlp": {"fc1": (4, 8), "fc2": (2, 4), "fc3": (5, 2)},
     "digits-cnn": {"conv1": (2, 2), "conv2": (4, 8), "fc1": (2, 4)},

@@ -1,6 +1,8 @@
 """hws_engine: sparse matrix-vector layer engine, outputs bit-exact to the integer reference
 model; frames overlap, and every start, release and done cycle is the one of SPEC section 4
-(work sum_v max_p L_p(v) per frame, fill ENGINE_FILL, drain ENGINE_DRAIN)."""
+(work sum_v max_p L_p(v) per frame, fill ENGINE_FILL, drain ENGINE_DRAIN). With pixel
+parallelism px, groups of px vectors go through px slots of lanes: the work is
+sum_g max_j max_p L_p(vector g*px + j)."""
 
 import numpy as np
 import pytest
@@ -21,9 +23,17 @@ SHAPES = {
     "wide-simd-last": (4, 32, 4, 32, 8, 2, False, False, None, 1, 3),
     "one-cycle-vectors": (5, 12, 5, 8, 3, 3, False, True, 3, 2, 1),
 }
+# (shape, px): slots of lanes, OUT_W divisible by px
+PIXEL_SHAPES = {
+    "px2-skip": ((8, 18, 2, 4, 4, 4, False, True, 4, 2, 4), 2),
+    "px3-skip-last": ((6, 12, 3, 2, 4, 3, True, True, None, 2, 3), 3),
+    "px2-no-skip": ((4, 9, 2, 2, 3, 4, False, False, 4, 3, 2), 2),
+}
 
 
-def _case(shape, sparsity: float, density: float, seed: int) -> tuple[dict, dict, dict]:
+def _case(
+    shape, sparsity: float, density: float, seed: int, px: int = 1
+) -> tuple[dict, dict, dict]:
     m, k, pe, simd, w_bits, a_bits, signed, skip, out_bits, oh, ow = shape
     rng = np.random.default_rng(seed)
     weight = random_weights(rng, (m, k), w_bits, sparsity)
@@ -52,19 +62,21 @@ def _case(shape, sparsity: float, density: float, seed: int) -> tuple[dict, dict
     if shift is not None:
         out = FixedPoint(out_bits, 0, signed=False)
         acc = requantize(acc, shift, 1, out)
-    expected = [pack(v, out_bits or acc_bits) for v in acc.reshape(-1, m)]
+    # one output beat per group: px pixels of M channels, pixel j at [j*M*bits +: M*bits]
+    expected = [pack(v, out_bits or acc_bits) for v in acc.reshape(-1, px * m)]
     case = {
-        "m": m, "fan_in": k, "pe": pe, "simd": simd, "out_h": oh, "out_w": ow,
+        "m": m, "fan_in": k, "pe": pe, "simd": simd, "out_h": oh, "out_w": ow, "px": px,
         "a_bits": a_bits, "acc_bits": acc_bits, "act_skip": skip,
         "requant": None if shift is None else [shift, 1, out_bits],
         "fill": ENGINE_FILL, "drain": ENGINE_DRAIN, "weight": weight.tolist(),
         "expected_pixels": expected, "frames": frames.tolist(), "seed": seed, "out_busy": 0.3,
     }  # fmt: skip
     # the layer's own parameters (weight layout included), as vectors of an OUT_H x OUT_W frame
+    # computed px at a time
     params = {
         k: int(v) if isinstance(v, bool) else (f'"{v}"' if isinstance(v, str) else v)
         for k, v in engine_parameters(eng, "eng").items()
-    } | {"OUT_H": oh, "OUT_W": ow}
+    } | {"OUT_H": oh, "OUT_W": ow, "PX": px}
     files = {name: "\n".join(lines) + "\n" for name, lines in memory_files(eng, "eng").items()}
     return case, params, files
 
@@ -75,6 +87,21 @@ def test_engine(cocotb_sim, shape, sparsity, density):
     case, params, files = _case(
         SHAPES[shape], sparsity, density, seed=len(shape) + int(10 * density)
     )
+    cocotb_sim(
+        "hws_engine",
+        params,
+        "tests.rtl.benches.engine_bench",
+        case,
+        plusargs=["+hws_mem_dir=."],
+        files=files,
+    )
+
+
+@pytest.mark.parametrize("shape", list(PIXEL_SHAPES), ids=list(PIXEL_SHAPES))
+@pytest.mark.parametrize(("sparsity", "density"), [(0.0, 1.0), (0.7, 0.5)], ids=["dense", "sparse"])
+def test_engine_pixels(cocotb_sim, shape, sparsity, density):
+    dims, px = PIXEL_SHAPES[shape]
+    case, params, files = _case(dims, sparsity, density, seed=px + int(10 * density), px=px)
     cocotb_sim(
         "hws_engine",
         params,

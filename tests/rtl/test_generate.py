@@ -172,3 +172,54 @@ def test_stages_without_rtl_raise_not_implemented(kind):
     last = LayerSpec("y", "linear", (16, 1, 1), (2, 1, 1))
     with pytest.raises(NotImplementedError, match=kind):
         Design(Network("n", (spec, last)), Folding.from_dict({"y": (1, 1)}), {})
+
+
+def _pixel_cnn(pixels: dict[str, int]) -> Design:
+    """conv (2, 4, 6) -> maxpool -> linear, with the given px per stage."""
+    rng = np.random.default_rng(2)
+    conv = nw.engine(rng, "conv", "conv2d", (2, 4, 6), 3, signed=True, pe=3, simd=2)
+    pool = nw.maxpool("pool", (3, 4, 6), kernel=2, stride=2, a_bits=4)
+    fc = nw.engine(rng, "fc", "linear", (3, 2, 3), 2, out_bits=None)
+    return nw.design("pix", (conv, pool, fc), pixels)
+
+
+def test_pixels_per_cycle_are_part_of_the_shape_and_the_top():
+    one, two = _pixel_cnn({}), _pixel_cnn({"input": 2, "conv": 2, "pool": 3})
+    assert one.shape_key() != two.shape_key()
+    assert two.shape_dict()["in_px"] == 2 and two.shape_dict()["layers"][1]["px"] == 3
+    top = generate_top(two)
+    assert "IN_BEAT_BITS = 2 * 8" in top  # the loader takes 2 pixels of 2 x 4 bits per beat
+    # conv: 2 slots; its window buffer written 2 and read 2 at a time; the pool reads 3
+    assert top.count(".PX(2)") == 2 and top.count(".PX(3)") == 1
+    assert ".WRITE_PX(2),\n    .READ_PX(2)" in top and ".WRITE_PX(2),\n    .READ_PX(3)" in top
+    assert ".WRITE_PX(3)\n" in top  # the pool's 3 pixels per beat into the linear's vector
+
+
+def test_input_beats_pack_px_pixels_of_a_row():
+    design = _pixel_cnn({"input": 3})
+    x = np.arange(48).reshape(1, 2, 4, 6) % 8 - 4
+    words = input_words(design, x)
+    assert len(words) == 8  # 24 pixels, 3 per beat
+    pixels = [(x[0, 0, 0, j] & 15) | (x[0, 1, 0, j] & 15) << 4 for j in range(3)]
+    assert words[0] == f"{pixels[0] | pixels[1] << 8 | pixels[2] << 16:06x}"
+
+
+@pytest.mark.parametrize(
+    ("pixels", "message"),
+    [
+        ({"fc": 2}, "only conv2d and max-pool stages"),
+        ({"conv": 4}, "must divide its output width 6"),
+        ({"input": 4}, "must divide its output width 6"),
+        ({"nowhere": 2}, "not a stage of"),
+    ],
+)
+def test_pixels_per_cycle_are_checked(pixels, message):
+    with pytest.raises(ValueError, match=message):
+        _pixel_cnn(pixels)
+
+
+def test_last_layer_keeps_one_pixel_per_beat():
+    rng = np.random.default_rng(1)
+    conv = nw.engine(rng, "conv", "conv2d", (1, 4, 4), 2, out_bits=None)
+    with pytest.raises(ValueError, match="not the last layer"):
+        nw.design("last", (conv,), {"conv": 2})

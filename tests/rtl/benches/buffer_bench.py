@@ -1,7 +1,8 @@
 """cocotb bench of the ping-pong frame buffers (hws_window_buffer, hws_vector_buffer, and
-through them hws_pingpong): a producer writing random frames with gaps, a consumer reading
-every window (or the whole vector) with gaps, a numpy model of the windows (stride, zero
-padding, (kh, kw, cin) order) and a model of the bank flags (SPEC section 4: the producer
+through them hws_pingpong): a producer writing random frames with gaps, `write_px` pixels of a
+row per beat, a consumer reading every group of `read_px` windows (or the whole vector) with
+gaps, a numpy model of the windows (stride, zero padding, (kh, kw, cin) order, window j of a
+group at the j-th slot of the read word) and a model of the bank flags (SPEC section 4: the producer
 claims a bank when it starts a frame, possibly before its previous frame's done pulse, as an
 overlapping stage does; a frame is readable HANDOFF cycles after its done pulse; a bank is
 free in the cycle its consumer releases it).
@@ -15,7 +16,8 @@ from tests.rtl.benches.common import InOrderChecker, load_case, pack, start_and_
 
 
 def expected_reads(case: dict, frame: np.ndarray) -> list[int]:
-    """Read words of one (C, H, W) frame: every window in row-major order, or the vector."""
+    """Read words of one (C, H, W) frame: every group of `read_px` windows (consecutive
+    output pixels of one row) in row-major order, or the vector."""
     c, bits = frame.shape[0], case["bits"]
     if case["kind"] == "vector":
         return [pack(frame.transpose(1, 2, 0).reshape(-1), bits)]
@@ -23,22 +25,26 @@ def expected_reads(case: dict, frame: np.ndarray) -> list[int]:
     padded = np.pad(frame, ((0, 0), (p, p), (p, p)))
     oh = (padded.shape[1] - k) // s + 1
     ow = (padded.shape[2] - k) // s + 1
+    px = case.get("read_px", 1)
     words = []
     for r in range(oh):
-        for q in range(ow):
-            win = padded[:, r * s : r * s + k, q * s : q * s + k]  # (C, kh, kw)
-            words.append(pack(win.transpose(1, 2, 0).reshape(-1), bits))
-    assert len(words) == oh * ow and c >= 1
+        for g in range(ow // px):
+            wins = [
+                padded[:, r * s : r * s + k, q * s : q * s + k].transpose(1, 2, 0).reshape(-1)
+                for q in range(g * px, (g + 1) * px)
+            ]  # each (kh, kw, C) flattened
+            words.append(pack(np.concatenate(wins), bits))
+    assert len(words) == oh * ow // px and c >= 1
     return words
 
 
 class Producer:
-    """Claims a bank (prod_start) and writes frames pixel by pixel with random gaps; pulses
-    prod_done 1-4 cycles after the last pixel, and may claim the next bank before that, but
-    writes the next frame only from its done cycle on."""
+    """Claims a bank (prod_start) and writes frames `px` pixels of a row per beat with random
+    gaps; pulses prod_done 1-4 cycles after the last beat, and may claim the next bank before
+    that, but writes the next frame only from its done cycle on."""
 
-    def __init__(self, dut, frames, bits, rng) -> None:
-        self.dut, self.frames, self.bits, self.rng = dut, frames, bits, rng
+    def __init__(self, dut, frames, bits, rng, px=1) -> None:
+        self.dut, self.frames, self.bits, self.rng, self.px = dut, frames, bits, rng, px
         self.n, self.pix, self.writing, self.done_due, self.done_wait = 0, 0, False, False, 0
         self.start_cycles: list[int] = []
         self.done_cycles: list[int] = []
@@ -62,9 +68,11 @@ class Producer:
         if self.writing and not self.done_due and (started or self.rng.random() < 0.8):
             frame = self.frames[self.n]
             h, w = frame.shape[1:]
-            dut.s_pix_data_i.value = pack(frame[:, self.pix // w, self.pix % w], self.bits)
+            row, col = self.pix // w, self.pix % w
+            beat = frame[:, row, col : col + self.px].T.reshape(-1)  # pixel-major
+            dut.s_pix_data_i.value = pack(beat, self.bits)
             write = True
-            self.pix += 1
+            self.pix += self.px
             if self.pix == h * w:
                 self.writing, self.n = False, self.n + 1
                 self.done_due = True  # done pulse in a later cycle
@@ -97,9 +105,9 @@ class Consumer:
             self.reading, self.req = True, 0
         request = self.reading and (start or self.rng.random() < 0.8)
         if request and self.case["kind"] == "window":
-            ow = self.case["out_w"]
-            dut.rd_row_i.value = self.req // ow
-            dut.rd_col_i.value = self.req % ow
+            groups = self.case["out_w"] // self.case.get("read_px", 1)
+            dut.rd_row_i.value = self.req // groups
+            dut.rd_col_i.value = self.req % groups
         dut.rd_req_i.value = int(request)
         if request:
             self.req += 1
@@ -118,7 +126,7 @@ async def buffer_frames(dut):
         for word in expected_reads(case, frame):
             reads.expect(word)
     handoff = case["handoff"]
-    producer = Producer(dut, frames, case["bits"], rng)
+    producer = Producer(dut, frames, case["bits"], rng, case.get("write_px", 1))
     consumer = Consumer(dut, case, rng, reads)
     for name in ("prod_start_i", "prod_done_i", "cons_done_i", "s_pix_valid_i", "rd_req_i"):
         getattr(dut, name).value = 0

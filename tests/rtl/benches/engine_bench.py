@@ -1,4 +1,5 @@
-"""cocotb bench of hws_engine: a frame source answering the engine's vector requests, a pixel
+"""cocotb bench of hws_engine: a frame source answering the engine's group requests (`px`
+vectors of consecutive output pixels of one row per request, px = 1 for one vector), a pixel
 monitor, the expected pixels (from the integer reference model of search.transforms, computed
 by the pytest entry, so the simulator's Python needs no torch), the SPEC section 3-4 cycle
 model of the overlapped engine, and in-order checkers.
@@ -16,8 +17,9 @@ from tests.rtl.benches.common import InOrderChecker, load_case, pack, start_and_
 
 
 class EngineModel:
-    """Work of one vector and one frame (SPEC section 3), and the cycles of a frame's release
-    and done given its start (SPEC section 4)."""
+    """Work of one group of `px` vectors (the slowest lane of all slots, SPEC section 3) and of
+    one frame, and the cycles of a frame's release and done given its start (SPEC section 4,
+    a group for a vector)."""
 
     def __init__(self, case: dict) -> None:
         self.w = np.array(case["weight"], dtype=np.int64)  # (M, K)
@@ -31,24 +33,31 @@ class EngineModel:
         lanes = rows.reshape(-1, c["pe"]).sum(axis=0)  # row o belongs to lane o mod PE
         return int(lanes.max())
 
+    def groups(self, frame: np.ndarray) -> np.ndarray:
+        """(groups, px, K): the frame's vectors, `px` consecutive ones per group."""
+        return frame.reshape(-1, self.c["px"], frame.shape[-1])
+
+    def group_cycles(self, group: np.ndarray) -> int:
+        return max(self.vector_cycles(x) for x in group)
+
     def frame_work(self, frame: np.ndarray) -> int:
-        return sum(self.vector_cycles(x) for x in frame)
+        return sum(self.group_cycles(g) for g in self.groups(frame))
 
     def started(self, frame: np.ndarray, cycle: int) -> tuple[int, int]:
         """(release, done) cycles of a frame started in `cycle`."""
         end = max(cycle + self.c["fill"], self.lanes_free) + self.frame_work(frame)
         self.lanes_free = end
-        return end - self.vector_cycles(frame[-1]), end + self.c["drain"]
+        return end - self.group_cycles(self.groups(frame)[-1]), end + self.c["drain"]
 
 
 @cocotb.test()
 async def engine_frames(dut):
     case = load_case()
-    for name in ("M", "FAN_IN", "PE", "SIMD", "OUT_H", "OUT_W"):
+    for name in ("M", "FAN_IN", "PE", "SIMD", "OUT_H", "OUT_W", "PX"):
         assert int(getattr(dut, name).value) == case[name.lower()], name
     model = EngineModel(case)
     frames = [np.array(f, dtype=np.int64) for f in case["frames"]]  # (N, vectors, K)
-    a_bits, out_w = case["a_bits"], case["out_w"]
+    a_bits, px, cols = case["a_bits"], case["px"], case["out_w"] // case["px"]
     rng = np.random.default_rng(case["seed"])
     # frames arrive close together (back to back, overlapping) and sometimes far apart
     gaps = np.where(rng.random(len(frames)) < 0.5, 0, rng.integers(1, 40, len(frames)))
@@ -75,7 +84,8 @@ async def engine_frames(dut):
         dut.out_free_i.value = int(free)
         if pending is not None:  # answer last cycle's request (1-cycle read latency)
             frame, (row, col) = frames[pending[0]], pending[1]
-            dut.s_win_data_i.value = pack(frame[row * out_w + col], a_bits)
+            first = (row * cols + col) * px
+            dut.s_win_data_i.value = pack(frame[first : first + px].reshape(-1), a_bits)
             dut.s_win_valid_i.value = 1
         else:
             dut.s_win_valid_i.value = 0

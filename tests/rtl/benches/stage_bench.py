@@ -1,7 +1,8 @@
 """cocotb benches of the simple stages: hws_maxpool (a window source; expected pixels from the
-reference `MaxPool` of search.transforms, computed by the pytest entry) and hws_loader (a
-stalling pixel stream). Both check outputs in order and the frame times exactly (SPEC sections
-2 and 4) plus the start rule, cycle by cycle."""
+reference `MaxPool` of search.transforms, computed by the pytest entry; `px` windows per request
+and px pixels per output beat) and hws_loader (a stalling stream of beats). Both check outputs
+in order and the frame times exactly (SPEC sections 2 and 4) plus the start rule, cycle by
+cycle."""
 
 import cocotb
 import numpy as np
@@ -17,25 +18,30 @@ async def maxpool_frames(dut):
     frames = np.array(case["frames"], dtype=np.int64)  # (N, C, H, W)
     pooled = np.array(case["pooled"], dtype=np.int64)  # reference model, (N, C, OH, OW)
     n, _, oh, ow = pooled.shape
+    px = case["px"]
+    groups = oh * ow // px
     pixels = InOrderChecker("pixels")
     releases, dones = InOrderChecker("release cycles"), InOrderChecker("done cycles")
     for f in pooled:
         for r in range(oh):
-            for q in range(ow):
-                pixels.expect(pack(f[:, r, q], bits))
+            for g in range(ow // px):  # one beat: px pixels, pixel-major
+                pixels.expect(pack(f[:, r, g * px : (g + 1) * px].T.reshape(-1), bits))
     rng = np.random.default_rng(case["seed"])
     await start_and_reset(dut)
     dut.s_win_valid_i.value = 0
     busy, n_started, n_done, pending, errors = False, 0, 0, None, []
-    for cycle in range(n * (case["fixed_drain"] + oh * ow) * 4 + 100):
+    for cycle in range(n * (case["fixed_drain"] + groups) * 4 + 100):
         await RisingEdge(dut.clk_i)
         avail, free = n_started < n and rng.random() < 0.7, rng.random() < 0.7
         dut.in_avail_i.value, dut.out_free_i.value = int(avail), int(free)
         dut.s_win_valid_i.value = int(pending is not None)
-        if pending is not None:  # 1-cycle read latency, window in (kh, kw, c) order
-            f, (r, q) = frames[pending[0]], pending[1]
-            win = f[:, r * s : r * s + k, q * s : q * s + k].transpose(1, 2, 0).reshape(-1)
-            dut.s_win_data_i.value = pack(win, bits)
+        if pending is not None:  # 1-cycle read latency, px windows in (kh, kw, c) order
+            f, (r, g) = frames[pending[0]], pending[1]
+            wins = [
+                f[:, r * s : r * s + k, q * s : q * s + k].transpose(1, 2, 0).reshape(-1)
+                for q in range(g * px, (g + 1) * px)
+            ]
+            dut.s_win_data_i.value = pack(np.concatenate(wins), bits)
         await FallingEdge(dut.clk_i)
         if int(dut.release_o.value):
             releases.observe(cycle)
@@ -48,8 +54,8 @@ async def maxpool_frames(dut):
             errors.append(f"cycle {cycle}: start_o={start}")
         if start:  # frames overlap: release after the last window, done a drain later
             busy, n_started = True, n_started + 1
-            releases.expect(cycle + oh * ow)
-            dones.expect(cycle + oh * ow + case["fixed_drain"])
+            releases.expect(cycle + groups)
+            dones.expect(cycle + groups + case["fixed_drain"])
         pending = None
         if int(dut.m_win_req_o.value):
             pending = (n_started - 1, (int(dut.m_win_row_o.value), int(dut.m_win_col_o.value)))
