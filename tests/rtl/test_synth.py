@@ -141,6 +141,9 @@ HELD_BACK = {
     "conv4x6x6_4_w6a4_sp50_skip_2x2",
     "conv2x8x8_4_sp50_pool2_lin8",
     "mlp2_skip_32_16_8",
+    # pixel parallelism, added after the fit and never fitted on
+    "conv2x8x8_4_sp50_pool2_lin8_px2",
+    "cnn_conv_pool_conv_lin_px2",
 }
 
 
@@ -188,6 +191,7 @@ def test_suite_covers_the_calibration_space(suite_designs):
     networks = [d for c, d in suite_designs if c.kind == "network"]
     assert len(networks) >= 2 and all(len(d.layers) >= 2 for d in networks)
     assert max(len(d.layers) for d in networks) >= 4
+    assert {d.folding.px(layer.name) for _, d in suite_designs for layer in d.layers} == {1, 2}
 
 
 def test_suite_designs_are_seeded_and_generate(bench, suite_designs, tmp_path):
