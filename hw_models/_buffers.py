@@ -47,6 +47,31 @@ def vector_buffer_luts(frame: tuple[int, int, int], bits: int, frames: int) -> f
     return float(mux_luts(frames, ch * h * w * bits) + frames * h * w)
 
 
+def _buffer_frames(source_stage: int, reader_stage: int, operand: str = "source") -> int:
+    """Frames of the buffer a reader reads: the ping-pong pair when it reads the previous
+    stage's frame as its source, else a skip buffer."""
+    if operand == "source" and reader_stage == source_stage + 1:
+        return 2
+    return skip_depth_frames(source_stage, reader_stage)
+
+
+def _buffer_terms(
+    frame: tuple[int, int, int], bits: int, reader: LayerSpec, frames: int, px: int
+) -> tuple[np.ndarray, tuple[int, int, int] | None]:
+    """The buffer `reader` reads, laid out for it (`_frame_buffer_layout`): (4,) its logic
+    (registers and their select, or the window rotations) and its memory (depth, width,
+    copies), None when it is registers."""
+    layout = _frame_buffer_layout(frame, bits, reader, frames, px)
+    logic = np.zeros(4)
+    if isinstance(layout, float):
+        logic[0] = vector_buffer_luts(frame, bits, frames)
+        logic[1] = layout
+        return logic, None
+    if reader.kind in ("conv2d", "maxpool"):
+        logic[0] = px * window_rotation_luts(reader.kernel, layout[1])
+    return logic, layout
+
+
 def skip_depth_frames(source_stage: int, consumer_stage: int, in_place: bool = False) -> int:
     """Frames a skip buffer must hold so it never stalls the pipeline: `2 * (a - s)` for a
     consumer at stage a reading the output of stage s, one more when it reads the frame in
@@ -148,16 +173,11 @@ def stage_fixed_resources(network: Network, pixels: Mapping[str, int] | None = N
             a = network.stage_of(reader.name)
             if operand == "second_input" and reader.kind == "matmul":
                 continue
-            frames = 2 if operand == "source" and a == s + 1 else skip_depth_frames(s, a)
-            layout = _frame_buffer_layout(frame, bits, reader, frames, px.get(reader.name, 1))
-            if isinstance(layout, float):
-                out[s, 1] += layout
-                out[s, 0] += vector_buffer_luts(frame, bits, frames)
-            else:
-                memories.append((s, *layout))
-                if reader.kind in ("conv2d", "maxpool"):
-                    windows = px.get(reader.name, 1)
-                    out[s, 0] += windows * window_rotation_luts(reader.kernel, layout[1])
+            frames = _buffer_frames(s, a, operand)
+            logic, memory = _buffer_terms(frame, bits, reader, frames, px.get(reader.name, 1))
+            out[s] += logic
+            if memory is not None:
+                memories.append((s, *memory))
     if memories:
         stage, depth, width, copies = np.array(memories).T
         np.add.at(out, stage, memory_resources(depth, width, copies))
@@ -183,16 +203,11 @@ def pixel_extras(
                 continue
             own = np.zeros(4) if layer.is_engine else fixed_stage_resources(layer, px)
             source = network.source_of(layer)
-            s, a = network.stage_of(source), network.stage_of(name)
-            frames = 2 if a == s + 1 else skip_depth_frames(s, a)
-            layout = _frame_buffer_layout(*network.frame_of(source), layer, frames, px)
-            if isinstance(layout, float):
-                own[1] += layout
-            else:
-                memories.append((row, *layout))
-                if layer.kind in ("conv2d", "maxpool"):
-                    own[0] += px * window_rotation_luts(layer.kernel, layout[1])
-            logic.append(own)
+            frames = _buffer_frames(network.stage_of(source), network.stage_of(name))
+            buffer, memory = _buffer_terms(*network.frame_of(source), layer, frames, px)
+            if memory is not None:
+                memories.append((row, *memory))
+            logic.append(own + buffer)
     total = np.array(logic, dtype=np.float64).reshape(len(keys), 4)
     if memories:
         row, depth, width, copies = np.array(memories).T

@@ -259,6 +259,8 @@ def pipeline_schedule(times: StageTimes, handoff: int = HANDOFF) -> Schedule:
     The loader has no predecessor term and the last stage no successor term.
     """
     work, last = times.work.tolist(), times.last.tolist()
+    fill = [stage_fill(role) for role in times.roles]
+    drain = [stage_drain(role) for role in times.roles]
     n_stages, n_frames = times.work.shape
     start = [[0] * n_frames for _ in range(n_stages)]
     release = [[0] * n_frames for _ in range(n_stages)]
@@ -273,13 +275,12 @@ def pipeline_schedule(times: StageTimes, handoff: int = HANDOFF) -> Schedule:
                 begin = max(begin, release[s + 1][n - 2])
             start[s][n] = begin
             if role == "engine":
-                end = max(begin + ENGINE_FILL, lanes_free[s]) + work[s][n]
+                end = max(begin + fill[s], lanes_free[s]) + work[s][n]
                 lanes_free[s] = end
                 release[s][n] = end - last[s][n]
-                done[s][n] = end + ENGINE_DRAIN
             else:
-                release[s][n] = begin + work[s][n]
-                done[s][n] = release[s][n] + (FIXED_DRAIN if role == "fixed" else 0)
+                end = release[s][n] = begin + work[s][n]
+            done[s][n] = end + drain[s]
     return Schedule(
         times,
         np.array(start, dtype=np.int64),

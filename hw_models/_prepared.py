@@ -309,9 +309,8 @@ class PreparedNetwork:
     ) -> Folding:
         """The Folding for (E,) option indices and (U,) pixel-stage px indices."""
         engines = self.network.engines
-        px_index = np.zeros(self.n_engines, np.int64) if px_index is None else px_index
-        if stage_px_index is None:
-            stage_px_index = np.zeros(self.n_pixel_stages, np.int64)
+        px_index = _px1_unless_given(px_index, self.n_engines)
+        stage_px_index = _px1_unless_given(stage_px_index, self.n_pixel_stages)
         pixels = {layer.name: int(self.pxs[e][px_index[e]]) for e, layer in enumerate(engines)}
         for u, s in enumerate(self.pixel_stage):
             pixels[self.stage_names[s]] = int(self.stage_pxs[u][stage_px_index[u]])
@@ -334,7 +333,7 @@ class PreparedNetwork:
         indices (vectorised; px indices default to px = 1)."""
         pe_index, simd_index = np.atleast_2d(pe_index), np.atleast_2d(simd_index)
         n = len(pe_index)
-        px_index = np.zeros_like(pe_index) if px_index is None else np.atleast_2d(px_index)
+        px_index = np.atleast_2d(_px1_unless_given(px_index, pe_index.shape))
         e = np.arange(self.n_engines)
         missing = np.isnan(self.cycles[e, px_index, pe_index, simd_index])
         if missing.any():
@@ -350,10 +349,8 @@ class PreparedNetwork:
         res = self.resources[e, px_index, pe_index, simd_index].sum(axis=1) + self.fixed_resources
         if self.n_pixel_stages:
             u = np.arange(self.n_pixel_stages)
-            stage_px_index = (
-                np.zeros((n, self.n_pixel_stages), np.int64)
-                if stage_px_index is None
-                else np.atleast_2d(stage_px_index)
+            stage_px_index = np.atleast_2d(
+                _px1_unless_given(stage_px_index, (n, self.n_pixel_stages))
             )
             cycles[:, self.pixel_stage] = self.stage_cycles[u, stage_px_index]
             res = res + self.stage_extra[u, stage_px_index].sum(axis=1)
@@ -386,14 +383,18 @@ class PreparedNetwork:
         stage reads is counted with the stage)."""
         out = self.fixed_stage_resources.copy()
         e = np.arange(self.n_engines)
-        px_index = np.zeros(self.n_engines, np.int64) if px_index is None else px_index
+        px_index = _px1_unless_given(px_index, self.n_engines)
         out[self.engine_stage] = self.resources[e, px_index, pe_index, simd_index]
         if self.n_pixel_stages:
             u = np.arange(self.n_pixel_stages)
-            if stage_px_index is None:
-                stage_px_index = np.zeros(self.n_pixel_stages, np.int64)
+            stage_px_index = _px1_unless_given(stage_px_index, self.n_pixel_stages)
             out[self.pixel_stage] += self.stage_extra[u, stage_px_index]
         return out
+
+
+def _px1_unless_given(index: np.ndarray | None, shape: int | tuple[int, ...]) -> np.ndarray:
+    """px option indices as given, or those of px = 1 (option 0) in `shape`."""
+    return np.zeros(shape, np.int64) if index is None else np.asarray(index)
 
 
 def _index_of(options: np.ndarray, value: int) -> int:
