@@ -61,6 +61,12 @@ class LayerSpec:
     that is the second operand of an "add" (elementwise) or "matmul" (the stationary matrix B).
     A matmul or softmax with `groups` G > 1 works on G independent channel groups (attention
     heads); a matmul's `second_transposed` reads B[m, k] as channel m of pixel k.
+
+    Calibration statistics of the input activations, for the expected cycles of an engine
+    that skips zero activations (SPEC section 5): `act_density`, the fraction of nonzero
+    inputs; `window_nnz_hist`, windows (vectors) by their nonzero count 0..K; and
+    `column_density`, for each weight input (shaped like one output channel's weights, PyTorch
+    order), the fraction of windows in which it is nonzero (padding counts as zero).
     """
 
     name: str
@@ -78,6 +84,7 @@ class LayerSpec:
     weight_mask: np.ndarray | None = field(default=None, repr=False)
     act_density: float = 1.0
     window_nnz_hist: np.ndarray | None = field(default=None, repr=False)
+    column_density: np.ndarray | None = field(default=None, repr=False)
     second_input: str | None = None
     source: str | None = None
     groups: int = 1
@@ -161,7 +168,7 @@ class LayerSpec:
         elif self.second_input is not None:
             raise _fail(name, "second_input", f"only {TWO_INPUT_KINDS} layers take one")
         if kind not in WEIGHTED_KINDS:
-            for f in ("weight_mask", "window_nnz_hist"):
+            for f in ("weight_mask", "window_nnz_hist", "column_density"):
                 if getattr(self, f) is not None:
                     raise _fail(name, f, f"must be None for a {kind} layer")
             if self.act_skip:
@@ -184,9 +191,23 @@ class LayerSpec:
                 )
             if not np.all(np.isfinite(hist)) or np.any(hist < 0) or hist.sum() <= 0:
                 raise _fail(name, "window_nnz_hist", "must be finite, >= 0, with a positive sum")
+        if self.column_density is not None:
+            density = np.asarray(self.column_density, dtype=np.float64)
+            if density.shape != self.weight_mask_shape[1:]:
+                raise _fail(
+                    name,
+                    "column_density",
+                    f"shape must be {self.weight_mask_shape[1:]}, got {density.shape}",
+                )
+            if not np.all((density >= 0.0) & (density <= 1.0)):
+                raise _fail(name, "column_density", "must hold numbers in [0, 1]")
 
     def _freeze_arrays(self) -> None:
-        for f, dtype in (("weight_mask", np.bool_), ("window_nnz_hist", np.float64)):
+        for f, dtype in (
+            ("weight_mask", np.bool_),
+            ("window_nnz_hist", np.float64),
+            ("column_density", np.float64),
+        ):
             value = getattr(self, f)
             if value is not None:
                 frozen = np.array(value, dtype=dtype)

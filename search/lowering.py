@@ -47,6 +47,7 @@ def _quantized_fields(q: QuantizedLayer, stats: LayerStats, policy: ActSkip) -> 
         "act_skip": _act_skip(stats, policy),
         "act_density": 1.0 - stats.act_sparsity,
         "window_nnz_hist": stats.window_nnz_hist,
+        "column_density": stats.column_density,
     }
 
 
@@ -78,6 +79,8 @@ def _token_engine(
 ) -> LayerSpec:
     """A linear layer applied to every token of a sequence frame (C, T, 1): a 1x1 conv."""
     weight = q.weight[rows]
+    fields = _quantized_fields(q, stats, policy)
+    fields["column_density"] = fields["column_density"][:, None, None]  # (K,) as (cin, 1, 1)
     return LayerSpec(
         name=name,
         kind="conv2d",
@@ -85,7 +88,7 @@ def _token_engine(
         out_shape=(weight.shape[0], tokens, 1),
         out_bits=out_bits,
         weight_mask=(weight != 0)[:, :, None, None],
-        **_quantized_fields(q, stats, policy),
+        **fields,
         **links,
     )
 

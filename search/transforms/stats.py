@@ -2,8 +2,10 @@
 
 Measured on the quantized model (the codes the hardware will hold and see), on calibration
 inputs: achieved weight sparsity and nonzero weights per output channel, input activation
-density, and the histogram of nonzero input activations per window (conv) or per vector
-(linear) — the quantity a zero-skipping engine's cycle count depends on.
+density, the histogram of nonzero input activations per window (conv) or per vector
+(linear) — the quantity a zero-skipping engine's cycle count depends on — and how often each
+weight's input is nonzero (pruning keeps the weights of often-active inputs, so a row's work
+depends on which inputs it kept).
 """
 
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ class LayerStats:
     nnz_per_row: np.ndarray  # nonzero weights per output channel
     act_sparsity: float  # fraction of zero input codes on calibration data
     window_nnz_hist: np.ndarray  # windows (or vectors) with k nonzero inputs, k = 0..K
+    column_density: np.ndarray  # per weight input, shaped like one output channel's weights:
+    # the fraction of windows (vectors) in which it is nonzero, padding counting as zero
 
     def summary(self) -> dict:
         return {
@@ -42,12 +46,16 @@ class LayerStats:
         }
 
 
-def _window_nonzeros(mask: torch.Tensor, kind: str, kernel: int, stride: int, padding: int):
-    """Nonzero count of every window (conv2d) or vector (linear)."""
+def _window_nonzeros(
+    mask: torch.Tensor, kind: str, kernel: int, stride: int, padding: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nonzero count of every window (conv2d) or vector (linear), and the fraction of them
+    in which each input is nonzero, (K,) in PyTorch's (cin, kh, kw) order."""
     if kind == "conv2d":
         windows = F.unfold(mask, kernel, padding=padding, stride=stride)  # (N, K, L)
-        return windows.sum(dim=1).flatten()
-    return mask.reshape(-1, mask.shape[-1]).sum(dim=1)  # (N*, K)
+        return windows.sum(dim=1).flatten(), windows.mean(dim=(0, 2), dtype=torch.float64)
+    vectors = mask.reshape(-1, mask.shape[-1])  # (N*, K)
+    return vectors.sum(dim=1), vectors.mean(dim=0, dtype=torch.float64)
 
 
 @torch.no_grad()
@@ -82,7 +90,9 @@ def collect_stats(
         else:
             in_shape, out_shape = (mask.shape[-1], 1, 1), (outputs[name][-1], 1, 1)
         k_total = int(np.prod(layer.weight.shape[1:]))
-        counts = _window_nonzeros(mask, layer.kind, kernel, layer.stride, layer.padding)
+        counts, column_density = _window_nonzeros(
+            mask, layer.kind, kernel, layer.stride, layer.padding
+        )
         nonzero_weights = layer.weight != 0
         stats[name] = LayerStats(
             name=name,
@@ -96,5 +106,6 @@ def collect_stats(
             nnz_per_row=nonzero_weights.reshape(len(nonzero_weights), -1).sum(axis=1),
             act_sparsity=1.0 - mask.mean().item(),
             window_nnz_hist=np.bincount(counts.long().numpy(), minlength=k_total + 1),
+            column_density=column_density.numpy().reshape(layer.weight.shape[1:]),
         )
     return stats
