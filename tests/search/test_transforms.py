@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 
 from search.models import build_model
 from search.transforms import (
@@ -122,3 +123,21 @@ def test_stats_count_nonzero_weights_per_output_channel(digits_cnn, digits):
     assert conv2.window_nnz_hist.shape == (8 * 9 + 1,)
     assert conv2.window_nnz_hist.sum() == len(calibration) * 16  # 4x4 windows per image
     assert conv2.in_shape == (8, 4, 4) and conv2.out_shape == (16, 4, 4)
+
+
+def test_stats_measure_how_often_each_weight_input_is_nonzero_in_a_window(digits_cnn, digits):
+    calibration = _calibration(digits)
+    t = transform(digits_cnn, uniform_candidate(0.5, 0.5), calibration)
+    stats = collect_stats(t, calibration)
+    inputs = capture_inputs(t.quantized, ["conv2", "fc1"], calibration.double())
+    for name in ("conv2", "fc1"):
+        layer = t.layers[name]
+        mask = (layer.input_format.fake_quant(inputs[name]) != 0).numpy()
+        if layer.kind == "conv2d":  # (N, C, H, W): windows of (cin, kh, kw), padding 1 as zero
+            padded = np.pad(mask, ((0, 0), (0, 0), (1, 1), (1, 1)))
+            windows = sliding_window_view(padded, (3, 3), axis=(2, 3))  # (N, C, H, W, 3, 3)
+            expected = windows.mean(axis=(0, 2, 3))
+        else:
+            expected = mask.mean(axis=0)
+        assert stats[name].column_density.shape == layer.weight.shape[1:]
+        assert np.allclose(stats[name].column_density, expected)
