@@ -9,6 +9,15 @@ Model, for one engine and one input vector (window) with `s` nonzero activations
    (with `z_o` nonzero weights) is hypergeometric, `n_o ~ H(K, z_o, s)`, and rows are
    independent (a good approximation: two random rows' supports overlap about as much as
    independence predicts). This is the fpgaConvNet sparse-window model made exact per row.
+   With column densities `p_j` (`LayerSpec.column_density`) the positions are not uniform:
+   magnitude pruning keeps the weights of often-active inputs, and uniform positions put
+   such rows' work far too low (layers of the digits MLP up to 43%). Column j is then
+   nonzero in a window of `s` with the tilted density `q_j = sigmoid(logit p_j + theta_s)`,
+   `sum_j q_j = s` (independent columns conditioned on their sum), so row `o`'s work has
+   mean `sum_{j in o} q_j`, variance `V_o (V - V_o) / (V (1 - 1/K))` with
+   `V_o = sum_{j in o} q_j (1 - q_j)` and `V` the same over all columns (the hypergeometric
+   moments when the densities are equal) and `P(n_o = 0) = prod_{j in o} (1 - q_j)`. Every
+   row is then its own class, where rows of one nonzero count shared one before.
 3. Row cycles `c_o = max(1, ceil(n_o / SIMD))`: mean and variance from a continuity-corrected
    normal approximation of `n_o`, summing `P(n_o > j*SIMD)` over the few `j` within
    `TAIL_SIGMAS` of the mean; when `sd(n_o) > UNIFORM_SIGMA_RATIO * SIMD` the residue
@@ -28,7 +37,8 @@ Accuracy against the exact count on random data (tests/hw_models/test_hw_expecte
 normal lane model is weakest; there, more weight sparsity can also look up to that much slower).
 
 Computation (`EngineCycles`, `request_many`): the folding-independent statistics of all the
-engines of a network are computed in one vectorised pass (steps 1-2), the row moments of step 3
+engines of a network are computed in one vectorised pass (steps 1-2; with column densities,
+one (M, K) x (K, 3Q) product per engine), the row moments of step 3
 one SIMD option (column) at a time as options are asked for, and the PE options first asked
 for together form a batch whose lanes are ranked and bounded together (step 4). A batch's SIMD
 columns are independent of each other, so computing only some of them gives the same numbers.
@@ -46,6 +56,8 @@ from ._lane_max import expected_lane_max, expected_max_of_draws, expected_row_ma
 from ._network import LayerSpec
 from ._row_work import (
     UNIFORM_SIGMA_RATIO,
+    column_inclusion,
+    density_row_work_moments,
     row_cycle_moments,
     row_work_moments,
     window_count_bins,
@@ -61,9 +73,9 @@ class _RowStats:
 
     weights: np.ndarray  # (Q,) window-bin probabilities
     s: np.ndarray  # (Q,) nonzero activations per window of each bin
-    z_u: np.ndarray  # (U,) distinct row nonzero counts
-    inverse: np.ndarray  # (M,) each row's distinct count
-    lower: np.ndarray  # (U,) lower grid neighbour of each distinct count
+    z_u: np.ndarray  # (U,) nonzero count of each class of alike rows (`_row_classes`)
+    inverse: np.ndarray  # (M,) each row's class
+    lower: np.ndarray  # (U,) lower grid neighbour of each class
     frac: np.ndarray  # (U, 1) its interpolation weight
     mean: np.ndarray  # (G, Q) work mean, variance and maximum on the row-nnz grid
     var: np.ndarray
@@ -72,7 +84,7 @@ class _RowStats:
     sd_max: float  # largest work standard deviation
     group_moments: np.ndarray  # (4, E, G', Q') mean, variance, P(n = 0), maximum of the
     slot: int  # engines computed together (padded), this engine's index in E
-    per_value: np.ndarray  # (U, nS, Q, 3) float32: E[c], Var[c], largest c per distinct count
+    per_value: np.ndarray  # (U, nS, Q, 3) float32: E[c], Var[c], largest c per class
     filled: np.ndarray  # (nS,) bool: SIMD columns of `per_value` computed
 
 
@@ -83,19 +95,63 @@ def _distinct(row_nnz: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.n
     return z_u, z_u.searchsorted(row_nnz), tally[z_u]
 
 
+def _row_classes(
+    layer: LayerSpec,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, ...]]:
+    """Rows alike for the model: (nonzero count of each class, each row's class, rows per
+    class) and the grid of `z_grid`. Rows with equal nonzero counts are alike, unless the
+    layer has column densities: then every row is its own class (its work depends on which
+    columns it kept), on a grid of all rows (with `z_grid`'s duplicate end point)."""
+    if layer.column_density is None:
+        distinct = _distinct(layer.row_nnz, layer.fan_in)
+        return distinct, z_grid(distinct[0], distinct[2])
+    rows = np.arange(layer.rows)
+    ones = np.ones(layer.rows, dtype=np.int64)
+    grid = (
+        np.concatenate((layer.row_nnz, layer.row_nnz[-1:])),
+        rows,
+        np.zeros((layer.rows, 1)),
+        np.concatenate((ones, [0])),
+    )
+    return (layer.row_nnz, rows, ones), grid
+
+
+def _density_work(layer: LayerSpec, s: np.ndarray) -> np.ndarray:
+    """(4, M, Q) work moments of every row of a layer with column densities. The columns are
+    taken in PyTorch's order, that of `column_density`: a row's sums do not depend on it."""
+    assert layer.column_density is not None
+    mask = layer.weight_matrix if layer.weight_mask is None else layer.weight_mask
+    density = layer.column_density.reshape(-1)
+    inclusion = column_inclusion(density, s)
+    return density_row_work_moments(mask.reshape(layer.rows, -1), layer.row_nnz, inclusion, s)
+
+
 def _row_stats_many(layers: Sequence[LayerSpec], n_simd: Sequence[int]) -> list[_RowStats]:
     """The SIMD-independent statistics of several skipping engines, with the work moments of
-    all their grids computed together (padded to a common shape)."""
+    all their grids computed together (padded to a common shape); those of layers with column
+    densities row by row (`_density_work`)."""
     bins = [window_count_bins(layer) for layer in layers]
-    distinct = [_distinct(layer.row_nnz, layer.fan_in) for layer in layers]
-    grids = [z_grid(z_u, counts) for z_u, _, counts in distinct]
-    z = np.zeros((len(layers), max(len(g[0]) for g in grids), 1))
-    s_all = np.zeros((len(layers), 1, max(len(s) for s, _ in bins)))
-    for i, ((grid, *_), (s, _)) in enumerate(zip(grids, bins, strict=True)):
-        z[i, : len(grid), 0] = grid
-        s_all[i, 0, : len(s)] = s
-    k = np.array([layer.fan_in for layer in layers], dtype=np.int64)[:, None, None]
-    moments = np.stack(row_work_moments(z, s_all, k))  # mean, var, P(n = 0), max (4, E, G, Q)
+    classes = [_row_classes(layer) for layer in layers]
+    distinct = [c for c, _ in classes]
+    grids = [g for _, g in classes]
+    n_g, n_q = max(len(g[0]) for g in grids), max(len(s) for s, _ in bins)
+    moments = np.zeros((4, len(layers), n_g, n_q))  # mean, var, P(n = 0), max (4, E, G, Q)
+    counted = [i for i, layer in enumerate(layers) if layer.column_density is None]
+    if counted:  # hypergeometric, on grids of row nonzero counts
+        g_counted = max(len(grids[i][0]) for i in counted)
+        z = np.zeros((len(counted), g_counted, 1))
+        s_all = np.zeros((len(counted), 1, n_q))
+        for j, i in enumerate(counted):
+            z[j, : len(grids[i][0]), 0] = grids[i][0]
+            s_all[j, 0, : len(bins[i][0])] = bins[i][0]
+        k = np.array([layers[i].fan_in for i in counted], dtype=np.int64)[:, None, None]
+        moments[:, counted, :g_counted] = np.stack(row_work_moments(z, s_all, k))
+    for i, layer in enumerate(layers):
+        if layer.column_density is not None:
+            s, m = bins[i][0], layer.rows
+            work = _density_work(layer, s)
+            moments[:, i, :m, : len(s)] = work
+            moments[:, i, m, : len(s)] = work[:, -1]  # the grid's duplicate end point
     mean, var, _, n_max = moments
     sd_max = np.maximum.reduce(np.sqrt(var), axis=(1, 2)).tolist()  # padding adds zeros
     out = []

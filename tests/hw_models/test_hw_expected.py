@@ -1,9 +1,12 @@
 """Expected cycles from statistics (SPEC section 5) against exact counts on random data.
 
 Stated accuracy, per layer and (PE, SIMD): mean relative error below 1.5%, every case within
-MAX_ERROR. The data are i.i.d. activations (the model's assumption given the window count);
-padding makes border windows sparser, which the window histogram captures.
+MAX_ERROR. The data are independent activations (the model's assumption given the window
+count), of equal densities or, with column densities, of a density per input; padding makes
+border windows sparser, which the window histogram captures.
 """
+
+import dataclasses
 
 import numpy as np
 
@@ -17,18 +20,24 @@ from hw_models import (
     simd_options,
     window_masks,
 )
-from hw_models._row_work import expected_max_normals
+from hw_models._row_work import (
+    column_inclusion,
+    density_row_work_moments,
+    expected_max_normals,
+    row_work_moments,
+)
 from tests.hw_models.hw_factories import conv, linear, mlp
 
 MAX_ERROR = 0.08
 MEAN_ERROR = 0.015
 
 
-def _errors(layer, x):
+def _errors(layer, x, max_simd=None):
     net = Network("n", (layer,))
+    simds = simd_options(layer.fan_in)
     errors = []
     for pe in pe_options(layer.rows):
-        for simd in simd_options(layer.fan_in):
+        for simd in simds if max_simd is None else simds[simds <= max_simd]:
             folding = Folding.from_dict({layer.name: (int(pe), int(simd))})
             exact = exact_stage_cycles(net, folding, {layer.name: x})[1].mean()
             errors.append(expected_stage_cycles(net, folding)[1] / exact - 1.0)
@@ -83,8 +92,76 @@ def test_expected_linear_cycles_track_exact_counts_from_the_density_alone(rng):
     assert errors.mean() < MEAN_ERROR and errors.max() < MAX_ERROR, (errors.mean(), errors.max())
 
 
+def _column_density(layer, x):
+    """How often each weight input is nonzero over the windows (vectors) of `x`, shaped like
+    one output channel's weights (PyTorch order), as `search` measures it."""
+    if layer.kind == "conv2d":
+        windows = window_masks(x, layer.kernel, layer.stride, layer.padding)  # (kh, kw, cin)
+        k, c = layer.kernel, layer.in_shape[0]
+        return windows.reshape(-1, k, k, c).mean(axis=0).transpose(2, 0, 1)
+    return x.reshape(len(x), -1).mean(axis=0)
+
+
+def test_rows_that_kept_often_active_inputs_cost_what_their_column_densities_say(rng):
+    k, m = 64, 16
+    often = np.arange(k) < k // 4  # a quarter of the inputs is usually nonzero
+    x = rng.random((256, k)) < np.where(often, 0.9, 0.15)
+    mask = rng.random((m, k)) < np.where(often, 0.8, 0.05)  # as magnitude pruning keeps them
+    spec = dict(
+        name="fc", kind="linear", in_shape=(k, 1, 1), out_shape=(m, 1, 1), act_skip=True,
+        weight_mask=mask, window_nnz_hist=np.bincount(x.sum(axis=1), minlength=k + 1),
+    )  # fmt: skip
+    uniform = LayerSpec(**spec)
+    per_column = LayerSpec(**spec, column_density=_column_density(uniform, x))
+    # where rows take more than one cycle, uniform positions put the work 25-55% too low
+    assert _errors(uniform, x, max_simd=8).max() < -0.2
+    errors = np.abs(_errors(per_column, x))
+    assert errors.mean() < MEAN_ERROR and errors.max() < MAX_ERROR, (errors.mean(), errors.max())
+
+
+def test_expected_conv_cycles_track_exact_counts_with_column_densities(rng):
+    """Input channels of different densities, weights kept on the dense ones, padding 1."""
+    errors = []
+    for cin, cout, size in ((8, 16, 8), (16, 32, 6), (3, 16, 10)):
+        density = np.linspace(0.05, 0.9, cin)
+        x = rng.random((3, cin, size, size)) < density[:, None, None]
+        counts = window_masks(x, 3, 1, 1).sum(axis=-1).ravel()
+        layer = LayerSpec(
+            "c", "conv2d", (cin, size, size), (cout, size, size), kernel=3, padding=1,
+            act_skip=True, weight_mask=rng.random((cout, cin, 3, 3)) < density[:, None, None],
+            window_nnz_hist=np.bincount(counts, minlength=9 * cin + 1),
+        )  # fmt: skip
+        layer = dataclasses.replace(layer, column_density=_column_density(layer, x))
+        errors.append(_errors(layer, x))
+    errors = np.abs(np.concatenate(errors))
+    assert errors.mean() < MEAN_ERROR and errors.max() < MAX_ERROR, (errors.mean(), errors.max())
+
+
+def test_column_inclusion_shares_each_window_count_among_the_columns(rng):
+    density = np.concatenate((np.zeros(5), np.ones(5), rng.random(30)))
+    s = np.array([0.0, 0.4, 7.5, 20.0, 39.2, 40.0])
+    q = column_inclusion(density, s)
+    assert np.allclose(q.sum(axis=1), s, atol=1e-8)
+    assert np.all((q >= 0) & (q <= 1))
+    assert np.all(q[0] == 0) and np.all(q[-1] == 1)
+    order = np.argsort(density, kind="stable")  # a denser column is nonzero more often
+    assert np.all(np.diff(q[:, order], axis=1) >= -1e-12)
+
+
+def test_equal_column_densities_give_the_hypergeometric_work(rng):
+    k = 50
+    mask = rng.random((7, k)) < 0.4
+    z, s = mask.sum(axis=1), np.array([3.0, 10.0, 25.0, 40.0])
+    inclusion = column_inclusion(np.full(k, 0.37), s)
+    assert np.allclose(inclusion, s[:, None] / k)
+    mean, var, _, n_max = density_row_work_moments(mask, z, inclusion, s)
+    h_mean, h_var, _, h_max = row_work_moments(z[:, None], s[None, :], np.array(k))
+    assert np.allclose(mean, h_mean, rtol=1e-6) and np.allclose(var, h_var, rtol=1e-5)
+    assert np.array_equal(n_max, h_max)
+
+
 def test_expected_cycles_never_grow_with_more_pe_or_simd(rng):
-    for trial in range(6):
+    for trial in range(9):
         layer = conv(
             "c",
             int(rng.integers(2, 24)),
@@ -95,6 +172,9 @@ def test_expected_cycles_never_grow_with_more_pe_or_simd(rng):
             act_density=rng.uniform(0.1, 1.0),
             hist=bool(trial % 2),
         )
+        if trial >= 6:  # column densities (from their own generator: earlier trials unchanged)
+            density = np.random.default_rng(trial).random(layer.weight_mask_shape[1:])
+            layer = dataclasses.replace(layer, column_density=density)
         net = Network("n", (layer,))
         table = {
             (int(pe), int(s)): expected_stage_cycles(
