@@ -1,6 +1,6 @@
 """Speed of the analytic hardware model (hw_models), with ratios against a naive baseline.
 
-    .venv/bin/python bench/hw_model.py
+    .venv/bin/python bench/hw_model.py [--column-densities]
 
 Networks (synthetic statistics, seeded):
   vgg6        6 3x3 convs (64, 64, 128, 128, 256, 256 channels) on 32x32x3, a 2x2 max-pool
@@ -9,6 +9,8 @@ Networks (synthetic statistics, seeded):
               binomial window histograms; 4-bit weights and activations (at 8 bits its weights
               and frame buffers exceed 80% of the zcu102's BRAM even at PE = SIMD = 1).
   digits-mlp  64-64-32-10 linear, ReLU between, 50% weight sparsity, activation skipping.
+With --column-densities every engine also carries a random density per column (Beta(2, 2)),
+as the search's lowered networks do: the row-by-row expected-cycles path (SPEC section 5).
 
 Measured (each also as a ratio against the naive baseline measured in the same process):
   * configuration evaluations per second: expected cycles + resources of one folding, on a
@@ -23,6 +25,8 @@ Times are the fastest of several runs (the least disturbed by other processes); 
 is also given in CPU time of this process, which other load on the machine hardly changes.
 """
 
+import argparse
+import dataclasses
 import itertools
 import time
 
@@ -222,6 +226,25 @@ def bench(name: str, make) -> None:
     )
 
 
+def with_column_densities(make):
+    """`make` with a random density per column of every engine (seeded like the network)."""
+
+    def made(seed: int) -> Network:
+        net, rng = make(seed), np.random.default_rng(seed + 1000)
+        layers = tuple(
+            dataclasses.replace(x, column_density=rng.beta(2.0, 2.0, x.weight_mask_shape[1:]))
+            if x.weight_mask is not None
+            else x
+            for x in net.layers
+        )
+        return Network(net.name, layers)
+
+    return made
+
+
 if __name__ == "__main__":
-    bench("vgg6", vgg6)
-    bench("digits-mlp", digits_mlp)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--column-densities", action="store_true")
+    args = parser.parse_args()
+    for name, make in (("vgg6", vgg6), ("digits-mlp", digits_mlp)):
+        bench(name, with_column_densities(make) if args.column_densities else make)
