@@ -44,6 +44,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import optuna  # noqa: E402
 import sqlalchemy  # noqa: E402
 import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from search import (  # noqa: E402
     JobResult,
@@ -331,6 +332,7 @@ def main() -> None:
             setattr(args, key, value)
     args.models = args.models.split(",")
     torch.set_num_threads(1)  # as each worker process runs
+    threadpool_limits(limits=1)
     start = time.perf_counter()
     if not (args.quality_only or args.quick):
         base = job("random", 0, args.trials, "bench-memory")

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import optuna
 import torch
 from optuna.trial import FrozenTrial, TrialState
+from threadpoolctl import threadpool_limits
 
 from search.budget import TrialBudget
 from search.fidelity import UNTUNED_ATTR, hopeless
@@ -244,7 +245,10 @@ def run_trials(
     it back. Raises JobFailedError when MAX_FAILED_TRIALS trials of this worker failed.
     """
     spec = job.spec
+    # one core per worker, for torch and for numpy's BLAS (the expected-cycles model's
+    # products are small: threads cost more than they save, most of all beside other workers)
     torch.set_num_threads(1)
+    threadpool_limits(limits=1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is the caller's to show
     study = optuna.load_study(study_name=spec.name, storage=make_storage(storage_url))
     seed = (spec.sampler.seed + worker_id) % SEED_MODULUS
