@@ -285,6 +285,21 @@ class EngineCycles:
         """(nP, nS) the whole table."""
         return self.rows(np.arange(len(self.pes)))
 
+    def reserve(self, index: np.ndarray) -> np.ndarray:
+        """Make the PE options `index` not requested before one batch, computing nothing:
+        their values are then those of that batch whenever they are computed. Returns the
+        (nP,) mask of `index`."""
+        asked = np.zeros(len(self.pes), dtype=bool)
+        asked[index] = True
+        new = (asked & (self._batch_of < 0)).nonzero()[0]  # np.unique, sorted
+        if len(new):
+            n_s = len(self.simds)
+            self._batch_of[new] = len(self._batches)
+            self._batches.append(new)
+            self._done.append(np.zeros(n_s, dtype=bool))
+            self._one_row_pending.append(np.zeros(n_s, dtype=bool))
+        return asked
+
     def _plan(
         self, index: np.ndarray, columns: np.ndarray | None, one_row: np.ndarray | None
     ) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -292,14 +307,7 @@ class EngineCycles:
         still to compute for `index` x `columns`, and the SIMD options of PE = M (one row per
         lane) wanted, `one_row` (None: all, as for `columns`)."""
         n_s = len(self.simds)
-        asked = np.zeros(len(self.pes), dtype=bool)
-        asked[index] = True
-        new = (asked & (self._batch_of < 0)).nonzero()[0]  # np.unique, sorted
-        if len(new):
-            self._batch_of[new] = len(self._batches)
-            self._batches.append(new)
-            self._done.append(np.zeros(n_s, dtype=bool))
-            self._one_row_pending.append(np.zeros(n_s, dtype=bool))
+        asked = self.reserve(index)
         want = np.ones(n_s, dtype=bool) if columns is None else columns
         want_one = np.ones(n_s, dtype=bool) if one_row is None else one_row
         plan = []

@@ -51,7 +51,7 @@ def _units(p: PreparedNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
     pixel stage its px options; each as (cycles (O,), resources (O, 4)), option 0 the
     cheapest (px = PE = SIMD = 1)."""
     n_e = p.n_engines
-    cycles = np.where(p.searched, p.cycles, np.inf).reshape(n_e, -1)
+    cycles = [p.searched_cycles(e) for e in range(n_e)]
     units = list(zip(cycles, p.resources.reshape(n_e, -1, 4), strict=True))
     base = p.stage_extra[:, :1]  # px = 1 adds nothing
     units += list(zip(p.stage_cycles, p.stage_extra - base, strict=True))
@@ -65,6 +65,30 @@ def _split(p: PreparedNetwork, pick: list[int]) -> tuple[np.ndarray, ...]:
     x_i, pe_i, simd_i = np.unravel_index(np.array(pick[:n_e], dtype=np.int64), p.cycles.shape[1:])
     stage_px = np.array(pick[n_e:], dtype=np.int64)
     return pe_i.astype(np.int64), simd_i.astype(np.int64), x_i.astype(np.int64), stage_px
+
+
+def _deciding_cycles(
+    p: PreparedNetwork,
+    e: int,
+    option_cycles: np.ndarray,
+    fits: np.ndarray,
+    cost: np.ndarray,
+    current: float,
+    second: float,
+) -> np.ndarray:
+    """Engine e's option cycles with every option that fits and could be this step's choice
+    computed: those costing no more than the cheapest known one that is fast enough (all of
+    them when none is). The choice is then the one it would be with every option known."""
+    while True:
+        unknown = fits & np.isnan(option_cycles)
+        if not unknown.any():
+            return option_cycles
+        enough = fits & (option_cycles < current) & (option_cycles <= second)
+        deciding = unknown & (cost <= np.where(enough, cost, np.inf).min())
+        if not deciding.any():
+            return option_cycles
+        p.ensure_options(e, deciding.nonzero()[0])
+        option_cycles = p.searched_cycles(e)
 
 
 def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -89,7 +113,11 @@ def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray,
         slack = budget - total + options[pick[b]]
         # (few calls, as ufuncs and methods: this loop runs a few dozen times per fold, on
         # small arrays, so call overhead is its cost)
-        faster = np.logical_and.reduce(options <= slack, axis=1) & (option_cycles < cycles[b])
+        fits = np.logical_and.reduce(options <= slack, axis=1)
+        if b < p.n_engines:  # options not computed yet (NaN): those that could be chosen
+            option_cycles = _deciding_cycles(p, b, option_cycles, fits, cost[b], cycles[b], second)
+            units[b] = option_cycles, options
+        faster = fits & (option_cycles < cycles[b])
         enough = faster & (option_cycles <= second)
         # the cheapest option that is enough, else the cheapest faster one (costs are finite)
         by_cost = np.where(enough, cost[b], np.inf)

@@ -93,7 +93,8 @@ class PreparedNetwork:
     cycles per frame) and `resources[e, x, i, j]` (4,) are padded to a common shape with +inf
     cycles and resources, so illegal options are never chosen. Resources are whole numbers per
     stage and known for every option; cycles are NaN until computed (`ensure`,
-    `ensure_affordable`, `ensure_fitting`; `evaluate` computes what it needs).
+    `ensure_affordable`, `ensure_fitting`, `ensure_options`; `evaluate` computes what it
+    needs).
     The folding search considers px > 1 only with PE = M (`searched`): slots replicate the
     window registers, so an engine fills its lanes first; any legal folding is evaluated.
     The loader and max-pools with more than one pixel parallelism are *pixel stages* u:
@@ -234,8 +235,9 @@ class PreparedNetwork:
                 self.ensure(e, np.flatnonzero(affordable[e, x]), x)
 
     def complete(self) -> None:
-        """Compute the SIMD options `ensure_fitting` left out of the PE options it computed, so
-        that every PE option computed has all its SIMD options (as `ensure_affordable`)."""
+        """Compute the SIMD options `ensure_fitting` and `ensure_options` left out of the PE
+        options they computed, so that every PE option computed has all its SIMD options (as
+        `ensure_affordable`)."""
         for e, simds in enumerate(self.simds):
             for x in range(len(self.pxs[e])):
                 table = self.cycles[e, x, :, : len(simds)]
@@ -244,25 +246,57 @@ class PreparedNetwork:
                     self.ensure(e, partial.nonzero()[0], x)
 
     def ensure_fitting(self, budget: np.ndarray) -> None:
-        """Compute every option (px, PE, SIMD) that fits `budget` next to the cheapest options
-        of all other engines: all the "max_throughput" greedy can look at. The PE options are
-        grouped as by `ensure_affordable`, so the values are the same; SIMD options that fit
-        with none of them, and options of PE = M that do not fit, are left out (NaN)."""
+        """Group every option (px, PE, SIMD) that fits `budget` next to the cheapest options
+        of all other engines (all the "max_throughput" greedy can look at) into the batches
+        they are computed in, and compute those at px = 1. The PE options are grouped as by
+        `ensure_affordable`, so the values are the same; SIMD options that fit with none of
+        them, and options of PE = M that do not fit, are left out (NaN). Options at px > 1
+        (PE = M only, which the greedy seldom reaches) are computed once asked for
+        (`ensure_options`), in the batches set here."""
         fits = self._fitting(budget) & self.searched  # (E, X, P, S)
         models, rows, columns, one_row, where = [], [], [], [], []
         for e, (pes, simds) in enumerate(zip(self.pes, self.simds, strict=True)):
             for x in range(len(self.pxs[e])):
                 f = fits[e, x]
                 fit_rows = np.logical_or.reduce(f, axis=1)  # (P,)
+                model = self._engine_cycles[e][x]
+                if x:
+                    model.reserve(fit_rows.nonzero()[0])
+                    continue
                 fit_columns = np.logical_or.reduce(f & fit_rows[:, None], axis=0)  # (S,)
-                models.append(self._engine_cycles[e][x])
+                models.append(model)
                 rows.append(fit_rows.nonzero()[0])
                 columns.append(fit_columns[: len(simds)])
                 one_row.append(f[len(pes) - 1, : len(simds)])
-                where.append((e, x))
+                where.append(e)
         request_many(models, rows, columns, one_row)
-        for model, r, (e, x) in zip(models, rows, where, strict=True):
-            self.cycles[e, x, r, : len(self.simds[e])] = model.table[r]
+        for model, r, e in zip(models, rows, where, strict=True):
+            self.cycles[e, 0, r, : len(self.simds[e])] = model.table[r]
+
+    def ensure_options(self, e: int, options: np.ndarray) -> None:
+        """Compute engine e's options `options` (flat indices into its (px, PE, SIMD) table):
+        their SIMD columns of the batches they belong to, and their PE rows copied here."""
+        x_i, pe_i, simd_i = np.unravel_index(options, self.cycles.shape[1:])
+        n_pe, n_simd = len(self.pes[e]), len(self.simds[e])
+        models, rows, columns, one_row, where = [], [], [], [], []
+        for x in np.unique(x_i).tolist():
+            at = x_i == x
+            wanted = np.zeros((2, n_simd), dtype=bool)  # SIMD columns; of them, at PE = M
+            wanted[0, simd_i[at]] = True
+            wanted[1, simd_i[at & (pe_i == n_pe - 1)]] = True
+            models.append(self._engine_cycles[e][x])
+            rows.append(np.unique(pe_i[at]))
+            columns.append(wanted[0])
+            one_row.append(wanted[1])
+            where.append(x)
+        request_many(models, rows, columns, one_row)
+        for model, r, x in zip(models, rows, where, strict=True):
+            self.cycles[e, x, r, :n_simd] = model.table[r]
+
+    def searched_cycles(self, e: int) -> np.ndarray:
+        """(X * P * S,) engine e's expected cycles, flat, +inf where the folding search does
+        not look (px > 1 below PE = M) and NaN where not computed yet."""
+        return np.where(self.searched[e], self.cycles[e], np.inf).reshape(-1)
 
     @property
     def n_engines(self) -> int:
