@@ -145,10 +145,25 @@ def memory_resources(
     them: the cheapest by its cost of soft logic (registers for a RAM, LUTs for a ROM),
     simple-dual-port LUTRAM (RAMs only) and block RAM at its best shape. The read register
     is inside a block RAM, at the (already registered) address of a ROM in logic, and
-    `width` flip-flops otherwise."""
-    d, w = np.asarray(depth), np.asarray(width)
-    n, is_rom = np.asarray(copies), np.asarray(rom)
-    d, w, is_rom = np.broadcast_arrays(d, w, is_rom)
+    `width` flip-flops otherwise. Depths and widths are whole numbers; each distinct memory
+    is priced once (a network's option tables repeat a few dozen memories hundreds of
+    times)."""
+    d, w, is_rom = np.broadcast_arrays(np.asarray(depth), np.asarray(width), np.asarray(rom))
+    n = np.asarray(copies)
+    key = (d.astype(np.int64) * (int(w.max(initial=0)) + 1) + w) * 2 + is_rom
+    _, first, inverse = np.unique(key.reshape(-1), return_index=True, return_inverse=True)
+    luts, ffs, brams = _one_memory(*(a.reshape(-1)[first] for a in (d, w, is_rom)))
+    out = np.zeros((*np.broadcast_shapes(d.shape, n.shape), 4))
+    out[..., 0] = luts[inverse].reshape(d.shape) * n
+    out[..., 1] = ffs[inverse].reshape(d.shape) * n
+    out[..., 3] = brams[inverse].reshape(d.shape) * n
+    return out
+
+
+def _one_memory(
+    d: np.ndarray, w: np.ndarray, is_rom: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LUTs, flip-flops and RAMB18s of one memory of each depth x width (`memory_resources`)."""
     logic_cost = np.floor(
         d * w * np.where(is_rom, c.LOGIC_COST_ROM_PER_BIT, c.LOGIC_COST_RAM_PER_BIT)
     )
@@ -158,7 +173,6 @@ def memory_resources(
     bram = (bram_cost < logic_cost) & (bram_cost < lutram_cost)  # LUTRAM is tried first
     lutram = ~bram & (lutram_cost < logic_cost)
     logic = ~bram & ~lutram & (d > 0) & (w > 0)
-    out = np.zeros((*np.broadcast_shapes(d.shape, n.shape), 4))
     lutram_lut = lutram_repl * c.LUTRAM_PRIMITIVE_LUTS + mux_luts(lutram_mult, w)
     bram_mult = _ceil_div(d, _BRAM[bram_shape, 0])
     luts = np.select(
@@ -166,12 +180,11 @@ def memory_resources(
         [lutram_lut, mux_luts(bram_mult, w), rom_logic_luts(d, w)],
         0,
     )
-    out[..., 0] = luts * n
     # the read register: inside a block RAM; of a ROM in logic, moved to the address (which
     # the RTL registers anyway); else `width` flip-flops
-    out[..., 1] = np.where(logic & ~is_rom, d * w + w, np.where(lutram, w, 0)) * n
-    out[..., 3] = np.where(bram, _BRAM[bram_shape, 3] * _repl(d, w, bram_shape), 0) * n
-    return out
+    ffs = np.where(logic & ~is_rom, d * w + w, np.where(lutram, w, 0))
+    brams = np.where(bram, _BRAM[bram_shape, 3] * _repl(d, w, bram_shape), 0)
+    return luts, ffs, brams
 
 
 @dataclass(frozen=True)
@@ -343,9 +356,12 @@ def _shared_by_slots(s: _Shapes, pe: np.ndarray, simd: np.ndarray) -> np.ndarray
     """(E, nP, nS, 4) what the px slots of a pixel-parallel engine share: the engine's control
     and, in the lockstep (dense) layout, the one weight memory all slots read in step (every
     other layout gives each slot's lanes their own memories; SPEC section 6)."""
-    rows_per_lane = s.rows // pe
-    dense = memory_resources(rows_per_lane * -(-s.k // simd), pe * simd * s.w, 1, rom=True)
-    shared = np.where(s.dense[..., None] == 1, dense, 0.0)
+    shared = np.zeros((*np.broadcast_shapes(pe.shape, simd.shape), 4))
+    dense = s.dense[:, 0, 0] == 1
+    if dense.any():  # (the engines of the dense layout only)
+        pe, simd = pe[dense], simd[dense]
+        depth = s.rows[dense] // pe * -(-s.k[dense] // simd)
+        shared[dense] = memory_resources(depth, pe * simd * s.w[dense], rom=True)
     shared[..., 0] += c.ENGINE_CONTROL_LUTS
     shared[..., 1] += c.ENGINE_CONTROL_FFS
     return shared
