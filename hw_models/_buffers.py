@@ -157,6 +157,44 @@ def stage_fixed_resources(network: Network, pixels: Mapping[str, int] | None = N
     Engine logic and weight memories (and a matmul's second operand, which its engine reads
     in place) depend on the folding and are priced by `engine_resources`.
     """
+    out, memories = _stage_fixed_terms(network, pixels)
+    _add_memories([(out, memories)])
+    return out
+
+
+def pixel_extras(
+    network: Network, options: Mapping[str, Sequence[int]]
+) -> dict[tuple[str, int], np.ndarray]:
+    """(4,) resources that pixel parallelism px adds to a stage over px = 1, for every stage
+    name and px in `options`: its own logic (the loader's input registers, a max-pool's max
+    trees, the window rotations of the buffer it reads) and that buffer's memory, banked for
+    px windows per cycle; the terms of `stage_fixed_resources`, for these stages only."""
+    keys, total, first, memories = _pixel_terms(network, options)
+    _add_memories([(total, memories)])
+    extras = total - total[first]
+    return {key: extras[i] for i, key in enumerate(keys)}
+
+
+def fixed_and_pixel_resources(
+    network: Network, options: Mapping[str, Sequence[int]]
+) -> tuple[np.ndarray, dict[tuple[str, int], np.ndarray]]:
+    """`stage_fixed_resources(network)` and `pixel_extras(network, options)`, their memories
+    priced in one pass (what a prepared network needs, at a fraction of the cost)."""
+    out, fixed_memories = _stage_fixed_terms(network, None)
+    keys, total, first, memories = _pixel_terms(network, options)
+    _add_memories([(out, fixed_memories), (total, memories)])
+    extras = total - total[first]
+    return out, {key: extras[i] for i, key in enumerate(keys)}
+
+
+Memory = tuple[int, int, int, int]  # (row it adds to, depth, width, copies)
+
+
+def _stage_fixed_terms(
+    network: Network, pixels: Mapping[str, int] | None
+) -> tuple[np.ndarray, list[Memory]]:
+    """`stage_fixed_resources` but its memories: (stages, 4) logic and register bits, and the
+    memories of the buffers (stage, depth, width, copies), not priced yet."""
     px = dict(pixels or {})
     layers = network.layers
     out = np.zeros((len(layers) + 1, 4))
@@ -164,8 +202,7 @@ def stage_fixed_resources(network: Network, pixels: Mapping[str, int] | None = N
     for i, layer in enumerate(layers):
         if not layer.is_engine:
             out[i + 1] += fixed_stage_resources(layer, px.get(layer.name, 1))
-    # (stage, depth, width, copies) of every memory, priced in one pass; register bits apart
-    memories: list[tuple[int, int, int, int]] = []
+    memories: list[Memory] = []
     for name in network.stage_names:
         s = network.stage_of(name)
         frame, bits = network.frame_of(name)
@@ -178,39 +215,53 @@ def stage_fixed_resources(network: Network, pixels: Mapping[str, int] | None = N
             out[s] += logic
             if memory is not None:
                 memories.append((s, *memory))
-    if memories:
-        stage, depth, width, copies = np.array(memories).T
-        np.add.at(out, stage, memory_resources(depth, width, copies))
-    return out
+    return out, memories
 
 
-def pixel_extras(
+def _pixel_terms(
     network: Network, options: Mapping[str, Sequence[int]]
-) -> dict[tuple[str, int], np.ndarray]:
-    """(4,) resources that pixel parallelism px adds to a stage over px = 1, for every stage
-    name and px in `options`: its own logic (the loader's input registers, a max-pool's max
-    trees, the window rotations of the buffer it reads) and that buffer's memory, banked for
-    px windows per cycle; the terms of `stage_fixed_resources`, for these stages only."""
+) -> tuple[list[tuple[str, int]], np.ndarray, np.ndarray, list[Memory]]:
+    """`pixel_extras` but its memories: the (name, px) rows (px = 1 first for each name),
+    their (rows, 4) logic, each row's px = 1 row, and the memories of the buffers they read
+    (row, depth, width, copies), not priced yet."""
     layers = {layer.name: layer for layer in network.layers}
-    keys, logic, memories = [], [], []
+    keys: list[tuple[str, int]] = []
+    first: list[int] = []
+    logic: list[np.ndarray] = []
+    memories: list[Memory] = []
     for name, pxs in options.items():
         layer = layers.get(name)
+        px1_row = len(keys)
+        if layer is None:  # the loader: no buffer of its own to read
+            for px in (1, *pxs):
+                keys.append((name, px))
+                first.append(px1_row)
+                logic.append(loader_resources(network.layers[0], px))
+            continue
+        source = network.source_of(layer)
+        frames = _buffer_frames(network.stage_of(source), network.stage_of(name))
+        frame, bits = network.frame_of(source)
         for px in (1, *pxs):
             row = len(keys)
             keys.append((name, px))
-            if layer is None:  # the loader: no buffer of its own to read
-                logic.append(loader_resources(network.layers[0], px))
-                continue
-            own = np.zeros(4) if layer.is_engine else fixed_stage_resources(layer, px)
-            source = network.source_of(layer)
-            frames = _buffer_frames(network.stage_of(source), network.stage_of(name))
-            buffer, memory = _buffer_terms(*network.frame_of(source), layer, frames, px)
+            first.append(px1_row)
+            buffer, memory = _buffer_terms(frame, bits, layer, frames, px)
             if memory is not None:
                 memories.append((row, *memory))
-            logic.append(own + buffer)
+            logic.append(buffer if layer.is_engine else fixed_stage_resources(layer, px) + buffer)
     total = np.array(logic, dtype=np.float64).reshape(len(keys), 4)
-    if memories:
-        row, depth, width, copies = np.array(memories).T
-        total[row] += memory_resources(depth, width, copies)
-    base = {name: total[i] for i, (name, px) in enumerate(keys) if px == 1}
-    return {key: total[i] - base[key[0]] for i, key in enumerate(keys)}
+    return keys, total, np.array(first, dtype=np.int64), memories
+
+
+def _add_memories(terms: Sequence[tuple[np.ndarray, list[Memory]]]) -> None:
+    """Add to each array the memories listed for its rows, all priced in one pass."""
+    listed = [m for _, memories in terms for m in memories]
+    if not listed:
+        return
+    row, depth, width, copies = np.array(listed).T
+    priced = memory_resources(depth, width, copies)
+    start = 0
+    for out, memories in terms:
+        end = start + len(memories)
+        np.add.at(out, row[start:end], priced[start:end])
+        start = end

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._buffers import pixel_extras, skip_depth_frames, stage_fixed_resources
+from ._buffers import fixed_and_pixel_resources, skip_depth_frames
 from ._cycles import (
     fixed_stage_cycles,
     lane_max_table,
@@ -114,7 +114,8 @@ class PreparedNetwork:
         self.engine_stage = np.array([network.stage_of(e.name) for e in engines], dtype=np.int64)
         self.pes = [shared_pe_options(e.rows) for e in engines]
         self.simds = [shared_simd_options(e.fan_in) for e in engines]
-        self.pxs = [pixel_options(network, e.name) for e in engines]
+        options = {name: pixel_options(network, name) for name in self.stage_names}
+        self.pxs = [options[e.name] for e in engines]
         n_px = max((len(x) for x in self.pxs), default=1)
         n_pe = max((len(p) for p in self.pes), default=1)
         n_simd = max((len(s) for s in self.simds), default=1)
@@ -147,12 +148,10 @@ class PreparedNetwork:
             shapes, pe, simd, words, device.dsp_port_a, device.dsp_port_b, px
         )
         self.resources = np.where(valid, res, np.inf)
-        fixed = stage_fixed_resources(network)
+        fixed, extras = fixed_and_pixel_resources(
+            network, {name: v[1:].tolist() for name, v in options.items() if len(v) > 1}
+        )
         self.resources += np.ceil(fixed[self.engine_stage])[:, None, None, None, :]
-        stage_options = {
-            name: pixel_options(network, name)[1:].tolist() for name in self.stage_names
-        }
-        extras = pixel_extras(network, {k: v for k, v in stage_options.items() if v})
         for e, layer in enumerate(engines):  # px > 1 banks the engine's input buffer
             for x, value in enumerate(self.pxs[e][1:].tolist(), start=1):
                 self.resources[e, x] += np.ceil(extras[layer.name, value])
@@ -169,7 +168,7 @@ class PreparedNetwork:
         for i, layer in enumerate(network.layers):
             if not layer.is_engine:
                 self.stage_cycles_fixed[i + 1] = fixed_stage_cycles(layer)
-        self._prepare_pixel_stages(network, extras)
+        self._prepare_pixel_stages(network, options, extras)
         # value -> option index lookups (PE: divisors of M; SIMD: log2; px: small divisors)
         self._pe_index = np.full(
             (len(engines), max((e.rows for e in engines), default=0) + 1), -1, dtype=np.int64
@@ -178,17 +177,21 @@ class PreparedNetwork:
             self._pe_index[e, pes] = np.arange(len(pes))
 
     def _prepare_pixel_stages(
-        self, network: Network, extras: dict[tuple[str, int], np.ndarray]
+        self,
+        network: Network,
+        options: dict[str, np.ndarray],
+        extras: dict[tuple[str, int], np.ndarray],
     ) -> None:
-        """Options of the loader and max-pools that may take several pixels per cycle."""
+        """Options (`options`: each stage's `pixel_options`) of the loader and max-pools that
+        may take several pixels per cycle."""
         layers = (None, *network.layers)
         units = [
             s
             for s, name in enumerate(self.stage_names)
-            if self._fixed_stage[s] and len(pixel_options(network, name)) > 1
+            if self._fixed_stage[s] and len(options[name]) > 1
         ]
         self.pixel_stage = np.array(units, dtype=np.int64)
-        self.stage_pxs = [pixel_options(network, self.stage_names[s]) for s in units]
+        self.stage_pxs = [options[self.stage_names[s]] for s in units]
         n_px = max((len(x) for x in self.stage_pxs), default=1)
         self.stage_cycles = np.full((len(units), n_px), np.inf)
         self.stage_extra = np.full((len(units), n_px, 4), np.inf)
