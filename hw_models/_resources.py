@@ -98,7 +98,7 @@ def _bram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.n
     repl = _ceil_div(mult_a * w, _BRAM[:, 1])
     cost = _BRAM[:, 2] * repl + c.MUX_COST_PER_BIT * (mult_a - 1) * w
     shape = cost.argmin(axis=-1)
-    return np.take_along_axis(cost, shape[..., None], axis=-1)[..., 0], shape
+    return _pick(cost, shape), shape
 
 
 def _lutram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -110,12 +110,15 @@ def _lutram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, ..
     cost = (c.LUTRAM_COST - c.LUTRAM_WIDTH_COST) * repl
     cost = cost + c.LUTRAM_WIDTH_COST * mult_a * w / _LUTRAM[:, 1]
     cost = cost + c.MUX_COST_PER_BIT * (mult_a - 1) * w
-    shape = cost.argmin(axis=-1)[..., None]
+    shape = cost.argmin(axis=-1)
+    return _pick(cost, shape), _pick(repl, shape), _pick(mult_a, shape)
 
-    def pick(a: np.ndarray) -> np.ndarray:
-        return np.take_along_axis(np.broadcast_to(a, cost.shape), shape, axis=-1)[..., 0]
 
-    return pick(cost), pick(repl), pick(mult_a)
+def _pick(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """`table[..., index]` element by element: (..., S) and (...) -> (...) (what
+    `np.take_along_axis` does, without its overhead)."""
+    flat = table.reshape(-1, table.shape[-1])
+    return flat[np.arange(len(flat)), index.reshape(-1)].reshape(index.shape)
 
 
 def lutram_luts(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
@@ -175,10 +178,10 @@ def _one_memory(
     logic = ~bram & ~lutram & (d > 0) & (w > 0)
     lutram_lut = lutram_repl * c.LUTRAM_PRIMITIVE_LUTS + mux_luts(lutram_mult, w)
     bram_mult = _ceil_div(d, _BRAM[bram_shape, 0])
-    luts = np.select(
-        [lutram, bram, logic & is_rom],
-        [lutram_lut, mux_luts(bram_mult, w), rom_logic_luts(d, w)],
-        0,
+    luts = np.where(  # (np.select, without its overhead)
+        lutram,
+        lutram_lut,
+        np.where(bram, mux_luts(bram_mult, w), np.where(logic & is_rom, rom_logic_luts(d, w), 0)),
     )
     # the read register: inside a block RAM; of a ROM in logic, moved to the address (which
     # the RTL registers anyway); else `width` flip-flops
