@@ -256,28 +256,26 @@ class PreparedNetwork:
         of all other engines (all the "max_throughput" greedy can look at) into the batches
         they are computed in, and compute those at px = 1. The PE options are grouped as by
         `ensure_affordable`, so the values are the same; SIMD options that fit with none of
-        them, and options of PE = M that do not fit, are left out (NaN). Options at px > 1
-        (PE = M only, which the greedy seldom reaches) are computed once asked for
-        (`ensure_options`), in the batches set here."""
+        them are left out (NaN). Options at px > 1 (PE = M only) and those of PE = M that
+        `expected_row_max` gives, which the greedy seldom reaches, are computed once asked
+        for (`ensure_options`), in the batches set here."""
         fits = self._fitting(budget) & self.searched  # (E, X, P, S)
-        models, rows, columns, one_row, where = [], [], [], [], []
-        for e, (pes, simds) in enumerate(zip(self.pes, self.simds, strict=True)):
-            for x in range(len(self.pxs[e])):
-                f = fits[e, x]
-                fit_rows = np.logical_or.reduce(f, axis=1)  # (P,)
-                model = self._engine_cycles[e][x]
-                if x:
-                    model.reserve(fit_rows.nonzero()[0])
-                    continue
-                fit_columns = np.logical_or.reduce(f & fit_rows[:, None], axis=0)  # (S,)
-                models.append(model)
-                rows.append(fit_rows.nonzero()[0])
-                columns.append(fit_columns[: len(simds)])
-                one_row.append(f[len(pes) - 1, : len(simds)])
-                where.append(e)
-        request_many(models, rows, columns, one_row)
-        for model, r, e in zip(models, rows, where, strict=True):
-            self.cycles[e, 0, r, : len(self.simds[e])] = model.table[r]
+        fit_rows = np.logical_or.reduce(fits, axis=3)  # (E, X, P)
+        fit_columns = np.logical_or.reduce(fits & fit_rows[..., None], axis=2)  # (E, X, S)
+        rows = []
+        for e, models in enumerate(self._engine_cycles):
+            rows.append(fit_rows[e, 0].nonzero()[0])
+            for x, model in enumerate(models[1:], start=1):
+                model.reserve(fit_rows[e, x].nonzero()[0])
+        n_simd = [len(simds) for simds in self.simds]
+        request_many(
+            [models[0] for models in self._engine_cycles],
+            rows,
+            [fit_columns[e, 0, :n] for e, n in enumerate(n_simd)],
+            [np.zeros(n, dtype=bool) for n in n_simd],  # none of PE = M yet
+        )
+        for e, (models, r) in enumerate(zip(self._engine_cycles, rows, strict=True)):
+            self.cycles[e, 0, r, : n_simd[e]] = models[0].table[r]
 
     def ensure_options(self, e: int, options: np.ndarray) -> None:
         """Compute engine e's options `options` (flat indices into its (px, PE, SIMD) table):
