@@ -70,15 +70,17 @@ def _split(p: PreparedNetwork, pick: list[int]) -> tuple[np.ndarray, ...]:
 def _deciding_cycles(
     p: PreparedNetwork,
     e: int,
+    where: np.ndarray,
     option_cycles: np.ndarray,
     fits: np.ndarray,
     cost: np.ndarray,
     current: float,
     second: float,
 ) -> np.ndarray:
-    """Engine e's option cycles with every option that fits and could be this step's choice
-    computed: those costing no more than the cheapest known one that is fast enough (all of
-    them when none is). The choice is then the one it would be with every option known."""
+    """Cycles of engine e's options `where` (flat indices) with every one that fits and could
+    be this step's choice computed: those costing no more than the cheapest known one that is
+    fast enough (all of them when none is). The choice is then the one it would be with every
+    option known."""
     while True:
         unknown = fits & np.isnan(option_cycles)
         if not unknown.any():
@@ -87,16 +89,24 @@ def _deciding_cycles(
         deciding = unknown & (cost <= np.where(enough, cost, np.inf).min())
         if not deciding.any():
             return option_cycles
-        p.ensure_options(e, deciding.nonzero()[0])
-        option_cycles = p.searched_cycles(e)
+        p.ensure_options(e, where[deciding])
+        option_cycles = p.searched_cycles(e)[where]
 
 
 def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray, ...]:
     """Greedy: repeatedly speed up the slowest stage (an engine, or the loader or a max-pool
     with a choice of pixel parallelism) with its cheapest faster option that keeps the total
     within budget, preferring the cheapest one that is no longer the slowest stage. Stops
-    when the slowest stage cannot be made faster (or is a fixed stage without options)."""
+    when the slowest stage cannot be made faster (or is a fixed stage without options).
+    An engine's options are narrowed to those that fit the budget next to the cheapest of all
+    the others (`PreparedNetwork._fitting`), and PE = SIMD = px = 1: no others ever fit."""
     units = _units(p)
+    n_e = p.n_engines
+    narrowed = (p._fitting(budget) & p.searched).reshape(n_e, -1)
+    narrowed[:, 0] = True
+    where = [np.flatnonzero(n) for n in narrowed]
+    where += [np.arange(len(option_cycles)) for option_cycles, _ in units[n_e:]]
+    units = [(c[w], res[w]) for (c, res), w in zip(units, where, strict=True)]
     fixed_only = p._fixed_stage.copy()
     fixed_only[p.pixel_stage] = False
     fixed_max = float(p.stage_cycles_fixed[fixed_only].max(initial=0.0))
@@ -114,8 +124,10 @@ def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray,
         # (few calls, as ufuncs and methods: this loop runs a few dozen times per fold, on
         # small arrays, so call overhead is its cost)
         fits = np.logical_and.reduce(options <= slack, axis=1)
-        if b < p.n_engines:  # options not computed yet (NaN): those that could be chosen
-            option_cycles = _deciding_cycles(p, b, option_cycles, fits, cost[b], cycles[b], second)
+        if b < n_e:  # options not computed yet (NaN): those that could be chosen
+            option_cycles = _deciding_cycles(
+                p, b, where[b], option_cycles, fits, cost[b], cycles[b], second
+            )
             units[b] = option_cycles, options
         faster = fits & (option_cycles < cycles[b])
         enough = faster & (option_cycles <= second)
@@ -129,7 +141,7 @@ def _max_throughput(p: PreparedNetwork, budget: np.ndarray) -> tuple[np.ndarray,
                 break
         total += options[choice] - options[pick[b]]
         pick[b], cycles[b] = choice, float(option_cycles[choice])
-    return _split(p, pick)
+    return _split(p, [int(w[i]) for w, i in zip(where, pick, strict=True)])
 
 
 def _min_resources(

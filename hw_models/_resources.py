@@ -350,8 +350,13 @@ def _weight_memory(
             np.where(s.skip, s.max_row_nnz * s.w + s.k, s.k * s.w),
         ),
     )
-    weights = memory_resources(depth, width, np.where(s.dense, 1, pe), rom=s.operand == 0)
-    biases = memory_resources(rows_per_lane, s.acc, pe, rom=True)  # per lane, rows x ACC
+    # the weights, and the biases (per lane, rows x ACC), priced in one pass
+    weights, biases = memory_resources(
+        np.stack((depth, np.broadcast_to(rows_per_lane, depth.shape))),
+        np.stack((width, np.broadcast_to(s.acc, width.shape))),
+        np.stack(np.broadcast_arrays(np.where(s.dense, 1, pe), pe)),
+        rom=np.stack(np.broadcast_arrays(s.operand == 0, True)),
+    )
     return weights + biases
 
 
