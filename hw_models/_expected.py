@@ -211,22 +211,33 @@ def _fill_columns(
         & (np.arange(n_q) < sizes[2])[:, None, None, :]
     )
     e_all, var_all = row_cycle_moments(*moments, simd_all, valid)  # (E, nS, G, Q)
-    for i, (st, cols) in enumerate(zip(stats, columns, strict=True)):
-        (g, q), nc, u = st.mean.shape, len(cols), len(st.z_u)
-        values = np.empty((u, nc, q, 3), dtype=np.float32)
-        neighbours = np.concatenate((st.lower, st.lower + 1))  # of each count on the grid
-        for j, moment in enumerate((e_all[i, :nc, :g, :q], var_all[i, :nc, :g, :q])):
-            ends = moment[:, neighbours].transpose(1, 0, 2)  # interpolate to every count
-            low, high = ends[:u], ends[u:]
-            values[..., j] = low + st.frac[:, None] * (high - low)
-        # largest possible row cycles, max(1, ceil(n / SIMD)): exact in floating point, as
-        # SIMD is a power of two
-        n_work = np.minimum(st.z_u[:, None], np.rint(st.s))[:, None]  # (U, 1, Q)
-        values[..., 2] = np.maximum(np.ceil(n_work / simd_all[i, None, :nc, 0]), 1.0)
-        if cols[-1] - cols[0] + 1 == nc:  # a range of SIMD options
-            st.per_value[:, cols[0] : cols[-1] + 1] = values
+    # interpolated from each grid to every distinct row count, the counts of all engines
+    # one after the other (U = their total)
+    sizes = [len(st.z_u) for st in stats]
+    engine = np.repeat(np.arange(n), sizes)  # (U,)
+    lower = engine * n_g + np.concatenate([st.lower for st in stats])  # row of (E * G)
+    frac = np.concatenate([st.frac for st in stats])[:, :, None]  # (U, 1, 1)
+    values = np.empty((len(engine), n_s, n_q, 3), dtype=np.float32)
+    for j, moment in enumerate((e_all, var_all)):
+        by_grid = moment.transpose(0, 2, 1, 3).reshape(n * n_g, n_s, n_q)
+        low, high = by_grid[lower], by_grid[lower + 1]  # (U, nS, Q)
+        values[..., j] = low + frac * (high - low)
+    # largest possible row cycles, max(1, ceil(n / SIMD)): exact in floating point, as SIMD
+    # is a power of two
+    s = np.zeros((n, n_q))
+    for i, st in enumerate(stats):
+        s[i, : len(st.s)] = st.s
+    z_u = np.concatenate([st.z_u for st in stats])[:, None]
+    n_work = np.minimum(z_u, np.rint(s)[engine])[:, None]  # (U, 1, Q)
+    values[..., 2] = np.maximum(np.ceil(n_work / simd_all[engine, :, :, 0]), 1.0)  # (U, nS, Q)
+    start = 0
+    for st, cols, u in zip(stats, columns, sizes, strict=True):
+        mine = values[start : start + u, : len(cols), : len(st.s)]
+        start += u
+        if cols[-1] - cols[0] + 1 == len(cols):  # a range of SIMD options
+            st.per_value[:, cols[0] : cols[-1] + 1] = mine
         else:
-            st.per_value[:, cols] = values
+            st.per_value[:, cols] = mine
         st.filled[cols] = True
 
 
