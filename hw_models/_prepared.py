@@ -156,6 +156,7 @@ class PreparedNetwork:
             for x, value in enumerate(self.pxs[e][1:].tolist(), start=1):
                 self.resources[e, x] += np.ceil(extras[layer.name, value])
         self.resources = np.ceil(self.resources)
+        self._cheapest = self.resources.reshape(len(engines), -1, 4).min(axis=1)  # (E, 4)
         fixed_stage = np.ones(len(fixed), dtype=bool)
         fixed_stage[self.engine_stage] = False
         self._fixed_stage = fixed_stage  # (stages,) not an engine
@@ -225,7 +226,7 @@ class PreparedNetwork:
     def _fitting(self, budget: np.ndarray) -> np.ndarray:
         """(E, X, P, S) options that fit `budget` next to the cheapest options of all other
         engines and pixel stages; the others can never be chosen."""
-        cheapest = self.resources.min(axis=(1, 2, 3))  # (E, 4) per-resource lower bounds
+        cheapest = self._cheapest  # (E, 4) per-resource lower bounds
         slack = budget - self.fixed_resources - cheapest.sum(axis=0) + cheapest  # (E, 4)
         fits = self.resources[..., 0] <= slack[:, None, None, None, 0]
         for r in range(1, 4):  # (faster than np.all over a last axis of 4)
@@ -262,11 +263,9 @@ class PreparedNetwork:
         fits = self._fitting(budget) & self.searched  # (E, X, P, S)
         fit_rows = np.logical_or.reduce(fits, axis=3)  # (E, X, P)
         fit_columns = np.logical_or.reduce(fits & fit_rows[..., None], axis=2)  # (E, X, S)
-        rows = []
-        for e, models in enumerate(self._engine_cycles):
-            rows.append(fit_rows[e, 0].nonzero()[0])
-            for x, model in enumerate(models[1:], start=1):
-                model.reserve(fit_rows[e, x].nonzero()[0])
+        rows = [fit_rows[e, 0].nonzero()[0] for e in range(self.n_engines)]
+        for e, x in zip(*np.logical_or.reduce(fit_rows[:, 1:], axis=2).nonzero(), strict=True):
+            self._engine_cycles[e][x + 1].reserve(fit_rows[e, x + 1].nonzero()[0])
         n_simd = [len(simds) for simds in self.simds]
         request_many(
             [models[0] for models in self._engine_cycles],
