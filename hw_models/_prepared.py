@@ -147,15 +147,17 @@ class PreparedNetwork:
         res = engine_resources_many(
             shapes, pe, simd, words, device.dsp_port_a, device.dsp_port_b, px
         )
-        self.resources = np.where(valid, res, np.inf)
+        np.copyto(res, np.inf, where=~valid)  # (in place: the table is large)
         fixed, extras = fixed_and_pixel_resources(
             network, {name: v[1:].tolist() for name, v in options.items() if len(v) > 1}
         )
-        self.resources += np.ceil(fixed[self.engine_stage])[:, None, None, None, :]
-        for e, layer in enumerate(engines):  # px > 1 banks the engine's input buffer
+        res += np.ceil(fixed[self.engine_stage])[:, None, None, None, :]
+        banked = np.zeros((len(engines), n_px, 4))  # px > 1 banks the engine's input buffer
+        for e, layer in enumerate(engines):
             for x, value in enumerate(self.pxs[e][1:].tolist(), start=1):
-                self.resources[e, x] += np.ceil(extras[layer.name, value])
-        self.resources = np.ceil(self.resources)
+                banked[e, x] = extras[layer.name, value]
+        res += np.ceil(banked)[:, :, None, None, :]
+        self.resources = np.ceil(res, out=res)
         self._cheapest = self.resources.reshape(len(engines), -1, 4).min(axis=1)  # (E, 4)
         fixed_stage = np.ones(len(fixed), dtype=bool)
         fixed_stage[self.engine_stage] = False

@@ -436,4 +436,6 @@ def engine_resources_many(
     if px is None:
         return out
     shared = _shared_by_slots(s, pe, simd)
-    return shared[:, None] + px[:, :, None, None, None] * (out - shared)[:, None]
+    slots = px[:, :, None, None, None] * (out - shared)[:, None]
+    slots += shared[:, None]
+    return slots
