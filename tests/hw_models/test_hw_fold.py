@@ -90,6 +90,41 @@ def test_skipping_unaffordable_options_does_not_change_the_folding(rng):
     assert full.folding(*_max_throughput(full, device.budget())) == lazy
 
 
+def test_options_computed_on_demand_fold_as_if_all_were_known(rng):
+    chose_pixels = False
+    for trial in range(6):
+        seed = int(rng.integers(2**31))
+        channels, size = [((8, 16), 8), ((16, 32), 16)][trial % 2]
+        device = get_device(("u250", "zcu102", "zc706")[trial % 3])
+
+        def make(seed=seed, channels=channels, size=size):
+            return small_cnn(np.random.default_rng(seed), channels, size=size)
+
+        lazy = fold(make(), device)  # px > 1 and PE = M only when the greedy could take them
+        twin = make()  # (the prepared tables refer to their network weakly)
+        known = PreparedNetwork(twin, device)
+        known.ensure_fitting(device.budget())
+        for e in range(known.n_engines):
+            known.ensure_options(e, np.flatnonzero(known.searched[e] & np.isnan(known.cycles[e])))
+        assert not np.isnan(known.cycles[known.searched]).any()
+        assert known.folding(*_max_throughput(known, device.budget())) == lazy
+        chose_pixels |= bool(lazy.pixels)
+    assert chose_pixels
+
+
+def test_fold_leaves_the_pixel_options_it_cannot_choose_uncomputed(rng):
+    net = small_cnn(rng, (16, 32), size=16)
+    folding = fold(net, "zcu102")
+    p = prepare(net, "zcu102")
+    full = len(p.pes[0]) - 1  # conv1: px > 1 only with all 16 lanes
+    assert folding.px("conv1") == 1 and folding["conv1"][0] < 16
+    assert np.isnan(p.cycles[0, 1 : len(p.pxs[0]), full, : len(p.simds[0])]).all()
+    pe_i, simd_i = np.array([full, 0, 0]), np.zeros(3, dtype=np.int64)
+    wide = p.evaluate(pe_i, simd_i, np.array([3, 0, 0])).stage_cycles[0]  # px = 8: computed
+    narrow = p.evaluate(pe_i, simd_i).stage_cycles[0]
+    assert np.isfinite(wide).all() and wide[1] < narrow[1]
+
+
 def test_max_throughput_is_at_least_the_minimal_folding(rng):
     net = mlp(rng, (64, 64, 32, 10))
     best = estimate(net, "zcu102")

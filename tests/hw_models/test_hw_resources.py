@@ -11,7 +11,14 @@ from hw_models import (
     get_device,
     prepare,
 )
-from hw_models._buffers import fixed_stage_resources, skip_depth_frames
+from hw_models._buffers import (
+    fixed_and_pixel_resources,
+    fixed_stage_resources,
+    pixel_extras,
+    skip_depth_frames,
+    stage_fixed_resources,
+)
+from hw_models._folding import pixel_options
 from hw_models._resources import (
     bram18_count,
     dsp_per_product,
@@ -20,7 +27,7 @@ from hw_models._resources import (
     uses_lut_multipliers,
     window_rotation_luts,
 )
-from tests.hw_models.hw_factories import conv
+from tests.hw_models.hw_factories import conv, small_cnn
 
 
 def test_bram18_count_uses_the_best_aspect_ratio():
@@ -51,6 +58,29 @@ def test_roms_are_logic_until_block_ram_is_cheaper():
     assert small[1:].tolist() == [0, 0, 0] and small[0] > 0  # read register at the address
     assert memory_resources(2048, 16, rom=True).tolist() == [0, 0, 0, 2]  # 2 x 1024 x 18
     assert memory_resources(1, 24, rom=True).tolist() == [0, 0, 0, 0]  # a constant
+
+
+def test_memories_priced_together_cost_what_each_costs_alone(rng):
+    depth, width = rng.integers(0, 5000, 120), rng.integers(0, 300, 120)
+    depth[60:], width[60:] = depth[:60], width[:60]  # the same memories again
+    copies, rom = rng.integers(1, 8, 120), rng.random(120) < 0.5
+    together = memory_resources(depth, width, copies, rom)
+    alone = [
+        memory_resources(int(d), int(w), int(n), bool(r))
+        for d, w, n, r in zip(depth, width, copies, rom, strict=True)
+    ]
+    assert np.array_equal(together, np.array(alone))
+
+
+def test_fixed_and_pixel_resources_are_the_two_priced_apart(rng):
+    net = small_cnn(rng, (8, 16), size=8)
+    options = {name: pixel_options(net, name)[1:].tolist() for name in net.stage_names}
+    options = {name: pxs for name, pxs in options.items() if pxs}
+    fixed, extras = fixed_and_pixel_resources(net, options)
+    assert np.array_equal(fixed, stage_fixed_resources(net))
+    apart = pixel_extras(net, options)
+    assert extras.keys() == apart.keys()
+    assert all(np.array_equal(extras[key], apart[key]) for key in apart)
 
 
 def test_dsp_geometry_of_7_series_and_ultrascale():
