@@ -351,12 +351,12 @@ def _weight_memory(
         ),
     )
     # the weights, and the biases (per lane, rows x ACC), priced in one pass
-    weights, biases = memory_resources(
-        np.stack((depth, np.broadcast_to(rows_per_lane, depth.shape))),
-        np.stack((width, np.broadcast_to(s.acc, width.shape))),
-        np.stack(np.broadcast_arrays(np.where(s.dense, 1, pe), pe)),
-        rom=np.stack(np.broadcast_arrays(s.operand == 0, True)),
-    )
+    both = np.empty((4, 2, *depth.shape), dtype=np.int64)  # depth, width, copies, ROM
+    weight_terms = (depth, width, np.where(s.dense, 1, pe), s.operand == 0)
+    bias_terms = (rows_per_lane, s.acc, pe, 1)
+    for i, (weight_term, bias_term) in enumerate(zip(weight_terms, bias_terms, strict=True)):
+        both[i, 0], both[i, 1] = weight_term, bias_term
+    weights, biases = memory_resources(*both[:3], rom=both[3] == 1)
     return weights + biases
 
 
