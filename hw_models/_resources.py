@@ -76,29 +76,24 @@ def bram18_count(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray
     """RAMB18 equivalents of a depth x width memory in block RAM at the primitive shape
     Yosys `memory_libmap` picks (`memory_resources`)."""
     d, w = np.asarray(depth), np.asarray(width)
-    _, shape = _bram_choice(d, w)
-    return np.where((d > 0) & (w > 0), np.asarray(_BRAM[:, 3])[shape] * _repl(d, w, shape), 0)
+    _, shape, _, repl = _bram_choice(d, w)
+    return np.where((d > 0) & (w > 0), np.asarray(_BRAM[:, 3])[shape] * repl, 0)
 
 
 _BRAM = np.array(c.BRAM_SHAPES)  # (depth, width, cost, RAMB18s) per block RAM shape
 _LUTRAM = np.array(c.LUTRAM_SHAPES)  # (depth, width) per distributed RAM shape
 
 
-def _repl(depth: np.ndarray, width: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """Primitives of BRAM shape `shape` for depth x width (memory_libmap: `mult_a` address
-    ranges side by side in the data bits)."""
-    mult_a = _ceil_div(depth, _BRAM[shape, 0])
-    return _ceil_div(mult_a * width, _BRAM[shape, 1])
-
-
-def _bram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """memory_libmap cost of the cheapest block RAM shape, and its index in BRAM_SHAPES."""
+def _bram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, ...]:
+    """memory_libmap cost of the cheapest block RAM shape, its index in BRAM_SHAPES, its
+    address ranges (`mult_a`) and its primitives (the ranges side by side in the data
+    bits)."""
     d, w = depth[..., None], width[..., None]
     mult_a = _ceil_div(d, _BRAM[:, 0])
     repl = _ceil_div(mult_a * w, _BRAM[:, 1])
     cost = _BRAM[:, 2] * repl + c.MUX_COST_PER_BIT * (mult_a - 1) * w
     shape = cost.argmin(axis=-1)
-    return _pick(cost, shape), shape
+    return _pick(cost, shape), shape, _pick(mult_a, shape), _pick(repl, shape)
 
 
 def _lutram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -151,15 +146,15 @@ def memory_resources(
     `width` flip-flops otherwise. Depths and widths are whole numbers; each distinct memory
     is priced once (a network's option tables repeat a few dozen memories hundreds of
     times)."""
-    d, w, is_rom = np.broadcast_arrays(np.asarray(depth), np.asarray(width), np.asarray(rom))
-    n = np.asarray(copies)
-    key = (d.astype(np.int64) * (int(w.max(initial=0)) + 1) + w) * 2 + is_rom
-    _, first, inverse = np.unique(key.reshape(-1), return_index=True, return_inverse=True)
-    luts, ffs, brams = _one_memory(*(a.reshape(-1)[first] for a in (d, w, is_rom)))
-    out = np.zeros((*np.broadcast_shapes(d.shape, n.shape), 4))
-    out[..., 0] = luts[inverse].reshape(d.shape) * n
-    out[..., 1] = ffs[inverse].reshape(d.shape) * n
-    out[..., 3] = brams[inverse].reshape(d.shape) * n
+    d, w, n = np.asarray(depth, dtype=np.int64), np.asarray(width), np.asarray(copies)
+    span = int(w.max(initial=0)) + 1
+    key = (d * span + w) * 2 + np.asarray(rom)  # one number per (depth, width, ROM)
+    distinct, inverse = np.unique(key.reshape(-1), return_inverse=True)
+    luts, ffs, brams = _one_memory(distinct // 2 // span, distinct // 2 % span, distinct % 2 == 1)
+    out = np.zeros((*np.broadcast_shapes(key.shape, n.shape), 4))
+    out[..., 0] = luts[inverse].reshape(key.shape) * n
+    out[..., 1] = ffs[inverse].reshape(key.shape) * n
+    out[..., 3] = brams[inverse].reshape(key.shape) * n
     return out
 
 
@@ -170,14 +165,13 @@ def _one_memory(
     logic_cost = np.floor(
         d * w * np.where(is_rom, c.LOGIC_COST_ROM_PER_BIT, c.LOGIC_COST_RAM_PER_BIT)
     )
-    bram_cost, bram_shape = _bram_choice(d, w)
+    bram_cost, bram_shape, bram_mult, bram_repl = _bram_choice(d, w)
     lutram_cost, lutram_repl, lutram_mult = _lutram_choice(d, w)
     lutram_cost = np.where(is_rom, np.inf, lutram_cost)
     bram = (bram_cost < logic_cost) & (bram_cost < lutram_cost)  # LUTRAM is tried first
     lutram = ~bram & (lutram_cost < logic_cost)
     logic = ~bram & ~lutram & (d > 0) & (w > 0)
     lutram_lut = lutram_repl * c.LUTRAM_PRIMITIVE_LUTS + mux_luts(lutram_mult, w)
-    bram_mult = _ceil_div(d, _BRAM[bram_shape, 0])
     luts = np.where(  # (np.select, without its overhead)
         lutram,
         lutram_lut,
@@ -186,7 +180,7 @@ def _one_memory(
     # the read register: inside a block RAM; of a ROM in logic, moved to the address (which
     # the RTL registers anyway); else `width` flip-flops
     ffs = np.where(logic & ~is_rom, d * w + w, np.where(lutram, w, 0))
-    brams = np.where(bram, _BRAM[bram_shape, 3] * _repl(d, w, bram_shape), 0)
+    brams = np.where(bram, _BRAM[bram_shape, 3] * bram_repl, 0)
     return luts, ffs, brams
 
 
