@@ -112,6 +112,8 @@ def _lutram_choice(depth: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, ..
 def _pick(table: np.ndarray, index: np.ndarray) -> np.ndarray:
     """`table[..., index]` element by element: (..., S) and (...) -> (...) (what
     `np.take_along_axis` does, without its overhead)."""
+    if table.shape[:-1] != index.shape:  # (a term that does not vary along some axis)
+        table = np.broadcast_to(table, (*index.shape, table.shape[-1]))
     flat = table.reshape(-1, table.shape[-1])
     return flat[np.arange(len(flat)), index.reshape(-1)].reshape(index.shape)
 

@@ -23,6 +23,7 @@ from hw_models._resources import (
     bram18_count,
     dsp_per_product,
     lut_multiplier_luts,
+    lutram_luts,
     memory_resources,
     uses_lut_multipliers,
     window_rotation_luts,
@@ -70,6 +71,14 @@ def test_memories_priced_together_cost_what_each_costs_alone(rng):
         for d, w, n, r in zip(depth, width, copies, rom, strict=True)
     ]
     assert np.array_equal(together, np.array(alone))
+
+
+def test_memory_formulas_broadcast_depths_against_widths():
+    depth, width = np.array([[1], [40], [700], [5000]]), np.array([[3, 18, 36, 100]])
+    for formula in (bram18_count, lutram_luts, memory_resources):
+        grid = formula(depth, width)
+        one_by_one = [[formula(int(d), int(w)) for w in width[0]] for d in depth[:, 0]]
+        assert np.array_equal(grid, np.array(one_by_one))
 
 
 def test_fixed_and_pixel_resources_are_the_two_priced_apart(rng):
