@@ -40,8 +40,9 @@ Computation (`EngineCycles`, `request_many`): the folding-independent statistics
 engines of a network are computed in one vectorised pass (steps 1-2; with column densities,
 one (M, K) x (K, 3Q) product per engine), the row moments of step 3
 one SIMD option (column) at a time as options are asked for, and the PE options first asked
-for together form a batch whose lanes are ranked and bounded together (step 4). A batch's SIMD
-columns are independent of each other, so computing only some of them gives the same numbers.
+for (or reserved, `EngineCycles.reserve`) together form a batch whose lanes are ranked and
+bounded together (step 4). A batch's SIMD columns are independent of each other, so computing
+only some of them, now or later, gives the same numbers.
 """
 
 from __future__ import annotations
@@ -246,12 +247,13 @@ class EngineCycles:
     so a folder never pays for options it cannot afford. Exact (deterministic) when the layer
     does not skip zero activations.
 
-    The PE options first asked for together form a batch, always computed together (the
-    lanes of all its options are ranked and bounded in one pass, so a value depends on its
-    batch, as it always has), one SIMD column at a time: the columns of a batch are
-    independent, each the same whichever others are computed with it. Entries of PE = M that
-    `expected_row_max` gives are computed only once asked for. Engines of one network share a
-    group (`link`), whose statistics are computed in one pass.
+    The PE options first asked for (or reserved) together form a batch, always computed
+    together (the lanes of all its options are ranked and bounded in one pass, so a value
+    depends on its batch, as it always has), one SIMD column at a time: the columns of a
+    batch are independent, each the same whichever others are computed with it, and
+    whenever it is computed. Entries of PE = M that `expected_row_max` gives are computed only
+    once asked for. Engines of one network share a group (`link`), whose statistics are
+    computed in one pass.
 
     With `slots` (pixel parallelism px, made from the engine's px = 1 model `base`, whose
     statistics it shares) a group of px windows is one vector of px slots of lanes: row o of
