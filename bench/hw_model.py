@@ -21,6 +21,7 @@ Measured (each also as a ratio against the naive baseline measured in the same p
     statistics tables and the pixel-parallelism options included); the
     baseline is a SetFolding greedy evaluating each step's two neighbouring options layer
     by layer.
+numpy's BLAS runs on one thread, as in a search worker (search/phases.py).
 Times are the fastest of several runs (the least disturbed by other processes); the fold
 is also given in CPU time of this process, which other load on the machine hardly changes.
 """
@@ -31,6 +32,7 @@ import itertools
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from hw_models import LayerSpec, Network, PreparedNetwork, fold, get_device, prepare
 
@@ -246,5 +248,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--column-densities", action="store_true")
     args = parser.parse_args()
+    threadpool_limits(limits=1)
     for name, make in (("vgg6", vgg6), ("digits-mlp", digits_mlp)):
         bench(name, with_column_densities(make) if args.column_densities else make)
