@@ -4,6 +4,7 @@ The same code scores search trials, baselines and stored candidates, so a number
 database can always be reproduced from the candidate alone.
 """
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ from search.transforms import (
 from search.workload import Workload
 
 RESOURCE_KEYS = {"bram": "bram18"}  # objective name -> hw_models resource name
-TUNED_CACHE_SIZE = 32  # tuned float models kept per scorer (a digits model is ~30 kB)
+# Tuned float models kept per scorer, by size: a job's front is re-built at its end for test
+# metrics, and a member retuned there costs a whole fine-tuning (an fmnist-cnn model is ~120 kB).
+TUNED_CACHE_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -94,9 +97,14 @@ def fine_tunes(spec: JobSpec, configs: Mapping[str, LayerConfig]) -> bool:
     return spec.finetune.epochs > 0 and any(c.weight_sparsity > 0 for c in configs.values())
 
 
+def _model_bytes(model: torch.nn.Module) -> int:
+    tensors = itertools.chain(model.parameters(), model.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
 class CandidateScorer:
     """Built once per worker: holds the workload and calibration batch, and the fine-tuned
-    float models of the last `TUNED_CACHE_SIZE` pruning patterns."""
+    float models of the most recent pruning patterns, up to `TUNED_CACHE_BYTES`."""
 
     def __init__(self, spec: JobSpec, workload: Workload):
         self.spec = spec
@@ -104,6 +112,7 @@ class CandidateScorer:
         self.calibration = workload.calibration(spec.calibration_samples)
         self.device = hw_models.DEVICES[spec.device]
         self._tuned: OrderedDict[tuple, torch.nn.Module] = OrderedDict()
+        self._tuned_bytes = 0
 
     def build(self, candidate: Candidate, tune: bool = True) -> TransformedModel:
         """The transformed candidate, fine-tuned by the policy (`fine_tunes`) unless `tune` is
@@ -131,8 +140,9 @@ class CandidateScorer:
             return self._tuned[key]
         tuned = finetune_pruned(transformed.float_model, self.workload, self.spec.finetune)
         self._tuned[key] = tuned
-        if len(self._tuned) > TUNED_CACHE_SIZE:
-            self._tuned.popitem(last=False)
+        self._tuned_bytes += _model_bytes(tuned)
+        while self._tuned_bytes > TUNED_CACHE_BYTES and len(self._tuned) > 1:
+            self._tuned_bytes -= _model_bytes(self._tuned.popitem(last=False)[1])
         return tuned
 
     def lower(self, transformed: TransformedModel) -> Lowered:

@@ -174,3 +174,18 @@ def test_candidates_differing_only_in_widths_are_tuned_once(monkeypatch):
         scorer.score(uniform_candidate(0.5, 0.0, bits, bits))
     scorer.score(uniform_candidate(0.6, 0.0, 8, 8))
     assert len(tunings) == 2
+
+
+def test_tuned_models_are_kept_up_to_the_byte_budget_oldest_out_first(monkeypatch):
+    import search.scoring
+
+    spec = parse_job({**JOB, "finetune": {"epochs": 1}})
+    scorer = CandidateScorer(spec, load_workload(spec))
+    tunings = []
+    tune = search.scoring.finetune_pruned
+    monkeypatch.setattr(search.scoring, "finetune_pruned", lambda *a: tunings.append(1) or tune(*a))
+    scorer.build(uniform_candidate(0.3, 0.0, 8, 8))
+    monkeypatch.setattr(search.scoring, "TUNED_CACHE_BYTES", 2 * scorer._tuned_bytes)
+    for sparsity in (0.4, 0.5, 0.4, 0.3):  # 0.3 is out once 0.5 is in; 0.4 stays
+        scorer.build(uniform_candidate(sparsity, 0.0, 8, 8))
+    assert len(tunings) == 4
