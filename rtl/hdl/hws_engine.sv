@@ -227,7 +227,7 @@ module hws_engine #(
         .res_acc_o(res_acc[I])
       );
       if (REQUANT) begin : gen_requant
-        hws_requant #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS)) u_requant (
+        hws_requant #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .RUNTIME(1'b1)) u_requant (
           .acc_i(res_acc[I]), .shift_i(rq_mem[0]), .threshold_i(rq_mem[1]), .y_o(res_out[I])
         );
       end else begin : gen_raw
