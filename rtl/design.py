@@ -281,7 +281,7 @@ class Design:
                 "w_bits": layer.w_bits,
                 "acc_bits": self.acc_bits(name),
                 "out_bits": self.layer_out_bits(layer),
-                "requant": self.memories[name].shift is not None,
+                "requant": self.requantization(name) is not None,
                 "pe": pe,
                 "simd": simd,
                 "act_skip": layer.act_skip,
