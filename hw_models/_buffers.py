@@ -11,7 +11,7 @@ import numpy as np
 from . import _coefficients as c
 from ._contract import NORM_KINDS
 from ._network import LayerSpec, Network
-from ._resources import memory_resources, mux_luts, window_rotation_luts
+from ._resources import memory_resources, mux_luts, requantizer_luts, window_rotation_luts
 
 
 def _frame_buffer_layout(
@@ -100,7 +100,7 @@ def fixed_stage_resources(layer: LayerSpec, px: int = 1) -> np.ndarray:
         ff = px * (ch * taps * bits + ch * bits)
         dsp = bram = 0.0
     elif layer.kind == "add":
-        lut = ch * (bits + 1) * (c.ADDER_LUTS_PER_BIT + c.REQUANT_LUTS_PER_BIT)
+        lut = ch * ((bits + 1) * c.ADDER_LUTS_PER_BIT + requantizer_luts(bits + 1, layer.out_bits))
         ff = ch * layer.out_bits
         dsp = bram = 0.0
     elif layer.kind in NORM_KINDS:
@@ -131,7 +131,7 @@ def norm_stage_resources(layer: LayerSpec) -> tuple[float, float, float, float]:
         lut = ch * (2 * bits + tree_bits) * c.ADDER_LUTS_PER_BIT  # sum of squares
         lut += ch * (bits + tree_bits) * c.ADDER_LUTS_PER_BIT  # sum
         lut += ch * (bits + 1) * c.ADDER_LUTS_PER_BIT  # centring
-        lut += ch * norm_bits * c.REQUANT_LUTS_PER_BIT
+        lut += ch * requantizer_luts(norm_bits, out)
         ff = ch * (bits + out) + 2 * (2 * bits + tree_bits)
         dsp = 2.0 * ch  # squarer and scaler
         rom = memory_resources(c.NORM_ROM_DEPTH, norm_bits, rom=True)
@@ -139,7 +139,7 @@ def norm_stage_resources(layer: LayerSpec) -> tuple[float, float, float, float]:
         lut = ch * bits * c.MAX_LUTS_PER_BIT  # max tree
         lut += ch * (bits + 1) * c.ADDER_LUTS_PER_BIT  # x - max
         lut += ch * (c.EXP_BITS + tree_bits) * c.ADDER_LUTS_PER_BIT  # sum of exponentials
-        lut += ch * norm_bits * c.REQUANT_LUTS_PER_BIT
+        lut += ch * requantizer_luts(norm_bits, out)
         ff = ch * (c.EXP_BITS + out) + layer.groups * (bits + c.EXP_BITS + tree_bits)
         dsp = float(ch)  # exponential times reciprocal
         exp_tables = memory_resources(2 ** min(bits, 16), c.EXP_BITS, ch, rom=True)

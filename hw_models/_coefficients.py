@@ -20,11 +20,12 @@ LUT_MULT_SCALE = 1.0
 # --- datapath ---------------------------------------------------------------------------------
 # Ripple-carry adders/accumulators map one bit per LUT on the CARRY4/CARRY8 chain.
 ADDER_LUTS_PER_BIT = 1.0
-# Requantization (hws_requant: rounding adder and shifts on ACC + 34 bits, threshold compare,
-# saturation; its run-time shift and threshold are not constants inside the module) per
-# bit of that intermediate (fitted).
-REQUANT_EXTRA_BITS = 34
-REQUANT_LUTS_PER_BIT = 6.10
+# Requantization (hws_requant with constant shift and threshold: two compares of the
+# accumulator with constant bounds on the carry chain, an out_bits increment of the rounding
+# bit and the output select; the shift is wiring). Least squares on the module alone over
+# widths, shifts and thresholds (bench/synth_requant.py), not on the calibration suite.
+REQUANT_LUTS_PER_ACC_BIT = 0.26
+REQUANT_LUTS_PER_OUT_BIT = 1.38
 # Scale of the lockstep activation-select muxes (fitted).
 SELECT_LUTS_SCALE = 1.84
 # A sparse slot's activation select, per activation bit and bit of log2(columns it can name)

@@ -56,6 +56,14 @@ def adder_tree_luts(simd: np.ndarray, bits: np.ndarray | int) -> np.ndarray:
     return (simd - 1) * bits * c.ADDER_LUTS_PER_BIT
 
 
+def requantizer_luts(acc_bits: np.ndarray | int, out_bits: np.ndarray | int) -> np.ndarray:
+    """LUT6 of a requantizer with constant shift and threshold (hws_requant, SPEC section 1):
+    the threshold and the saturation are compares of the accumulator with constant bounds,
+    the shift is wiring and the rounding an `out_bits` increment (fitted on the module)."""
+    acc, out = np.asarray(acc_bits), np.asarray(out_bits)
+    return acc * c.REQUANT_LUTS_PER_ACC_BIT + out * c.REQUANT_LUTS_PER_OUT_BIT
+
+
 def mux_luts(n_inputs: np.ndarray | int, bits: np.ndarray | int) -> np.ndarray:
     """LUT6 of an N:1 mux, `bits` wide: `ceil(N / MUX_INPUTS_PER_LUT)` per bit (0 for N = 1)."""
     n = np.asarray(n_inputs)
@@ -404,7 +412,7 @@ def engine_resources_many(
     # (a tree as wide as the products; with DSP products it goes into the DSPs' post-adders)
     tree_bits = s.product_bits + np.ceil(np.log2(simd))
     lut += pe * (adder_tree_luts(simd, tree_bits) * s.lut_mult + s.acc * c.ADDER_LUTS_PER_BIT)
-    lut += pe * (s.acc + c.REQUANT_EXTRA_BITS) * c.REQUANT_LUTS_PER_BIT * s.requantizes
+    lut += pe * requantizer_luts(s.acc, s.out_bits) * s.requantizes
     ff += pe * 2 * s.acc  # accumulator and result
     ff += s.rows * s.out_bits  # the output pixel register
     # selection: lockstep slots pick column chunk j of K/SIMD; a sparse slot picks among the

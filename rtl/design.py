@@ -12,8 +12,9 @@ conv2d and max-pool stages).
 From these, `Design` derives the RTL-specific quantities (accumulator widths, the weight memory
 layout of SPEC section 6 and its data-dependent sizes, the RTL's weight column order) and the
 hardware *shape* that decides the compiled RTL: `Design.shape_key()` hashes the network's dims,
-widths, folding and memory layout (not the weight values), so one Verilator build serves every
-weight set of a shape.
+widths, folding and memory layout (not the weight values nor the requantization constants), so
+one Verilator build serves every weight set of a shape (its top takes the requantization
+constants at run time; synthesis sees them as parameters, rtl.generate).
 
 The RTL implements chains of linear, conv2d and max-pool stages (`hw_models.require_chain`);
 only the network input may be signed; widths are limited to what hws_pkg supports.
@@ -203,6 +204,12 @@ class Design:
         layer = self.layer(name)
         return accumulator_bits(layer.w_bits, layer.a_bits, layer.fan_in, layer.input_signed)
 
+    def requantization(self, name: str) -> tuple[int, int] | None:
+        """(shift, threshold) of engine `name`; None for the last layer, which outputs its
+        accumulators."""
+        memory = self.memories[name]
+        return None if memory.shift is None else (int(memory.shift), int(memory.threshold))
+
     def layer_out_bits(self, layer: LayerSpec) -> int:
         """Bits per output channel: requantized width, the accumulator (last), or a_bits."""
         if not layer.is_engine:
@@ -253,8 +260,8 @@ class Design:
     # -- the compiled shape ---------------------------------------------------------------------
 
     def layer_shape_dict(self, layer: LayerSpec) -> dict:
-        """Everything of `layer` that is compiled into the RTL (no weight, bias or requant
-        values)."""
+        """Everything of `layer` that is compiled into the shared simulation build (no weight,
+        bias or requantization values)."""
         d = {
             "name": layer.name,
             "kind": layer.kind,
@@ -274,7 +281,7 @@ class Design:
                 "w_bits": layer.w_bits,
                 "acc_bits": self.acc_bits(name),
                 "out_bits": self.layer_out_bits(layer),
-                "requant": self.memories[name].shift is not None,
+                "requant": self.requantization(name) is not None,
                 "pe": pe,
                 "simd": simd,
                 "act_skip": layer.act_skip,

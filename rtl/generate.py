@@ -3,11 +3,14 @@
     files = generate(design, "out/digits-mlp")   # hws_net.sv, *.mem, shape.json, README.md
 
 The generated top `hws_net` only sets parameters of, and wires, the hand-written modules in
-rtl/hdl/ (loader, engines, max-pools, ping-pong buffers); it contains no logic of its own and
-depends only on the hardware shape (`Design.shape_key`): shapes, kinds and windows come from
-the contract network (hw_models), folding from its `Folding`. Weights, biases and requantization
-constants go into memory files loaded at simulation start (hws_pkg), so one build serves every
-weight set of a shape. Number formats are in the README written next to them (`_readme.py`).
+rtl/hdl/ (loader, engines, max-pools, ping-pong buffers); it contains no logic of its own.
+Shapes, kinds and windows come from the contract network (hw_models), folding from its
+`Folding`, and each engine's requantization shift and threshold are parameters (constants in
+synthesis, so the shift is wiring). Weights and biases go into memory files loaded at
+simulation start (hws_pkg). `generate_top(design, runtime_requant=True)` is the top of the
+simulation build shared by every weight set of a hardware shape (`Design.shape_key`): the
+engines take shift and threshold from plusargs instead (`requant_plusargs`). Number formats
+are in the README written next to them (`_readme.py`).
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ def _buffer(design: Design, i: int, producer_bits: int, consumer: LayerSpec, pix
     return _inst("hws_window_buffer", f"u_b{i}", params, ports)
 
 
-def _stage(design: Design, i: int, layer: LayerSpec, last: bool) -> str:
+def _stage(design: Design, i: int, layer: LayerSpec, last: bool, runtime_requant: bool) -> str:
     """Stage i (>= 1) running `layer`, reading buffer b<i-1>, writing b<i> or the outputs."""
     _, ho, wo = layer.out_shape
     ports = {
@@ -153,16 +156,27 @@ def _stage(design: Design, i: int, layer: LayerSpec, last: bool) -> str:
             "PX": design.stage_px(i),
         }
         return _inst("hws_maxpool", f"u_st{i}_{layer.name}", params, ports)
-    params = engine_parameters(design, layer.name)
+    params = engine_parameters(design, layer.name, runtime_requant)
     return _inst("hws_engine", f"u_st{i}_{layer.name}", params, ports)
 
 
-def engine_parameters(design: Design, name: str) -> dict[str, object]:
-    """hws_engine parameters of engine `name` (without the contract constants)."""
+def engine_parameters(
+    design: Design, name: str, runtime_requant: bool = False
+) -> dict[str, object]:
+    """hws_engine parameters of engine `name` (without the contract constants): its
+    requantization shift and threshold as SHIFT and THRESHOLD, or with `runtime_requant`
+    RUNTIME_REQUANT (they come from plusargs, so the parameters depend only on the shape)."""
     layer = design.layer(name)
     _, ho, wo = layer.out_shape
     pe, simd = design.folding[name]
     store = design.weight_store(name)
+    requant = design.requantization(name)
+    if requant is None:
+        constants: dict[str, object] = {}
+    elif runtime_requant:
+        constants = {"RUNTIME_REQUANT": True}
+    else:
+        constants = {"SHIFT": requant[0], "THRESHOLD": requant[1]}
     return {
         "M": layer.rows,
         "FAN_IN": layer.fan_in,
@@ -176,7 +190,8 @@ def engine_parameters(design: Design, name: str) -> dict[str, object]:
         "STORE": STORE_CODES[store],
         "MAX_NNZ": design.max_row_nnz(name) if store == "skip" else 1,
         "DEPTH": design.lane_words(name) if store == "sparse" else 1,
-        "REQUANT": design.memories[name].shift is not None,
+        "REQUANT": requant is not None,
+        **constants,
         "OUT_BITS": design.layer_out_bits(layer),
         "OUT_H": ho,
         "OUT_W": wo,
@@ -189,8 +204,10 @@ def _bits(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
 
-def generate_top(design: Design) -> str:
-    """SystemVerilog of the generated top `hws_net` for `design`'s hardware shape."""
+def generate_top(design: Design, runtime_requant: bool = False) -> str:
+    """SystemVerilog of the generated top `hws_net` of `design`, its engines' requantization
+    constants as parameters; with `runtime_requant` the top of the simulation build shared by
+    every weight set of the hardware shape (constants from plusargs, `requant_plusargs`)."""
     layers = design.layers
     n_stages = len(layers) + 1
     c, h, w = design.in_shape
@@ -241,13 +258,14 @@ def generate_top(design: Design) -> str:
         body.append(f"  // ---- buffer b{i - 1}, stage {i}: {layer.name} ({layer.kind})\n")
         pixels = math.prod(design.frame_shape(layer)[1:])
         body.append(_buffer(design, i - 1, frame_bits[i - 1], layer, pixels))
-        body.append(_stage(design, i, layer, last=i == len(layers)))
+        body.append(_stage(design, i, layer, i == len(layers), runtime_requant))
     starts = ", ".join(f"st{i}_start" for i in reversed(range(n_stages)))
     dones = ", ".join(f"st{i}_done" for i in reversed(range(n_stages)))
     last = n_stages - 1
     return _TOP.format(
         name=design.name,
         key=design.shape_key(contract()),
+        requant=_REQUANT_NOTE[runtime_requant],
         stages=", ".join(design.network.stage_names),
         n_stages=n_stages,
         in_bits=in_bits,
@@ -266,9 +284,15 @@ def generate_top(design: Design) -> str:
     )
 
 
+_REQUANT_NOTE = {
+    False: "Requantization shift and threshold: engine parameters SHIFT and THRESHOLD.",
+    True: "Requantization shift and threshold: plusargs +<layer>_shift, +<layer>_threshold.",
+}
+
 _TOP = """\
 // GENERATED by rtl/generate.py -- do not edit. Network "{name}", hardware shape {key}.
 // Stages: {stages}. Parameters and instances of the hand-written modules in rtl/hdl/ only.
+// {requant}
 //
 // Input: a stream of beats of {in_px} pixels of one row ({in_pixels} pixels per frame, {in_bits}
 // bits each, all channels).
@@ -307,6 +331,16 @@ endmodule
 
 `default_nettype wire
 """
+
+
+def requant_plusargs(design: Design) -> list[str]:
+    """Plusargs giving the engines of the `runtime_requant` top their shift and threshold."""
+    args = []
+    for layer in design.network.engines:
+        requant = design.requantization(layer.name)
+        if requant is not None:
+            args += [f"+{layer.name}_shift={requant[0]}", f"+{layer.name}_threshold={requant[1]}"]
+    return args
 
 
 def harness_parameters(design: Design) -> dict[str, int]:

@@ -87,18 +87,14 @@ def weight_words(design: Design, name: str) -> list[str]:
 
 
 def memory_files(design: Design, name: str) -> dict[str, list[str]]:
-    """{file name: lines} of one layer's run-time memories (empty for a maxpool)."""
+    """{file name: lines} of one layer's run-time memories (empty for a maxpool); its
+    requantization constants are parameters of the generated top, not memories."""
     if name not in design.memories:
         return {}
-    memory = design.memories[name]
-    files = {
+    return {
         f"{name}_weight.mem": weight_words(design, name),
-        f"{name}_bias.mem": _hex_words(memory.bias[:, None], design.acc_bits(name)),
+        f"{name}_bias.mem": _hex_words(design.memories[name].bias[:, None], design.acc_bits(name)),
     }
-    if memory.shift is not None:
-        shift, threshold = memory.shift, memory.threshold
-        files[f"{name}_requant.mem"] = [f"{shift & 0xFFFFFFFF:08x}", f"{threshold:08x}"]
-    return files
 
 
 def write_memories(design: Design, out_dir: str | Path) -> list[Path]:

@@ -9,6 +9,11 @@ harness `hws_tb` with the generated top (`verilator --binary`, cached per hardwa
 `<build root>/rtl/shapes/<shape key>` with ccache, see rtl.verilator.build_root) -> run it with
 the inputs under a cycle watchdog and a process timeout -> parse outputs and per-stage
 per-frame start/done cycles.
+The shared build's top takes the requantization constants from plusargs (`generate_top(...,
+runtime_requant=True)`), so one build serves every weight set of a shape; the requantizer's
+datapath is the one synthesis builds with constants. `constant_requant=True` builds the
+generated top itself (constants as parameters, exactly what synthesis reads), one build per
+design.
 `confirm_many` runs several candidates in a process pool; builds of one shape happen once.
 """
 
@@ -36,6 +41,7 @@ from rtl.generate import (
     generate_top,
     harness_parameters,
     hdl_sources,
+    requant_plusargs,
 )
 from rtl.memfiles import parse_outputs, write_inputs
 from rtl.verilator import build_binary, build_root, locked, sources_digest
@@ -119,19 +125,26 @@ class ConfirmationReport:
         return "\n".join(lines)
 
 
-def shape_build_key(design: Design) -> str:
-    """Build cache key: hardware shape + contract constants + hand-written RTL sources."""
+def shape_build_key(design: Design, constant_requant: bool = False) -> str:
+    """Build cache key: hardware shape + contract constants + hand-written RTL sources (+ the
+    requantization constants when they are compiled in)."""
     sources = [*hdl_sources(), HDL_DIR / HARNESS]
-    return design.shape_key({"contract": contract(), "rtl": sources_digest(sources)})
+    extra: dict = {"contract": contract(), "rtl": sources_digest(sources)}
+    if constant_requant:
+        extra["requant"] = {x.name: design.requantization(x.name) for x in design.network.engines}
+    return design.shape_key(extra)
 
 
-def build(design: Design, root: Path | None = None) -> tuple[Path, float]:
-    """Build (or reuse) the harness for `design`'s shape; returns (executable, seconds)."""
+def build(
+    design: Design, root: Path | None = None, constant_requant: bool = False
+) -> tuple[Path, float]:
+    """Build (or reuse) the harness for `design`'s shape (with `constant_requant`, for the
+    design itself); returns (executable, seconds)."""
     t0 = time.monotonic()
-    key = shape_build_key(design)
+    key = shape_build_key(design, constant_requant)
     shape_dir = (root or build_root() / "rtl" / "shapes") / key
     top = shape_dir / "generated" / "hws_net.sv"
-    text = generate_top(design)
+    text = generate_top(design, runtime_requant=not constant_requant)
     with locked(shape_dir.with_suffix(".gen.lock")):
         if not top.exists() or top.read_text() != text:  # a changed generator rewrites it
             top.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +213,7 @@ def confirm(
     build_dir: str | Path | None = None,
     max_cycles: int | None = None,
     timeout_s: float | None = None,
+    constant_requant: bool = False,
 ) -> ConfirmationReport:
     """Simulate `design` on integer `inputs` and compare with `golden` outputs.
 
@@ -212,6 +226,8 @@ def confirm(
         build_dir: root of the per-shape build cache (default <build root>/rtl/shapes).
         max_cycles: cycle watchdog (default: a dense worst case).
         timeout_s: process timeout (default: from max_cycles at a pessimistic speed).
+        constant_requant: simulate the generated top itself, requantization constants
+            compiled in (a build per design), instead of the shape's shared build.
 
     Raises:
         ConfirmationError: build failure, missing memory file, watchdog or timeout.
@@ -220,7 +236,7 @@ def confirm(
     n = len(inputs)
     if n < 1:
         raise ValueError("confirm needs at least one input sample")
-    exe, build_seconds = build(design, Path(build_dir) if build_dir else None)
+    exe, build_seconds = build(design, Path(build_dir) if build_dir else None, constant_requant)
     max_cycles = max_cycles or worst_case_cycles(design, n)
     timeout_s = timeout_s or 30.0 + max_cycles / SIM_CYCLES_PER_SECOND
     tmp = None if work_dir is not None else tempfile.TemporaryDirectory(prefix="hws_confirm_")
@@ -240,6 +256,7 @@ def confirm(
             f"+hws_cycles={cycles_file}",
             f"+hws_max_cycles={max_cycles}",
             f"+hws_mem_dir={mem_dir}",
+            *([] if constant_requant else requant_plusargs(design)),
         ]
         t0 = time.monotonic()
         try:
@@ -264,7 +281,7 @@ def confirm(
             mismatches, first = _compare(outputs, np.asarray(golden, dtype=np.int64))
         return ConfirmationReport(
             network=design.name,
-            shape_key=shape_build_key(design),
+            shape_key=shape_build_key(design, constant_requant),
             n_samples=n,
             outputs=outputs,
             bit_exact=None if golden is None else mismatches == 0,

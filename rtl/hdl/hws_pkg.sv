@@ -39,6 +39,27 @@ package hws_pkg;
     idx_bits = (n > 1) ? $clog2(n) : 1;
   endfunction
 
+  // Requantization bound (SPEC section 1): the largest accumulator whose step-1 value y is at
+  // most `c`, so that y > c exactly when acc > requant_bound(c, shift, acc_bits) (c >= 0):
+  //   shift > 0: y > c <=> acc + 2^(shift-1) >= (c + 1) * 2^shift
+  //                    <=> acc > c * 2^shift + 2^(shift-1) - 1
+  //   shift = 0: acc > c;   shift < 0: acc * 2^-shift > c <=> acc > floor(c / 2^-shift).
+  // The bound is >= 0 and is clamped to the accumulator's maximum 2^(acc_bits-1) - 1 (then no
+  // accumulator passes), so it fits acc_bits signed bits. Exact for c < 2^32, any shift and
+  // acc_bits in 2..62 (every intermediate stays below 2^62).
+  function automatic logic [63:0] requant_bound(input logic [63:0] c, input int shift,
+                                                input int unsigned acc_bits);
+    logic [63:0] hi, bound;
+    hi = (64'd1 << (acc_bits - 1)) - 64'd1;
+    if (shift > 0) begin
+      if (shift >= int'(acc_bits) || c > (hi >> shift)) bound = hi;  // the bound exceeds hi
+      else bound = (c << shift) + (64'd1 << (shift - 1)) - 64'd1;
+    end else begin
+      bound = c >> (-shift);  // shift 0 included; a shift of 64 or more gives 0
+    end
+    requant_bound = (bound > hi) ? hi : bound;
+  endfunction
+
 endpackage
 
 `default_nettype wire

@@ -20,11 +20,14 @@ from hw_models._buffers import (
 )
 from hw_models._folding import pixel_options
 from hw_models._resources import (
+    EngineShape,
     bram18_count,
     dsp_per_product,
+    engine_resources,
     lut_multiplier_luts,
     lutram_luts,
     memory_resources,
+    requantizer_luts,
     uses_lut_multipliers,
     window_rotation_luts,
 )
@@ -117,6 +120,24 @@ def test_window_rotation_is_two_one_hot_selects_per_tap_bit():
 def test_lut_multiplier_cost_is_finn_r():
     assert lut_multiplier_luts(4, 4) == (2 * 2 - 1) * 8
     assert lut_multiplier_luts(2, 2) == 4
+
+
+def test_each_requantizing_lane_costs_one_constant_requantizer(rng):
+    """A requantizing engine's LUTs exceed the same engine's as the last layer (raw
+    accumulators out) by PE requantizers, which grow with the accumulator and output widths
+    only (shift and threshold are constants: no barrel shifter)."""
+    layer = conv("c", 8, 16, 6, rng, bits=4)
+    pe, simd = np.array([[1], [4], [16]]), np.array([[1, 8]])
+    words = np.ones((3, 2), dtype=np.int64)
+    dev = get_device("zcu102")
+    ports = (dev.dsp_port_a, dev.dsp_port_b)
+    inner = engine_resources(EngineShape.of(layer, is_last=False), pe, simd, words, *ports)
+    last = engine_resources(EngineShape.of(layer, is_last=True), pe, simd, words, *ports)
+    acc = EngineShape.of(layer, is_last=True).acc_bits
+    expected = np.broadcast_to(pe * requantizer_luts(acc, 4), (3, 2))
+    np.testing.assert_allclose(inner[..., 0] - last[..., 0], expected)
+    assert requantizer_luts(acc, 4) < acc + 4  # cheaper than one LUT per bit
+    assert requantizer_luts(acc + 1, 4) > requantizer_luts(acc, 4) < requantizer_luts(acc, 5)
 
 
 def _table(layer, device="zcu102"):

@@ -3,7 +3,9 @@
 `cocotb_sim(toplevel, parameters, bench, case)` builds `toplevel` with Verilator through
 cocotb's runner, once per (toplevel, parameters, RTL sources) under <build root>/rtl/cocotb/ (ccache
 underneath, shared with the confirmation builds), then runs the cocotb bench module `bench`
-with the JSON-able `case` (written to the run directory, path in $HWS_CASE).
+with the JSON-able `case` (written to the run directory, path in $HWS_CASE). Test-only
+wrappers of the hand-written modules live in tests/rtl/hdl/ (`TEST_HDL_DIR`) and are added
+with `test_sources`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pytest
 from rtl.generate import hdl_sources
 from rtl.verilator import build_root, locked, sources_digest, verilator_env
 
+TEST_HDL_DIR = Path(__file__).parent / "hdl"
 COCOTB_BUILD_ARGS = [
     "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast", "--x-initial", "fast", "-O3",
 ]  # fmt: skip
@@ -64,8 +67,9 @@ def cocotb_sim(_verilator_environment, request) -> Callable[..., Path]:
         plusargs: Sequence[str] = (),
         files: Mapping[str, str] | None = None,
         testcase: str | None = None,
+        test_sources: Sequence[str] = (),
     ) -> Path:
-        sources = hdl_sources()
+        sources = [*hdl_sources(), *(TEST_HDL_DIR / name for name in test_sources)]
         key_text = json.dumps(
             {
                 "top": toplevel,

@@ -2,11 +2,16 @@
 Verilator, outputs bit-exact to search's integer reference model, and every stage's start and
 done cycle of every frame equal to hw_models' exact prediction (SPEC section 4)."""
 
+import dataclasses
+import subprocess
+
 import numpy as np
 import pytest
 import torch
 
 from rtl import ConfirmationError, ConfirmationJob, Design, confirm, confirm_many
+from rtl.generate import requant_plusargs
+from rtl.simulate import build, shape_build_key
 from search.transforms import transform, uniform_candidate
 from tests.rtl import networks as nw
 
@@ -105,32 +110,51 @@ def test_digits_models(request, digits, model_name, w_bits, a_bits, weight_spars
     np.testing.assert_array_equal(report.done_cycles, schedule.done)
 
 
-def test_missing_memory_file_is_a_clear_error(tmp_path):
+def _run_shared_build(tmp_path, mem_dir: str, plusargs: list[str]) -> subprocess.CompletedProcess:
+    """The shared simulation build of a small MLP, run by hand on 2 frames with `plusargs`."""
     rng = np.random.default_rng(0)
     network = random_mlp(rng, 0.5, act_skip=True, w_bits=4, a_bits=4)
     inputs = nw.random_inputs(rng, network, 2)
     report = confirm(network, inputs, work_dir=tmp_path / "ok")
     assert report.bit_exact is None and report.outputs.shape == (2, 4)
-    from rtl.simulate import build
-
     exe, _ = build(network)
-    import subprocess
-
     (tmp_path / "in.hex").write_text((tmp_path / "ok" / "inputs.hex").read_text())
-    proc = subprocess.run(
-        [
-            str(exe),
-            f"+hws_in={tmp_path / 'in.hex'}",
-            "+hws_frames=2",
-            f"+hws_mem_dir={tmp_path / 'nowhere'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    frames = [f"+hws_in={tmp_path / 'in.hex'}", "+hws_frames=2", f"+hws_mem_dir={mem_dir}"]
+    args = [str(exe), *frames, *plusargs]
+    return subprocess.run(args, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_missing_memory_file_is_a_clear_error(tmp_path):
+    rng = np.random.default_rng(0)
+    plusargs = requant_plusargs(random_mlp(rng, 0.5, act_skip=True, w_bits=4, a_bits=4))
+    proc = _run_shared_build(tmp_path, str(tmp_path / "nowhere"), plusargs)
     assert proc.returncode != 0
     assert "HWS_ERROR: missing memory file" in proc.stdout
+
+
+def test_missing_requantization_plusargs_are_a_clear_error(tmp_path):
+    proc = _run_shared_build(tmp_path, str(tmp_path / "ok" / "mem"), [])
+    assert proc.returncode != 0
+    assert "HWS_ERROR: missing requantization plusargs +fc1_shift" in proc.stdout
+
+
+def test_generated_top_with_constant_requantization_is_bit_exact():
+    """The generated top itself (requantization constants compiled in, as synthesis reads
+    it), with negative, zero and positive shifts and thresholds."""
+    rng = np.random.default_rng(7)
+    network = random_cnn(rng, 0.6, act_skip=True)
+    requant = {"conv1": (-1, 3), "conv2": (4, 0)}
+    memories = {
+        name: dataclasses.replace(m, shift=requant[name][0], threshold=requant[name][1])
+        if name in requant
+        else m
+        for name, m in network.memories.items()
+    }
+    network = Design(network.network, network.folding, memories)
+    inputs = nw.random_inputs(rng, network, 4, density=0.5)
+    report = confirm(network, inputs, nw.golden(network, inputs), constant_requant=True)
+    assert report.bit_exact, report.summary()
+    assert report.shape_key != shape_build_key(network)
 
 
 def test_watchdog_ends_a_run_that_does_not_finish():

@@ -7,7 +7,7 @@ import pytest
 
 from hw_models import Folding, LayerSpec, Network
 from rtl import Design, DesignError
-from rtl.generate import generate, generate_top
+from rtl.generate import generate, generate_top, requant_plusargs
 from rtl.memfiles import input_words, memory_files, parse_outputs
 from tests.rtl import networks as nw
 
@@ -38,7 +38,7 @@ def test_skip_layout_holds_nonzero_values_and_mask():
     assert files["fc_weight.mem"] == [f"{0b011_111_001:03x}", f"{0b100_000_011:03x}"]
     acc_bits = design.acc_bits("fc")
     assert files["fc_bias.mem"][1] == f"{(1 << acc_bits) - 2:0{-(-acc_bits // 4)}x}"
-    assert files["fc_requant.mem"] == ["fffffffe", "00000007"]
+    assert set(files) == {"fc_weight.mem", "fc_bias.mem"}
 
 
 def test_dense_layout_is_finn_lockstep():
@@ -79,6 +79,12 @@ def _negated(design: Design) -> Design:
     return Design(design.network, design.folding, memories)
 
 
+def _requantized(design: Design, name: str, shift: int, threshold: int) -> Design:
+    """The same design with engine `name` requantizing by `shift` and `threshold`."""
+    memory = dataclasses.replace(design.memories[name], shift=shift, threshold=threshold)
+    return Design(design.network, design.folding, {**design.memories, name: memory})
+
+
 def test_shape_key_ignores_weight_values_but_not_layout_or_folding():
     a = _mlp(np.random.default_rng(1))
     c = _mlp(np.random.default_rng(1), act_skip=True)
@@ -90,12 +96,35 @@ def test_shape_key_ignores_weight_values_but_not_layout_or_folding():
     assert Design(a.network, refolded, a.memories).shape_key() != a.shape_key()
 
 
+def test_requantization_constants_are_parameters_of_the_top():
+    design = _layer([[1, -1, 0], [0, 0, 3]])
+    top = generate_top(design)
+    fc, out = top.split("hws_engine #(")[1:]  # parameters, then instance name and ports
+    assert "u_st1_fc" in fc and "u_st2_out" in out
+    assert ".SHIFT(-2),\n    .THRESHOLD(7)," in fc and "RUNTIME_REQUANT" not in top
+    assert ".REQUANT(1'b0)" in out and "SHIFT" not in out  # the last layer does not requantize
+    assert generate_top(_requantized(design, "fc", 3, 0)) != top
+
+
+def test_shared_simulation_top_takes_requantization_from_plusargs():
+    design = _layer([[1, -1, 0], [0, 0, 3]])
+    other = _requantized(design, "fc", 5, 1)
+    top = generate_top(design, runtime_requant=True)
+    assert (
+        top == generate_top(other, runtime_requant=True) and design.shape_key() == other.shape_key()
+    )
+    assert ".RUNTIME_REQUANT(1'b1)" in top and ".SHIFT(" not in top
+    assert requant_plusargs(design) == ["+fc_shift=-2", "+fc_threshold=7"]
+    assert requant_plusargs(other) == ["+fc_shift=5", "+fc_threshold=1"]
+
+
 def test_generate_writes_top_memories_and_readme(tmp_path):
     files = generate(_mlp(np.random.default_rng(0)), tmp_path)
     top = files["top"].read_text()
     assert top.startswith("// GENERATED") and "hws_engine #(" in top and "hws_loader #(" in top
-    assert {"fc1_weight.mem", "fc1_bias.mem", "fc1_requant.mem", "fc2_weight.mem"} <= set(files)
-    assert "fc2_requant.mem" not in files
+    assert {"fc1_weight.mem", "fc1_bias.mem", "fc2_weight.mem", "fc2_bias.mem"} == {
+        name for name in files if name.endswith(".mem")
+    }
     assert "GENERATED" in files["readme"].read_text()
 
 
