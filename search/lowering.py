@@ -5,15 +5,16 @@
 
 Chain models map one to one: Linear and Conv2d become engines, MaxPool2d a pool stage, and
 flatten disappears (SPEC.md section 2). char-gpt maps to a transformer pipeline whose frame
-is one whole sequence (`_transformer_network`). Activation skipping is enabled for a layer
-when its measured input sparsity makes the compaction logic worth it
-(`ACT_SKIP_MIN_SPARSITY`), or as the job says. The folding is chosen for the device; a
-candidate that does not fit keeps the smallest folding, its estimate marked as not fitting.
+is one whole sequence (`_transformer_network`). Activation skipping is as the job says; under
+"auto" a layer skips when its measured input sparsity reaches `ACT_SKIP_MIN_SPARSITY` and the
+folded design is not better without it (`_drop_unpaid_skipping`). The folding is chosen for
+the device; a candidate that does not fit keeps the smallest folding, its estimate marked as
+not fitting.
 Everything downstream (scores, bundles, the RTL design, confirmation) reads this one result.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
@@ -24,7 +25,7 @@ from hw_models import LayerSpec, Network, sliding_window_size
 from search.models.char_gpt import CharGPT
 from search.transforms import LayerStats, QuantizedLayer, TransformedModel, TransformError
 
-ACT_SKIP_MIN_SPARSITY = 0.2  # below this the skip logic costs more LUTs than it saves cycles
+ACT_SKIP_MIN_SPARSITY = 0.2  # below this skipping saves too few cycles to be tried
 # Width of the transformer tensors the search does not quantize (residual stream, LayerNorm
 # inputs, q/k/v, attention scores and probabilities): the accuracy model keeps them in
 # float, the hardware estimate prices them at this width.
@@ -298,11 +299,47 @@ def lower(
     """The contract network of `transformed`, folded for `device` (the smallest folding, not
     fitting, when no folding fits), and its estimate."""
     network = network_from_transformed(transformed, stats, name, act_skip)
+    estimate = _estimate(network, device, clock_mhz)
+    if act_skip == "auto":
+        network, estimate = _drop_unpaid_skipping(network, estimate, device, clock_mhz)
+    return Lowered(network, estimate, stats)
+
+
+def _estimate(network: Network, device: hw_models.Device, clock_mhz: float) -> hw_models.Estimate:
     try:
-        estimate = hw_models.estimate(network, device, clock_mhz)
+        return hw_models.estimate(network, device, clock_mhz)
     except hw_models.DoesNotFitError:
         # still report the real numbers of the smallest design, marked as not fitting
-        estimate = hw_models.estimate(
-            network, device, clock_mhz, hw_models.Folding.minimal(network)
-        )
-    return Lowered(network, estimate, stats)
+        return hw_models.estimate(network, device, clock_mhz, hw_models.Folding.minimal(network))
+
+
+def _better(a: hw_models.Estimate, b: hw_models.Estimate) -> bool:
+    """Whether design `a` beats `b`: it fits where `b` does not, else it is faster, else as
+    fast on fewer LUTs."""
+    if a.fits != b.fits:
+        return a.fits
+    if a.throughput_fps != b.throughput_fps:
+        return a.throughput_fps > b.throughput_fps
+    return a.resources["lut"] < b.resources["lut"]
+
+
+def _drop_unpaid_skipping(
+    network: Network,
+    estimate: hw_models.Estimate,
+    device: hw_models.Device,
+    clock_mhz: float,
+) -> tuple[Network, hw_models.Estimate]:
+    """The "auto" policy's second half: activation skipping saves cycles but its compaction
+    logic costs LUTs that folding could spend on parallelism instead, so each skipping engine
+    in turn (one pass, pipeline order) keeps skipping only if the design without it is not
+    better (`_better`, each folded under the device budget)."""
+    for i, layer in enumerate(network.layers):
+        if not layer.act_skip:
+            continue
+        layers = list(network.layers)
+        layers[i] = replace(layer, act_skip=False)
+        trial = Network(network.name, tuple(layers))
+        trial_estimate = _estimate(trial, device, clock_mhz)
+        if _better(trial_estimate, estimate):
+            network, estimate = trial, trial_estimate
+    return network, estimate

@@ -115,3 +115,29 @@ def test_a_char_gpt_trial_stores_per_part_folding_and_a_fitting_estimate():
     qkv = trial.user_attrs["layers"]["blocks.0.attn.c_attn"]
     assert len(qkv["pe"]) == len(qkv["simd"]) == len(qkv["expected_cycles"]) == 3
     assert trial.user_attrs["hardware"]["fits"] and trial.values[1] > 0
+
+
+def _lowered_digits_cnn(digits_cnn, digits, candidate, policy: str):
+    from search.lowering import lower
+
+    calibration = torch.from_numpy(digits.train.x[:64])
+    transformed = transform(digits_cnn, candidate, calibration)
+    stats = collect_stats(transformed, calibration)
+    return lower(transformed, stats, "digits-cnn", policy, hw_models.DEVICES["zcu102"], 200.0)
+
+
+def test_auto_skipping_keeps_only_engines_where_the_folded_design_gains(digits_cnn, digits):
+    candidate = uniform_candidate(0.0, 0.0, 8, 8)
+    on = _lowered_digits_cnn(digits_cnn, digits, candidate, "on")
+    auto = _lowered_digits_cnn(digits_cnn, digits, candidate, "auto")
+    skipping = [layer.name for layer in auto.network.layers if layer.act_skip]
+    assert auto.estimate.fits and on.estimate.fits
+    assert auto.estimate.throughput_fps > on.estimate.throughput_fps
+    assert len(skipping) < sum(layer.act_skip for layer in on.network.layers)
+
+
+def test_auto_skipping_gives_the_folding_of_its_own_network(digits_cnn, digits):
+    auto = _lowered_digits_cnn(digits_cnn, digits, uniform_candidate(0.5, 0.5, 4, 4), "auto")
+    again = hw_models.estimate(auto.network, hw_models.DEVICES["zcu102"], 200.0)
+    assert again.throughput_fps == auto.estimate.throughput_fps
+    assert again.resources == auto.estimate.resources
