@@ -32,8 +32,8 @@ Model, for one engine and one input vector (window) with `s` nonzero activations
    is poor for rows taking two or three values.
 5. Pixel parallelism (px slots): a group of px adjacent windows takes its slowest window's
    time. Adjacent windows share most inputs, yet their counts differ (a digit's edge, the
-   padding at a row's ends), and the slowest sets the time: on real images one count shared
-   by the group is 4-35% low, and the px counts drawn independently 3-14% high (the windows
+   padding at a row's ends), and the slowest sets the time: on digit images one count shared
+   by the group was 6-37% low, and px counts drawn independently up to 14% high (the windows
    are correlated). With `window_counts` the groups' counts are measured: the calibration
    groups' sorted counts are binned by their largest (`group_count_bins`), slot j of a bin
    takes the bin's j-th count, and step 4 bounds the max over the px * PE lanes per bin, the

@@ -24,7 +24,7 @@ import numpy as np
 from ._network import LayerSpec
 
 WINDOW_BINS = 8
-GROUP_SAMPLE = 4096  # calibration groups binned, about (whole output rows, evenly spaced)
+GROUP_SAMPLE = 4096  # about this many calibration groups are binned (whole output rows)
 COUNT_GRID = 24  # window counts at most at which pixel groups' row moments are evaluated
 Z_GRID = 24
 TAIL_SIGMAS = 4.0
@@ -145,10 +145,10 @@ def group_count_bins(
     alike, so only the multiset of its counts matters: each group's counts are sorted, the
     groups ordered by their largest count (which mostly sets the group's time), then by their
     total, and cut into at most `n_bins` slices of equal size, each represented by the mean
-    of its groups' sorted counts. The groups of about `GROUP_SAMPLE` output rows' worth of
-    groups are binned (bins of hundreds of groups each: sorting them all would cost more than
-    a fold of the network): every `step`-th row of all frames, `step` coprime with H_out, so
-    that the rows taken come from every frame and every row position alike.
+    of its groups' sorted counts. About `GROUP_SAMPLE` groups are binned (hundreds per bin;
+    sorting them all would cost more than a fold of the network): those of every `step`-th
+    output row of all frames, `step` coprime with H_out, so that the rows taken come from
+    every frame and every row position alike.
     """
     n_frames, height, width = window_counts.shape
     step = max(1, n_frames * height // max(1, GROUP_SAMPLE * px // width))
