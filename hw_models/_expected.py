@@ -30,6 +30,16 @@ Model, for one engine and one input vector (window) with `s` nonzero activations
    lane can take. When every lane owns one row (PE = M) and every row is in the direct regime,
    `E[max_o c_o] = sum_t (1 - prod_o P(n_o <= t*SIMD))` is used instead: a normal lane model
    is poor for rows taking two or three values.
+5. Pixel parallelism (px slots): a group of px adjacent windows takes its slowest window's
+   time. Adjacent windows share most inputs, yet their counts differ (a digit's edge, the
+   padding at a row's ends), and the slowest sets the time: on digit images one count shared
+   by the group was 6-37% low, and px counts drawn independently up to 14% high (the windows
+   are correlated). With `window_counts` the groups' counts are measured: the calibration
+   groups' sorted counts are binned by their largest (`group_count_bins`), slot j of a bin
+   takes the bin's j-th count, and step 4 bounds the max over the px * PE lanes per bin, the
+   row moments interpolated from a grid of counts (`count_grid`) computed once per layer.
+   Without them, the mean of the shared-count value and of the slots' per-count maxima of
+   px independent draws.
 Load imbalance therefore comes from unequal row nonzero counts (exact, deterministic) plus the
 data-dependent spread. Without activation skipping the work is `z_o`: the result is exact.
 Accuracy against the exact count on random data (tests/hw_models/test_hw_expected.py): about
@@ -42,7 +52,8 @@ one (M, K) x (K, 3Q) product per engine), the row moments of step 3
 one SIMD option (column) at a time as options are asked for, and the PE options first asked
 for (or reserved, `EngineCycles.reserve`) together form a batch whose lanes are ranked and
 bounded together (step 4). A batch's SIMD columns are independent of each other, so computing
-only some of them, now or later, gives the same numbers.
+only some of them, now or later, gives the same numbers. The count grids of pixel groups are
+computed in a pass of their own, so that they never change (or widen) the px = 1 statistics.
 """
 
 from __future__ import annotations
@@ -58,7 +69,9 @@ from ._network import LayerSpec
 from ._row_work import (
     UNIFORM_SIGMA_RATIO,
     column_inclusion,
+    count_grid,
     density_row_work_moments,
+    group_count_bins,
     row_cycle_moments,
     row_work_moments,
     window_count_bins,
@@ -72,8 +85,8 @@ class _RowStats:
     per-SIMD row moments are filled one SIMD column at a time, as options need them
     (`_fill_columns`); columns not filled yet hold zeros."""
 
-    weights: np.ndarray  # (Q,) window-bin probabilities
-    s: np.ndarray  # (Q,) nonzero activations per window of each bin
+    weights: np.ndarray  # (Q,) window-bin probabilities (unused on a count grid)
+    s: np.ndarray  # (Q,) nonzero activations per window of each bin (or grid point)
     z_u: np.ndarray  # (U,) nonzero count of each class of alike rows (`_row_classes`)
     inverse: np.ndarray  # (M,) each row's class
     lower: np.ndarray  # (U,) lower grid neighbour of each class
@@ -127,11 +140,15 @@ def _density_work(layer: LayerSpec, s: np.ndarray) -> np.ndarray:
     return density_row_work_moments(mask.reshape(layer.rows, -1), layer.row_nnz, inclusion, s)
 
 
-def _row_stats_many(layers: Sequence[LayerSpec], n_simd: Sequence[int]) -> list[_RowStats]:
-    """The SIMD-independent statistics of several skipping engines, with the work moments of
-    all their grids computed together (padded to a common shape); those of layers with column
-    densities row by row (`_density_work`)."""
-    bins = [window_count_bins(layer) for layer in layers]
+def _row_stats_many(
+    layers: Sequence[LayerSpec],
+    n_simd: Sequence[int],
+    bins: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> list[_RowStats]:
+    """The SIMD-independent statistics of several skipping engines, given their bins (window
+    counts (Q,) and bin probabilities), with the work moments of all their grids computed
+    together (padded to a common shape); those of layers with column densities row by row
+    (`_density_work`)."""
     classes = [_row_classes(layer) for layer in layers]
     distinct = [c for c, _ in classes]
     grids = [g for _, g in classes]
@@ -255,11 +272,15 @@ class EngineCycles:
     once asked for. Engines of one network share a group (`link`), whose statistics are
     computed in one pass.
 
-    With `slots` (pixel parallelism px, made from the engine's px = 1 model `base`, whose
-    statistics it shares) a group of px windows is one vector of px slots of lanes: row o of
-    slot j is row o * px + j of px * M rows, so lane p of slot j is lane p * px + j of px * PE,
-    and step 4 bounds the max over all lanes of all slots. The slots' windows share the
-    nonzero count `s` (adjacent windows overlap) and their rows' work is independent given it.
+    With `slots` (pixel parallelism px, made from the engine's px = 1 model `base`) a group of
+    px windows is one vector of px slots of lanes: row o of slot j is row o * px + j of px * M
+    rows, so lane p of slot j is lane p * px + j of px * PE, and step 4 bounds the max over all
+    lanes of all slots; the rows' work is independent given the windows' counts. With the
+    layer's `window_counts` the slots' counts are those of the calibration groups
+    (`group_count_bins`), their row moments interpolated from a grid of window counts
+    (`count_grid`) whose statistics the first such model of a base owns for all; without, the
+    slots share the base's statistics and the model mixes a shared and independent counts
+    (`_independent_windows`).
     """
 
     def __init__(
@@ -274,7 +295,16 @@ class EngineCycles:
         self.table = np.empty((len(pes), len(simds)))
         self.table.fill(np.nan)  # not computed yet
         self._stats: _RowStats | None = None
-        self._owner = self if base is None else base  # whose statistics these are
+        # the slots' windows take the counts of calibration groups, on a grid of counts
+        self._grouped = slots > 1 and layer.window_counts is not None
+        self._grid_owner: EngineCycles | None = None  # of a base: its grouped models' owner
+        self._slot_bins: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        owner = self if base is None else base  # whose statistics these are
+        if self._grouped:  # the count grid's: the first grouped model of a base owns it
+            if base is not None and base._grid_owner is None:
+                base._grid_owner = self
+            owner = self if base is None or base._grid_owner is None else base._grid_owner
+        self._owner = owner
         self._group: tuple[EngineCycles, ...] = (self,) if base is None else base._group
         self._batch_of = np.empty(len(pes), dtype=np.int64)
         self._batch_of.fill(-1)  # not requested yet
@@ -287,6 +317,36 @@ class EngineCycles:
         """Let `models` (the engines of one network) compute their statistics together."""
         for model in models:
             model._group = models
+
+    def _bins(self) -> tuple[np.ndarray, np.ndarray]:
+        """Window counts (Q,) at which the statistics are computed, and their probabilities:
+        the bins of step 1, or the grid of counts of grouped slot models."""
+        if self._grouped:
+            assert self.layer.window_counts is not None
+            grid = count_grid(self.layer.window_counts, self.layer.fan_in)
+            return grid, np.full(len(grid), 1.0 / len(grid))
+        return window_count_bins(self.layer)
+
+    def _group_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row moments (M, span, G, 3) on the count grid -> those of the slots of every bin of
+        groups, (px * M, span, B, 3), row o of slot j at o * px + j, and the bins'
+        probabilities (B,). Mean and variance are interpolated between grid counts (a bin's
+        count is a mean over groups), the largest value taken at the upper one."""
+        if self._slot_bins is None:
+            assert self.layer.window_counts is not None and self._owner._stats is not None
+            counts, weights = group_count_bins(self.layer.window_counts, self.slots)
+            grid = self._owner._stats.s
+            lower = np.clip(grid.searchsorted(counts, side="right") - 1, 0, len(grid) - 2)
+            frac = (counts - grid[lower]) / (grid[lower + 1] - grid[lower])
+            self._slot_bins = lower, frac[:, None], weights
+        lower, frac, weights = self._slot_bins
+        low, out = rows[:, :, lower], rows[:, :, lower + 1]  # (M, span, B * px, 3)
+        out[..., :2] -= low[..., :2]
+        out[..., :2] *= frac
+        out[..., :2] += low[..., :2]
+        m, n_span = rows.shape[:2]
+        out = out.reshape(m, n_span, -1, self.slots, 3).transpose(0, 3, 1, 2, 4)
+        return out.reshape(m * self.slots, n_span, -1, 3), weights
 
     def rows(self, index: np.ndarray) -> np.ndarray:
         """(len(index), nS) expected cycles of the PE options `pes[index]`."""
@@ -371,7 +431,10 @@ class EngineCycles:
             cols = todo.nonzero()[0]
             span = slice(int(cols[0]), int(cols[-1]) + 1)
             rows = st.per_value[:, span][st.inverse]  # (M, span, Q, 3)
-            if slots > 1:
+            weights = st.weights
+            if self._grouped:
+                rows, weights = self._group_rows(rows)
+            elif slots > 1:
                 rows = np.repeat(rows, slots, axis=0)  # row o of slot j: o * px + j
             lanes_of = pes * slots
             lanes = np.zeros((int(lanes_of.sum()), len(simds), *rows.shape[2:]), dtype=rows.dtype)
@@ -380,8 +443,8 @@ class EngineCycles:
                 lane_rows = rows.reshape(-1, n_lanes, *rows.shape[1:])
                 np.add.reduce(lane_rows, axis=0, out=lanes[start : start + n_lanes, span])
                 start += n_lanes
-            table = expected_lane_max(lanes, lanes_of, st.weights, span)  # (nP, nS)
-            if slots > 1:  # between windows sharing their count and drawing it each
+            table = expected_lane_max(lanes, lanes_of, weights, span)  # (nP, nS)
+            if slots > 1 and not self._grouped:  # mean of a shared and of independent counts
                 table = (table + self._independent_windows(rows, pes, span)) / 2
             table = groups * table
             self.table[index[:, None], cols] = table[:, cols]
@@ -428,27 +491,28 @@ def request_many(
         lacking: list[EngineCycles] = []  # statistics of the whole group at once
         for model, _ in need.values():
             if model._stats is None:
-                lacking += [
+                lacking += [  # a grouped slot model is not in its base's group
                     m
-                    for m in model._group
+                    for m in (model, *model._group)
                     if m.layer.act_skip and m._stats is None and m not in lacking
                 ]
-        if lacking:
-            stats = _row_stats_many([m.layer for m in lacking], [len(m.simds) for m in lacking])
-            for model, st in zip(lacking, stats, strict=True):
-                model._stats = st
-        fill = []
+        # count grids of pixel groups apart, so that they never widen the bins' arrays
+        for part in ([m for m in lacking if not m._grouped], [m for m in lacking if m._grouped]):
+            if part:
+                stats = _row_stats_many(
+                    [m.layer for m in part], [len(m.simds) for m in part], [m._bins() for m in part]
+                )
+                for model, st in zip(part, stats, strict=True):
+                    model._stats = st
+        fills: dict[int, list[tuple[_RowStats, np.ndarray, np.ndarray]]] = {}
         for model, cols in need.values():
-            assert model._stats is not None
-            missing = (cols & ~model._stats.filled).nonzero()[0]
-            if len(missing):
-                fill.append((model, missing))
-        if fill:
-            _fill_columns(
-                [m._stats for m, _ in fill],  # type: ignore[misc]
-                [m.simds for m, _ in fill],
-                [cols for _, cols in fill],
-            )
+            st = model._stats
+            assert st is not None
+            missing = (cols & ~st.filled).nonzero()[0]
+            if len(missing):  # per pass of statistics computed together
+                fills.setdefault(id(st.group_moments), []).append((st, model.simds, missing))
+        for fill in fills.values():
+            _fill_columns(*(list(x) for x in zip(*fill, strict=True)))
     for model, plan in zip(models, plans, strict=True):
         for b, todo, one in plan:
             model._compute(b, todo, one)

@@ -66,7 +66,9 @@ class LayerSpec:
     that skips zero activations (SPEC section 5): `act_density`, the fraction of nonzero
     inputs; `window_nnz_hist`, windows (vectors) by their nonzero count 0..K; and
     `column_density`, for each weight input (shaped like one output channel's weights, PyTorch
-    order), the fraction of windows in which it is nonzero (padding counts as zero).
+    order), the fraction of windows in which it is nonzero (padding counts as zero); and, for
+    conv2d, `window_counts`, the nonzero count of every calibration window (N, H_out, W_out),
+    from which the counts of groups of adjacent windows (pixel parallelism) are taken.
     """
 
     name: str
@@ -85,6 +87,7 @@ class LayerSpec:
     act_density: float = 1.0
     window_nnz_hist: np.ndarray | None = field(default=None, repr=False)
     column_density: np.ndarray | None = field(default=None, repr=False)
+    window_counts: np.ndarray | None = field(default=None, repr=False)
     second_input: str | None = None
     source: str | None = None
     groups: int = 1
@@ -201,12 +204,28 @@ class LayerSpec:
                 )
             if not np.all((density >= 0.0) & (density <= 1.0)):
                 raise _fail(name, "column_density", "must hold numbers in [0, 1]")
+        if self.window_counts is not None:
+            self._check_window_counts(np.asarray(self.window_counts))
+
+    def _check_window_counts(self, counts: np.ndarray) -> None:
+        name = self.name
+        if self.kind != "conv2d":
+            raise _fail(name, "window_counts", f"only conv2d layers take it, not {self.kind}")
+        if counts.ndim != 3 or counts.shape[1:] != self.out_shape[1:] or not len(counts):
+            raise _fail(
+                name,
+                "window_counts",
+                f"shape must be (N, *{self.out_shape[1:]}) with N >= 1, got {counts.shape}",
+            )
+        if counts.dtype.kind not in "iu" or counts.min() < 0 or counts.max() > self.fan_in:
+            raise _fail(name, "window_counts", f"must hold integers in [0, K = {self.fan_in}]")
 
     def _freeze_arrays(self) -> None:
         for f, dtype in (
             ("weight_mask", np.bool_),
             ("window_nnz_hist", np.float64),
             ("column_density", np.float64),
+            ("window_counts", np.int32),
         ):
             value = getattr(self, f)
             if value is not None:

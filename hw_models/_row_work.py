@@ -1,7 +1,9 @@
 """Steps 1-3 of the expected-cycles model (`_expected.py`): one engine row's work and cycles.
 
 1. The nonzero count `s` of a window follows the layer's window histogram, reduced to at most
-   `WINDOW_BINS` equal-mass bins (`window_count_bins`), or Binomial(K, act_density).
+   `WINDOW_BINS` equal-mass bins (`window_count_bins`), or Binomial(K, act_density); the
+   counts of a group of px adjacent windows follow the calibration windows' groups, reduced
+   the same way (`group_count_bins`).
 2. Given `s`, row `o`'s work is hypergeometric, `n_o ~ H(K, z_o, s)` (`row_work_moments`);
    with per-column densities, the columns are nonzero with their tilted densities
    (`column_inclusion`) and a row's work has the moments of `density_row_work_moments`.
@@ -22,6 +24,8 @@ import numpy as np
 from ._network import LayerSpec
 
 WINDOW_BINS = 8
+GROUP_SAMPLE = 4096  # about this many calibration groups are binned (whole output rows)
+COUNT_GRID = 24  # window counts at most at which pixel groups' row moments are evaluated
 Z_GRID = 24
 TAIL_SIGMAS = 4.0
 DIRECT_TERMS = 6  # covers mean +- TAIL_SIGMAS sd while sd <= UNIFORM_SIGMA_RATIO * SIMD
@@ -128,6 +132,55 @@ def window_count_bins(layer: LayerSpec, n_bins: int = WINDOW_BINS) -> tuple[np.n
     weights = np.empty(n_bins)
     weights.fill(1.0 / n_bins)  # np.full, without its Python overhead
     return means, weights
+
+
+def group_count_bins(
+    window_counts: np.ndarray, px: int, n_bins: int = WINDOW_BINS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nonzero counts of the `px` windows of a representative group per bin, (Q * px,) (bin
+    q's in `q * px ...`, largest first), and the bins' probabilities (Q,), from the counts of
+    every calibration window (N, H_out, W_out).
+
+    A group is `px` consecutive windows of an output row (`px` divides W_out). Its slots are
+    alike, so only the multiset of its counts matters: each group's counts are sorted, the
+    groups ordered by their largest count (which mostly sets the group's time), then by their
+    total, and cut into at most `n_bins` slices of equal size, each represented by the mean
+    of its groups' sorted counts. About `GROUP_SAMPLE` groups are binned (hundreds per bin;
+    sorting them all would cost more than a fold of the network): those of every `step`-th
+    output row of all frames, `step` coprime with H_out, so that the rows taken come from
+    every frame and every row position alike.
+    """
+    n_frames, height, width = window_counts.shape
+    step = max(1, n_frames * height // max(1, GROUP_SAMPLE * px // width))
+    while math.gcd(step, height) > 1:
+        step += 1
+    groups = window_counts.reshape(n_frames * height, width)[::step].reshape(-1, px)
+    ordered = np.sort(groups, axis=1)  # ascending: the largest count last
+    # a matrix-vector product sums short rows far faster than a reduction (exact: < 2^24)
+    total = (groups.astype(np.float32) @ np.ones(px, dtype=np.float32)).astype(np.float64)
+    key = ordered[:, -1] * (total.max() + 1.0) + total
+    # numpy sorts 16-bit integers by radix
+    key = key.astype(np.uint16 if key.max() < 1 << 16 else np.int64)
+    ordered = ordered[np.argsort(key, kind="stable")]
+    n_groups = len(ordered)
+    bins = min(n_bins, n_groups)
+    edges = np.arange(bins + 1) * n_groups // bins
+    sizes = np.diff(edges)
+    sums = np.add.reduceat(ordered, edges[:-1], axis=0, dtype=np.float64)
+    return (sums[:, ::-1] / sizes[:, None]).reshape(-1), sizes / n_groups
+
+
+def count_grid(window_counts: np.ndarray, fan_in: int) -> np.ndarray:
+    """Window counts at which the row moments of pixel groups are evaluated (the groups'
+    representative counts are interpolated between them): every count from the smallest to
+    the largest calibration window's, or `COUNT_GRID` of them evenly spaced (rounded); at
+    least two."""
+    lo, hi = int(window_counts.min()), int(window_counts.max())
+    if hi == lo:
+        lo, hi = (lo - 1, lo) if lo == fan_in else (lo, lo + 1)
+    if hi - lo < COUNT_GRID:
+        return np.arange(lo, hi + 1, dtype=np.float64)
+    return np.unique(np.rint(np.linspace(lo, hi, COUNT_GRID)))
 
 
 def row_work_moments(

@@ -64,6 +64,7 @@ def _engine(transformed: TransformedModel, stats: LayerStats, out_bits: int, pol
         padding=stats.padding,
         out_bits=out_bits,
         weight_mask=q.weight != 0,
+        window_counts=stats.window_counts,
         **_quantized_fields(q, stats, policy),
     )
 

@@ -5,7 +5,8 @@ inputs: achieved weight sparsity and nonzero weights per output channel, input a
 density, the histogram of nonzero input activations per window (conv) or per vector
 (linear) — the quantity a zero-skipping engine's cycle count depends on — and how often each
 weight's input is nonzero (pruning keeps the weights of often-active inputs, so a row's work
-depends on which inputs it kept).
+depends on which inputs it kept); for conv layers, every window's count in place (an engine
+taking several adjacent windows at once waits for the busiest).
 """
 
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class LayerStats:
     window_nnz_hist: np.ndarray  # windows (or vectors) with k nonzero inputs, k = 0..K
     column_density: np.ndarray  # per weight input, shaped like one output channel's weights:
     # the fraction of windows (vectors) in which it is nonzero, padding counting as zero
+    window_counts: np.ndarray | None  # conv2d: nonzero count of every window (N, H_out, W_out)
 
     def summary(self) -> dict:
         return {
@@ -107,5 +109,10 @@ def collect_stats(
             act_sparsity=1.0 - mask.mean().item(),
             window_nnz_hist=np.bincount(counts.long().numpy(), minlength=k_total + 1),
             column_density=column_density.numpy().reshape(layer.weight.shape[1:]),
+            window_counts=(
+                counts.to(torch.int32).numpy().reshape(-1, *out_shape[1:])
+                if layer.kind == "conv2d"
+                else None
+            ),
         )
     return stats

@@ -40,6 +40,7 @@ def _layer(**overrides):
         (dict(column_density=np.full(8, 1.5)), "column_density"),
         (dict(column_density=np.full(8, np.nan)), "column_density"),
         (dict(kind="maxpool", out_shape=(8, 1, 1), column_density=np.ones(8)), "column_density"),
+        (dict(window_counts=np.zeros((2, 1, 1), dtype=np.int64)), "window_counts"),
         (dict(kernel=3), "kernel"),
         (dict(in_shape=(8, 2, 2)), "in_shape"),
         (dict(second_input="x"), "second_input"),
@@ -50,6 +51,22 @@ def _layer(**overrides):
 def test_bad_layer_spec_raises_naming_the_field(overrides, field):
     with pytest.raises(ValueError, match=f"field '{field}'"):
         _layer(**overrides)
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        np.zeros((2, 4, 8), dtype=np.int64),  # not the output's (H, W)
+        np.zeros((8, 8), dtype=np.int64),  # no frame axis
+        np.zeros((0, 8, 8), dtype=np.int64),  # no frame
+        np.full((2, 8, 8), 28),  # above K = 27
+        np.full((2, 8, 8), -1),
+        np.zeros((2, 8, 8)),  # not integers
+    ],
+)
+def test_bad_window_counts_raise_naming_the_field(counts):
+    with pytest.raises(ValueError, match="field 'window_counts'"):
+        LayerSpec("c", "conv2d", (3, 8, 8), (4, 8, 8), kernel=3, padding=1, window_counts=counts)
 
 
 def test_conv_out_shape_must_match_kernel_stride_padding():

@@ -5,6 +5,7 @@ import pytest
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
+from search.lowering import network_from_transformed
 from search.models import build_model
 from search.transforms import (
     Candidate,
@@ -141,3 +142,30 @@ def test_stats_measure_how_often_each_weight_input_is_nonzero_in_a_window(digits
             expected = mask.mean(axis=0)
         assert stats[name].column_density.shape == layer.weight.shape[1:]
         assert np.allclose(stats[name].column_density, expected)
+
+
+def test_stats_keep_every_conv_window_count_in_place(digits_cnn, digits):
+    calibration = _calibration(digits)
+    t = transform(digits_cnn, uniform_candidate(0.5, 0.5), calibration)
+    stats = collect_stats(t, calibration)
+    inputs = capture_inputs(t.quantized, ["conv2"], calibration.double())
+    mask = (t.layers["conv2"].input_format.fake_quant(inputs["conv2"]) != 0).numpy()
+    padded = np.pad(mask, ((0, 0), (0, 0), (1, 1), (1, 1)))  # padding 1 counts as zero
+    expected = sliding_window_view(padded, (3, 3), axis=(2, 3)).sum(axis=(1, 4, 5))  # (N, H, W)
+    conv2 = stats["conv2"]
+    assert conv2.window_counts.shape == (len(calibration), 4, 4)
+    assert np.array_equal(conv2.window_counts, expected)
+    assert np.array_equal(np.bincount(expected.ravel(), minlength=73), conv2.window_nnz_hist)
+    assert stats["fc1"].window_counts is None
+
+
+def test_lowering_hands_the_window_counts_to_conv_engines(digits_cnn, digits):
+    calibration = _calibration(digits, 64)
+    t = transform(digits_cnn, uniform_candidate(0.5, 0.5), calibration)
+    stats = collect_stats(t, calibration)
+    network = network_from_transformed(t, stats, "digits-cnn")
+    for layer in network.engines:
+        if layer.kind == "conv2d":
+            assert np.array_equal(layer.window_counts, stats[layer.name].window_counts)
+        else:
+            assert layer.window_counts is None
