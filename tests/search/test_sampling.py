@@ -162,7 +162,8 @@ def test_a_job_that_cannot_afford_the_probes_samples_without_them():
     assert "more than 5 allowed" in study.user_attrs["sensitivity"]["skipped"]
 
 
-def test_candidates_differing_only_in_widths_are_tuned_once(monkeypatch):
+def _scorer_counting_tunings(monkeypatch) -> tuple[CandidateScorer, list]:
+    """A fine-tuning scorer, and the list it appends to on every fine-tuning it runs."""
     import search.scoring
 
     spec = parse_job({**JOB, "finetune": {"epochs": 1}})
@@ -170,6 +171,11 @@ def test_candidates_differing_only_in_widths_are_tuned_once(monkeypatch):
     tunings = []
     tune = search.scoring.finetune_pruned
     monkeypatch.setattr(search.scoring, "finetune_pruned", lambda *a: tunings.append(1) or tune(*a))
+    return scorer, tunings
+
+
+def test_candidates_differing_only_in_widths_are_tuned_once(monkeypatch):
+    scorer, tunings = _scorer_counting_tunings(monkeypatch)
     for bits in (8, 4, 8):
         scorer.score(uniform_candidate(0.5, 0.0, bits, bits))
     scorer.score(uniform_candidate(0.6, 0.0, 8, 8))
@@ -179,11 +185,7 @@ def test_candidates_differing_only_in_widths_are_tuned_once(monkeypatch):
 def test_tuned_models_are_kept_up_to_the_byte_budget_oldest_out_first(monkeypatch):
     import search.scoring
 
-    spec = parse_job({**JOB, "finetune": {"epochs": 1}})
-    scorer = CandidateScorer(spec, load_workload(spec))
-    tunings = []
-    tune = search.scoring.finetune_pruned
-    monkeypatch.setattr(search.scoring, "finetune_pruned", lambda *a: tunings.append(1) or tune(*a))
+    scorer, tunings = _scorer_counting_tunings(monkeypatch)
     scorer.build(uniform_candidate(0.3, 0.0, 8, 8))
     monkeypatch.setattr(search.scoring, "TUNED_CACHE_BYTES", 2 * scorer._tuned_bytes)
     for sparsity in (0.4, 0.5, 0.4, 0.3):  # 0.3 is out once 0.5 is in; 0.4 stays
