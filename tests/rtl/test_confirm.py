@@ -81,6 +81,29 @@ def test_pixel_parallel_cnn(sparsity, act_skip, conv2_px):
     _assert_confirmed(network, nw.random_inputs(rng, network, 6, density=0.5))
 
 
+def full_row_cnn(rng, sparsity: float, act_skip: bool) -> Design:
+    """conv 5x5 pad 2 taking whole rows (px 14) from a loader at half a row (px 7) -> maxpool
+    (px 7, a whole row) -> conv (px 7) -> linear: pixel parallelism up to the frame width, as
+    the folding search offers it for fmnist-cnn's 28-pixel rows."""
+    every = {"act_skip": act_skip, "sparsity": sparsity}
+    conv1 = nw.engine(
+        rng, "conv1", "conv2d", (1, 4, 14), 3, signed=True, pe=3, simd=8, kernel=5, padding=2,
+        **every,
+    )  # fmt: skip
+    pool1 = nw.maxpool("pool1", (3, 4, 14), kernel=2, stride=2, a_bits=4)
+    conv2 = nw.engine(rng, "conv2", "conv2d", (3, 2, 7), 4, pe=4, simd=4, **every)
+    fc = nw.engine(rng, "fc", "linear", (4, 2, 7), 3, pe=3, simd=8, out_bits=None, **every)
+    pixels = {"input": 7, "conv1": 14, "pool1": 7, "conv2": 7}
+    return nw.design("full_row_cnn", (conv1, pool1, conv2, fc), pixels)
+
+
+@pytest.mark.parametrize(("sparsity", "act_skip"), [(0.0, False), (0.6, True)])
+def test_full_row_pixel_parallel_cnn(sparsity, act_skip):
+    rng = np.random.default_rng(7)
+    network = full_row_cnn(rng, sparsity, act_skip)
+    _assert_confirmed(network, nw.random_inputs(rng, network, 6, density=0.5))
+
+
 DIGITS_FOLDS = {
     "digits-mlp": {"fc1": (4, 8), "fc2": (2, 4), "fc3": (5, 2)},
     "digits-cnn": {"conv1": (2, 2), "conv2": (4, 8), "fc1": (2, 4)},
