@@ -11,7 +11,7 @@ import numpy as np
 from . import _coefficients as c
 from ._contract import NORM_KINDS
 from ._network import LayerSpec, Network
-from ._resources import memory_resources, mux_luts, requantizer_luts, window_rotation_luts
+from ._resources import memory_resources, mux_luts, requantizer_luts, window_buffer_luts
 
 
 def _frame_buffer_layout(
@@ -28,7 +28,7 @@ def _frame_buffer_layout(
     (row mod k, col mod kc), `kc = (px - 1) * stride + k` columns so that the px windows'
     span of columns hits every bank once, each one pixel (C * bits) wide and
     `frames * ceil(H/k) * ceil(W/kc)` deep; the buffer puts the bank words in window order
-    (`window_rotation_luts` per window, hws_window_buffer).
+    (`window_buffer_luts`, hws_window_buffer).
     Other stages read one pixel per cycle: one bank `frames * H * W` deep.
     """
     ch, h, w = frame
@@ -62,13 +62,16 @@ def _buffer_terms(
     (registers and their select, or the window rotations) and its memory (depth, width,
     copies), None when it is registers."""
     layout = _frame_buffer_layout(frame, bits, reader, frames, px)
-    logic = np.zeros(4)
+    logic = np.array([c.FRAME_BUFFER_CONTROL_LUTS, c.FRAME_BUFFER_CONTROL_FFS, 0.0, 0.0])
     if isinstance(layout, float):
-        logic[0] = vector_buffer_luts(frame, bits, frames)
-        logic[1] = layout
+        logic[0] += vector_buffer_luts(frame, bits, frames)
+        logic[1] += layout
         return logic, None
     if reader.kind in ("conv2d", "maxpool"):
-        logic[0] = px * window_rotation_luts(reader.kernel, layout[1])
+        depth, width, banks = layout
+        kc = banks // reader.kernel
+        args = (reader.kernel, reader.stride, reader.padding, kc, width, depth, px)
+        logic[0] += window_buffer_luts(*args)
     return logic, layout
 
 
@@ -80,11 +83,11 @@ def skip_depth_frames(source_stage: int, consumer_stage: int, in_place: bool = F
     return 2 * (consumer_stage - source_stage) + int(in_place)
 
 
-def loader_resources(first: LayerSpec, px: int = 1) -> np.ndarray:
-    """(4,) loader logic: control and `px` input pixel registers (its buffer is counted
-    separately, as the loader's output frame buffer)."""
-    pixel = first.in_shape[0] * first.a_bits
-    return np.array([c.STAGE_CONTROL_LUTS, c.STAGE_CONTROL_FFS + px * pixel, 0.0, 0.0])
+def loader_resources() -> np.ndarray:
+    """(4,) loader logic: a beat counter and the handshake, whatever the pixel width or
+    pixel parallelism (hws_loader passes pixels through; its buffer is counted separately, as
+    the loader's output frame buffer)."""
+    return np.array([c.LOADER_LUTS, c.LOADER_FFS, 0.0, 0.0])
 
 
 def fixed_stage_resources(layer: LayerSpec, px: int = 1) -> np.ndarray:
@@ -96,7 +99,7 @@ def fixed_stage_resources(layer: LayerSpec, px: int = 1) -> np.ndarray:
     bits = layer.a_bits
     if layer.kind == "maxpool":
         taps = layer.kernel * layer.kernel
-        lut = px * ch * (taps - 1) * bits * c.MAX_LUTS_PER_BIT
+        lut = px * ch * (taps - 1) * bits * c.MAX_LUTS_PER_BIT + c.MAXPOOL_CONTROL_LUTS
         ff = px * (ch * taps * bits + ch * bits)
         dsp = bram = 0.0
     elif layer.kind == "add":
@@ -198,7 +201,7 @@ def _stage_fixed_terms(
     px = dict(pixels or {})
     layers = network.layers
     out = np.zeros((len(layers) + 1, 4))
-    out[0] = loader_resources(layers[0], px.get(network.stage_names[0], 1))
+    out[0] = loader_resources()
     for i, layer in enumerate(layers):
         if not layer.is_engine:
             out[i + 1] += fixed_stage_resources(layer, px.get(layer.name, 1))
@@ -236,7 +239,7 @@ def _pixel_terms(
             for px in (1, *pxs):
                 keys.append((name, px))
                 first.append(px1_row)
-                logic.append(loader_resources(network.layers[0], px))
+                logic.append(loader_resources())
             continue
         source = network.source_of(layer)
         frames = _buffer_frames(network.stage_of(source), network.stage_of(name))

@@ -1,6 +1,8 @@
-"""Every resource-model coefficient, named, in one place (to be calibrated against Yosys
-`synth_xilinx` on generated designs). Units are in the names; formulas are in `_resources.py`
-and `_stage_resources.py`.
+"""Every resource-model coefficient, named, in one place, calibrated against Yosys
+`synth_xilinx` on generated designs (bench/synth.py). Units are in the names; formulas are in
+`_resources.py` and `_buffers.py`. Those marked fitted: non-negative least squares on the
+relative LUT error of the suite's non-held-back designs; the others measured per module
+(Yosys's per-module statistics) or taken from the tool's source.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from __future__ import annotations
 # Vivado's rule (fabric up to about w + a <= 10) differs and is not modelled.
 DSP_MIN_OPERAND_BITS = 2
 DSP_MIN_PRODUCT_BITS = 9
-# FINN-R (Blott et al. 2018) LUT multiplier cost: (2 * ceil((W + A) / 6) - 1) * (W + A),
-# scaled (fitted on the calibration suite).
+# FINN-R (Blott et al. 2018) LUT multiplier cost: (2 * ceil((W + A) / 6) - 1) * (W + A)
+# (not fitted: the suite's fabric multipliers, 2-3 bits, are too few LUTs to pin a scale).
 LUT_MULT_BITS_PER_LUT6 = 6
-LUT_MULT_SCALE = 1.0
 
 # --- datapath ---------------------------------------------------------------------------------
 # Ripple-carry adders/accumulators map one bit per LUT on the CARRY4/CARRY8 chain.
@@ -27,32 +28,43 @@ ADDER_LUTS_PER_BIT = 1.0
 REQUANT_LUTS_PER_ACC_BIT = 0.26
 REQUANT_LUTS_PER_OUT_BIT = 1.38
 # Scale of the lockstep activation-select muxes (fitted).
-SELECT_LUTS_SCALE = 1.84
+SELECT_LUTS_SCALE = 1.77
 # A sparse slot's activation select, per activation bit and bit of log2(columns it can name)
 # (its ROM's column indexes and the mux merge in synthesis; fitted).
-SPARSE_SELECT_LUTS_PER_BIT = 4.46
+SPARSE_SELECT_LUTS_PER_BIT = 4.26
 LUT6_INPUTS = 6
 # An N:1 mux costs about N/4 LUT6 per bit (LUT6 = 4:1 mux, F7/F8 muxes combine them).
 MUX_INPUTS_PER_LUT = 4
-# Activation-skip compaction: per SIMD slot, column and bit of (value, activation), a step
-# of the priority chain selecting the next set bit of the work mask, times 1 + log2 of the
-# number of different row masks in the lane's ROM (rows per lane, 1 if no weight is zero)
-# (fitted).
-COMPACT_LUTS_PER_SLOT_BIT = 0.80
+# Activation-skip compaction: per SIMD slot, live column (nonzero in some row of the lane;
+# the others fold away) and bit of (value, activation), a step of the priority chain
+# selecting the next set bit of the work mask, times 1 + log2 of the number of different row
+# masks in the lane's ROM (rows per lane, 1 if no weight is zero) (fitted).
+COMPACT_LUTS_PER_SLOT_BIT = 0.764
 # ... counting at most this many masks (the suite measured up to 8 rows per lane; beyond,
 # the chain is bounded by the logic for an arbitrary mask)
 COMPACT_MAX_MASK_KINDS = 8
 # Max-pool: comparator (carry chain) plus 2:1 select, per bit.
 MAX_LUTS_PER_BIT = 2.02
 
-# --- control (fitted with the scales marked fitted above: NNLS on the relative error of the
-# calibration suite's non-held-back designs, bench/synth.py) ---------------------------------
-STAGE_CONTROL_LUTS = 0  # stage FSM, frame counters, ping-pong handshake
+# Window buffer (hws_window_buffer): the read and write address logic per bank and address bit
+# (fitted).
+WINDOW_ADDRESS_LUTS_PER_BANK_BIT = 0.851
+# An engine's current input vector: a 2:1 select per bit of the prefetched or arriving one.
+VECTOR_SELECT_LUTS_PER_BIT = 1.0
+
+# --- control ---------------------------------------------------------------------------------
+# Measured per module on the calibration suite's designs (bench/synth.py --keep: Yosys's
+# per-module statistics), the engine's FF count fitted (NNLS on the relative error of the
+# non-held-back designs, with the lane's counters and flags, which it absorbs).
+STAGE_CONTROL_LUTS = 0  # a fixed stage's FSM and frame counters (add, norm: not calibrated)
 STAGE_CONTROL_FFS = 0
-ENGINE_CONTROL_LUTS = 133  # vector/window counters, lane synchronisation
-ENGINE_CONTROL_FFS = 179
-LANE_CONTROL_LUTS = 9  # row counter, weight address, last-of-row detection
-LANE_CONTROL_FFS = 0
+LOADER_LUTS = 46  # beat counter and handshake (hws_loader)
+LOADER_FFS = 34
+MAXPOOL_CONTROL_LUTS = 65  # window request counters and pipeline control (hws_maxpool)
+FRAME_BUFFER_CONTROL_LUTS = 8  # ping-pong bank handshake (hws_pingpong), per frame buffer
+FRAME_BUFFER_CONTROL_FFS = 7
+ENGINE_CONTROL_LUTS = 30  # group sequencer, output pixel enables (hws_engine)
+ENGINE_CONTROL_FFS = 96
 
 # --- memories ---------------------------------------------------------------------------------
 # Yosys `memory_libmap` (passes/memory/memory_libmap.cc with techlibs/xilinx/lutrams_xc5v.txt

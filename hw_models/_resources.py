@@ -70,14 +70,22 @@ def mux_luts(n_inputs: np.ndarray | int, bits: np.ndarray | int) -> np.ndarray:
     return np.where(n > 1, _ceil_div(n, c.MUX_INPUTS_PER_LUT), 0) * bits
 
 
-def window_rotation_luts(kernel: int, pixel_bits: int) -> int:
-    """LUTs putting the k^2 bank words of a banked window in window order (hws_window_buffer):
-    per tap, a one-hot k:1 AND-OR select of the bank row, then of the bank column (the zero
-    padding is an all-zero select), one LUT6 per bit and stage for k <= 3 (2k inputs)."""
-    if kernel == 1:
-        return 0
-    per_bit = -(-(2 * kernel - 1) // (c.LUT6_INPUTS - 1))  # a chain of LUT6 (2k inputs)
-    return 2 * kernel * kernel * pixel_bits * per_bit
+def window_buffer_luts(
+    kernel: int, stride: int, padding: int, kc: int, pixel_bits: int, depth: int, px: int
+) -> float:
+    """LUTs of a window buffer's logic (hws_window_buffer) for `px` windows per cycle from
+    kernel x kc banks of `depth` words (both ping-pong halves):
+    - the rotation putting bank words in window order: per (tap row, bank column) a one-hot
+      k:1 AND-OR select of the bank row, then per window tap a kc:1 select of the bank
+      column, a LUT6 per bit and 5 select inputs; a select whose one-hot value is the same
+      for every window (stride a multiple of the banks, no padding) is a constant and folds;
+    - per bank, the read and write address logic, per address bit."""
+    static_rows = kernel == 1 or (padding == 0 and stride % kernel == 0)
+    static_cols = kc == 1 or (padding == 0 and (px * stride) % kc == 0)
+    rows = 0 if static_rows else kernel * kc * pixel_bits * -(-(2 * kernel - 1) // 5)
+    cols = 0 if static_cols else px * kernel * kernel * pixel_bits * -(-(2 * kc - 1) // 5)
+    address_bits = max(1, int(depth - 1).bit_length())
+    return float(rows + cols + kernel * kc * address_bits * c.WINDOW_ADDRESS_LUTS_PER_BANK_BIT)
 
 
 def bram18_count(depth: np.ndarray | int, width: np.ndarray | int) -> np.ndarray:
@@ -211,6 +219,9 @@ class EngineShape:
     max_row_nnz: int
     full_rows: bool  # every weight nonzero: all skip-layout row masks are the same
     operand_depth_frames: int  # matmul: frames of B the skip buffer holds
+    # skip layout: per PE dividing M, the columns that some row of a lane has nonzero, summed
+    # over the lanes (the other columns' compaction steps fold away in synthesis)
+    live_columns: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def of(cls, layer: LayerSpec, is_last: bool, operand_depth_frames: int = 0) -> EngineShape:
@@ -232,12 +243,27 @@ class EngineShape:
             max_row_nnz=max(1, int(layer.row_nnz.max())),
             full_rows=bool((layer.row_nnz == layer.fan_in).all()),
             operand_depth_frames=operand_depth_frames,
+            live_columns=_live_columns(layer) if weight_store(layer) == "skip" else (),
         )
 
     @property
     def lockstep(self) -> bool:
         """All lanes consume the same columns each cycle (dense weights, no skipping)."""
         return self.weight_store in ("dense", "operand")
+
+
+def _live_columns(layer: LayerSpec) -> tuple[tuple[int, int], ...]:
+    """(PE, columns with a nonzero weight in some row of a lane, summed over the PE lanes)
+    for every PE dividing M; lane p owns rows p, p + PE, ..."""
+    rows = layer.rows
+    nonzero = layer.weight_mask.reshape(rows, -1) if layer.weight_mask is not None else None
+    out = []
+    for pe in (d for d in range(1, rows + 1) if rows % d == 0):
+        if nonzero is None:
+            out.append((pe, pe * layer.fan_in))
+        else:
+            out.append((pe, int(nonzero.reshape(rows // pe, pe, -1).any(axis=0).sum())))
+    return tuple(out)
 
 
 def weight_memory_resources(
@@ -249,7 +275,7 @@ def weight_memory_resources(
     deep as the longest lane (`lane_words`); skip: per lane, one row per word (its nonzero
     values and a K-bit nonzero mask); operand: B in PE banks of whole rows, for D frames.
     Biases: per lane, its rows x accumulator bits."""
-    return _weight_memory(_Shapes([shape]), pe[None], simd[None], lane_words[None])[0]
+    return _weight_memory(_Shapes([shape]), pe[None], simd[None], lane_words[None])[0][0]
 
 
 def engine_resources(
@@ -293,6 +319,7 @@ class _Shapes:
     dsp_per_product: np.ndarray
 
     def __init__(self, shapes: list[EngineShape], port_a: int = 0, port_b: int = 0) -> None:
+        self.shapes = shapes
         table = []
         for s in shapes:
             lut_mult = uses_lut_multipliers(s.w_signed_bits, s.a_signed_bits)
@@ -328,13 +355,24 @@ class _Shapes:
         for i, name in enumerate(table[0]):
             setattr(self, name, columns[:, i])
 
+    def live_columns(self, pe: np.ndarray) -> np.ndarray:
+        """`EngineShape.live_columns` at PE (E, nP, 1) of each engine; 0 where an engine
+        does not skip."""
+        out = np.zeros(pe.shape)
+        for e, shape in enumerate(self.shapes):
+            if shape.live_columns:
+                table = dict(shape.live_columns)
+                out[e] = np.vectorize(table.__getitem__, otypes=[float])(pe[e])
+        return out
+
 
 def _weight_memory(
     s: _Shapes, pe: np.ndarray, simd: np.ndarray, lane_words: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """`weight_memory_resources` of E engines: PE (E, nP, 1), SIMD (E, 1, nS), lane words
-    (E, nP, nS) -> (E, nP, nS, 4). Weights and biases are ROMs (the SYNTHESIS build
-    initialises them from files); a matmul operand is written at run time (a RAM)."""
+    (E, nP, nS) -> (E, nP, nS, 4), and whether the weights are in block RAM (E, nP, nS).
+    Weights and biases are ROMs (the SYNTHESIS build initialises them from files); a matmul
+    operand is written at run time (a RAM)."""
     rows_per_lane = s.rows // pe
     depth = np.where(
         s.dense,
@@ -361,7 +399,7 @@ def _weight_memory(
     for i, (weight_term, bias_term) in enumerate(zip(weight_terms, bias_terms, strict=True)):
         both[i, 0], both[i, 1] = weight_term, bias_term
     weights, biases = memory_resources(*both[:3], rom=both[3] == 1)
-    return weights + biases
+    return weights + biases, weights[..., 3] > 0
 
 
 def _shared_by_slots(s: _Shapes, pe: np.ndarray, simd: np.ndarray) -> np.ndarray:
@@ -405,7 +443,7 @@ def engine_resources_many(
     dsp = np.zeros(lut.shape)
     # multipliers: fabric (LUTs, the operand and product registers) or DSPs (which absorb
     # those registers)
-    lut += n_mult * s.lut_mult_luts * s.lut_mult * c.LUT_MULT_SCALE
+    lut += n_mult * s.lut_mult_luts * s.lut_mult
     ff += n_mult * (w + a + s.product_bits) * s.lut_mult
     dsp += n_mult * s.dsp_per_product * (1 - s.lut_mult)
     # the SIMD products and the bias or accumulator summed in one cycle, accumulator-wide
@@ -413,27 +451,31 @@ def engine_resources_many(
     tree_bits = s.product_bits + np.ceil(np.log2(simd))
     lut += pe * (adder_tree_luts(simd, tree_bits) * s.lut_mult + s.acc * c.ADDER_LUTS_PER_BIT)
     lut += pe * requantizer_luts(s.acc, s.out_bits) * s.requantizes
-    ff += pe * 2 * s.acc  # accumulator and result
+    ff += pe * 3 * s.acc  # bias read, accumulator and result
     ff += s.rows * s.out_bits  # the output pixel register
     # selection: lockstep slots pick column chunk j of K/SIMD; a sparse slot picks among the
     # columns its ROM words name (at most one per word); a skipping slot walks a priority
     # chain over the K columns, each step a (value, activation) select and a slot count
     chunk = _ceil_div(k, simd)
+    out, weights_in_bram = _weight_memory(s, pe, simd, lane_words)
     sparse_choices = np.minimum(k, np.maximum(lane_words, 1))
     lut += n_mult * mux_luts(chunk, a) * s.lockstep * c.SELECT_LUTS_SCALE
     # (ROM indexes and mux merge in synthesis: measured to grow with log2 of the choices)
     sparse_select = a * np.ceil(np.log2(np.maximum(sparse_choices, 2)))
-    lut += n_mult * sparse_select * s.sparse * c.SPARSE_SELECT_LUTS_PER_BIT
+    sparse_select = sparse_select * c.SPARSE_SELECT_LUTS_PER_BIT
+    # (a column index read from block RAM is a run-time value: a full K:1 select, as lockstep)
+    runtime_select = mux_luts(k, a) * c.SELECT_LUTS_SCALE
+    lut += n_mult * np.where(weights_in_bram, runtime_select, sparse_select) * s.sparse
     lut += n_mult * mux_luts(chunk, w) * s.operand  # each lane picks its chunk of a B row
     # (the row masks are ROM constants: the more different masks a lane holds, the more logic)
     mask_kinds = np.where(s.full_rows, 1, np.minimum(s.rows // pe, c.COMPACT_MAX_MASK_KINDS))
-    chain = n_mult * k * (w + a) * (1 + np.log2(mask_kinds))
+    chain = simd * s.live_columns(pe) * (w + a) * (1 + np.log2(mask_kinds))
     lut += chain * c.COMPACT_LUTS_PER_SLOT_BIT * s.skip
     ff += pe * k * s.skip  # remaining work mask
     ff += 2 * k * a  # prefetched and current input vector
-    lut += c.ENGINE_CONTROL_LUTS + pe * c.LANE_CONTROL_LUTS
-    ff += c.ENGINE_CONTROL_FFS + pe * c.LANE_CONTROL_FFS
-    out = _weight_memory(s, pe, simd, lane_words)
+    lut += k * a * c.VECTOR_SELECT_LUTS_PER_BIT  # the current one: prefetched or arriving
+    lut += c.ENGINE_CONTROL_LUTS
+    ff += c.ENGINE_CONTROL_FFS
     out[..., 0] += lut
     out[..., 1] += ff
     out[..., 2] += dsp

@@ -193,10 +193,11 @@ module hws_window_buffer #(
           end
         end
         rd_addr = (rd_bank ? ADDR_BITS'(DEPTH) : '0) + rd_rbase + rd_cd;
-        // the beat's pixel that falls in this bank, if any
+        // the beat's pixel that falls in this bank, if any (address and data default to pixel
+        // 0's: they matter only with wr_en, and a constant default would cost a gate per bit)
         wr_en = 1'b0;
-        wr_addr = '0;
-        wr_data = '0;
+        wr_addr = pix_addr[0];
+        wr_data = s_pix_data_i[0 +: PIX_BITS];
         for (int j = 0; j < int'(WRITE_PX); j++) begin
           if (s_pix_valid_i && wr_rm == KM_BITS'(i) && pix_cm[j] == CM_BITS'(b)) begin
             wr_en = 1'b1;

@@ -11,6 +11,7 @@ from hw_models import (
     get_device,
     prepare,
 )
+from hw_models import _coefficients as coefficients
 from hw_models._buffers import (
     fixed_and_pixel_resources,
     fixed_stage_resources,
@@ -29,7 +30,7 @@ from hw_models._resources import (
     memory_resources,
     requantizer_luts,
     uses_lut_multipliers,
-    window_rotation_luts,
+    window_buffer_luts,
 )
 from tests.hw_models.hw_factories import conv, small_cnn
 
@@ -111,10 +112,22 @@ def test_multipliers_follow_the_yosys_dsp_rule():
     assert not uses_lut_multipliers(8, 9)
 
 
+def _address_luts(banks: int, depth: int) -> float:
+    return banks * (depth - 1).bit_length() * coefficients.WINDOW_ADDRESS_LUTS_PER_BANK_BIT
+
+
 def test_window_rotation_is_two_one_hot_selects_per_tap_bit():
-    assert window_rotation_luts(1, 32) == 0
-    assert window_rotation_luts(3, 32) == 2 * 9 * 32
-    assert window_rotation_luts(5, 8) == 2 * 25 * 8 * 2
+    """k x k banks (args: kernel, stride, padding, bank columns, pixel bits, depth, px)."""
+    assert window_buffer_luts(3, 1, 1, 3, 32, 18, 1) == 2 * 9 * 32 + _address_luts(9, 18)
+    assert window_buffer_luts(5, 1, 2, 5, 8, 8, 1) == 2 * 25 * 8 * 2 + _address_luts(25, 8)
+
+
+def test_window_rotation_folds_when_every_window_uses_the_same_banks():
+    """Stride a multiple of the banks and no padding (a 2x2/2 max-pool), or a 1x1 kernel:
+    the one-hot selects are constants, only the address logic is left."""
+    assert window_buffer_luts(2, 2, 0, 2, 16, 8, 1) == _address_luts(4, 8)
+    assert window_buffer_luts(1, 2, 0, 1, 32, 128, 1) == _address_luts(1, 128)
+    assert window_buffer_luts(2, 2, 1, 2, 16, 8, 1) > _address_luts(4, 8)  # padded
 
 
 def test_lut_multiplier_cost_is_finn_r():
@@ -241,7 +254,15 @@ def test_a_later_reader_of_a_frame_gets_a_skip_buffer_laid_out_for_it(rng):
     ln_shared = prepare(shared, "zcu102").fixed_stage_resources[shared.stage_of("ln")]
     pixel_bits = 8 * 8
     extra_words = skip_depth_frames(1, 3) * 16  # k is two stages after ln
-    assert np.array_equal(ln_shared - ln_alone, memory_resources(extra_words, pixel_bits))
+    logic = [
+        coefficients.FRAME_BUFFER_CONTROL_LUTS
+        + window_buffer_luts(1, 1, 0, 1, pixel_bits, extra_words, 1),
+        coefficients.FRAME_BUFFER_CONTROL_FFS,
+        0,
+        0,
+    ]
+    extra = memory_resources(extra_words, pixel_bits) + np.array(logic)
+    assert np.allclose(ln_shared - ln_alone, extra, atol=1)  # (totals are rounded up)
 
 
 def test_norm_and_softmax_cost_dsps_and_softmax_grows_with_the_heads():
