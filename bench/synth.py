@@ -18,6 +18,8 @@ off, all three weight layouts of hw_models/SPEC.md section 6 (dense, sparse, ski
 from 1 to full. Every design is seeded from its name, so the suite is the same on every run and
 a design does not change when others are added.
 Two designs take two windows (and input pixels) per cycle (pixel parallelism, SPEC section 2).
+Four activation-skipping designs were added after the split was fixed, as fitting designs
+(the skip chain's shape varies with SIMD, sparsity and rows per lane).
 
 HELD-BACK SPLIT. `Case.held_back` marks about a third of the designs, spread over the four
 kinds and the three weight layouts. It was chosen when the suite was written, before any
@@ -225,6 +227,16 @@ def suite() -> list[Case]:
              (lin(16, 3, 0.6, 2, 4, True, out=3), lin(8, 5, 0.2, 1, 2))),
         Case("cnn_conv_pool_conv_lin", "network", FIT, (1, 8, 8), 4,
              (conv(4, 4, 0.0, 2, 8), pool(), conv(8, 4, 0.5, 2, 4), lin(10, 6, 0.7, 2, 2))),
+        # activation skipping at more SIMD widths, sparsities and rows per lane: added after
+        # the held-back split was fixed, to fit the skip chain on (never held back)
+        Case("lin32x16_w4a4_sp60_skip_2x4", "linear", FIT, (32, 1, 1), 4,
+             (lin(16, 4, 0.6, 2, 4, True),)),
+        Case("lin64x16_w5a3_sp80_skip_4x8", "linear", FIT, (64, 1, 1), 3,
+             (lin(16, 5, 0.8, 4, 8, True),)),
+        Case("lin16x8_w6a6_sp40_skip_1x2", "linear", FIT, (16, 1, 1), 6,
+             (lin(8, 6, 0.4, 1, 2, True),)),
+        Case("conv4x6x6_4_w4a4_sp50_skip_2x1", "conv2d", FIT, (4, 6, 6), 4,
+             (conv(4, 4, 0.5, 2, 1, True),)),
         # pixel parallelism (px 2 windows per cycle): added after the coefficients were fitted
         # and never fitted on, so held back
         Case("conv2x8x8_4_sp50_pool2_lin8_px2", "maxpool", HELD, (2, 8, 8), 4,

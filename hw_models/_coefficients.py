@@ -28,10 +28,10 @@ ADDER_LUTS_PER_BIT = 1.0
 REQUANT_LUTS_PER_ACC_BIT = 0.26
 REQUANT_LUTS_PER_OUT_BIT = 1.38
 # Scale of the lockstep activation-select muxes (fitted).
-SELECT_LUTS_SCALE = 1.77
+SELECT_LUTS_SCALE = 1.68
 # A sparse slot's activation select, per activation bit and bit of log2(columns it can name)
 # (its ROM's column indexes and the mux merge in synthesis; fitted).
-SPARSE_SELECT_LUTS_PER_BIT = 4.26
+SPARSE_SELECT_LUTS_PER_BIT = 4.17
 LUT6_INPUTS = 6
 # An N:1 mux costs about N/4 LUT6 per bit (LUT6 = 4:1 mux, F7/F8 muxes combine them).
 MUX_INPUTS_PER_LUT = 4
@@ -39,7 +39,7 @@ MUX_INPUTS_PER_LUT = 4
 # the others fold away) and bit of (value, activation), a step of the priority chain
 # selecting the next set bit of the work mask, times 1 + log2 of the number of different row
 # masks in the lane's ROM (rows per lane, 1 if no weight is zero) (fitted).
-COMPACT_LUTS_PER_SLOT_BIT = 0.764
+COMPACT_LUTS_PER_SLOT_BIT = 0.581
 # ... counting at most this many masks (the suite measured up to 8 rows per lane; beyond,
 # the chain is bounded by the logic for an arbitrary mask)
 COMPACT_MAX_MASK_KINDS = 8
@@ -48,7 +48,7 @@ MAX_LUTS_PER_BIT = 2.02
 
 # Window buffer (hws_window_buffer): the read and write address logic per bank and address bit
 # (fitted).
-WINDOW_ADDRESS_LUTS_PER_BANK_BIT = 0.851
+WINDOW_ADDRESS_LUTS_PER_BANK_BIT = 1.94
 # An engine's current input vector: a 2:1 select per bit of the prefetched or arriving one.
 VECTOR_SELECT_LUTS_PER_BIT = 1.0
 
