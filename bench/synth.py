@@ -352,7 +352,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="Yosys runs in parallel")
     parser.add_argument("--only", nargs="*", help="design names to run")
     parser.add_argument("--json", type=Path, help="also write the results and summary here")
-    parser.add_argument("--timeout", type=float, default=900.0, help="Yosys timeout per design")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="Yosys timeout per design")
     parser.add_argument("--flatten", action="store_true", help="synth_xilinx -flatten")
     parser.add_argument("--list", action="store_true", help="list the suite and exit")
     parser.add_argument("--keep", type=Path, help="keep each design's files and yosys.log here")
