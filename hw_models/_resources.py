@@ -254,16 +254,21 @@ class EngineShape:
 
 def _live_columns(layer: LayerSpec) -> tuple[tuple[int, int], ...]:
     """(PE, columns with a nonzero weight in some row of a lane, summed over the PE lanes)
-    for every PE dividing M; lane p owns rows p, p + PE, ..."""
+    for every PE dividing M; lane p owns rows p, p + PE, ... (masks packed 8 columns a byte:
+    this runs for every new candidate)."""
     rows = layer.rows
-    nonzero = layer.weight_mask.reshape(rows, -1) if layer.weight_mask is not None else None
-    out = []
-    for pe in (d for d in range(1, rows + 1) if rows % d == 0):
-        if nonzero is None:
-            out.append((pe, pe * layer.fan_in))
-        else:
-            out.append((pe, int(nonzero.reshape(rows // pe, pe, -1).any(axis=0).sum())))
-    return tuple(out)
+    divisors = [d for d in range(1, rows + 1) if rows % d == 0]
+    if layer.weight_mask is None:
+        return tuple((pe, pe * layer.fan_in) for pe in divisors)
+    # lane masks at PE from those at its smallest multiple already known (lanes q = j*PE + p
+    # of that PE' make lane p), from PE = M (a row per lane) down
+    lanes = {rows: np.packbits(layer.weight_mask.reshape(rows, -1), axis=1)}
+    live = {rows: int(np.bitwise_count(lanes[rows]).sum(dtype=np.int64))}
+    for pe in reversed(divisors[:-1]):
+        finer = next(d for d in reversed(lanes) if d % pe == 0)  # (keys descend)
+        lanes[pe] = np.bitwise_or.reduce(lanes[finer].reshape(finer // pe, pe, -1), axis=0)
+        live[pe] = int(np.bitwise_count(lanes[pe]).sum(dtype=np.int64))
+    return tuple((pe, live[pe]) for pe in divisors)
 
 
 def weight_memory_resources(

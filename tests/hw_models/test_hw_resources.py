@@ -204,6 +204,16 @@ def test_activation_bits_and_skipping_never_reduce_resources(rng):
     assert np.all(skipping @ (1 / capacity) >= wide @ (1 / capacity))
 
 
+def test_skip_chains_count_only_the_columns_a_lane_uses():
+    """Lane p of PE lanes holds rows p, p + PE, ...; a column no row of a lane uses has no
+    compaction step (synthesis folds it), so the live columns are summed per lane."""
+    rows = [[1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 0, 1]]
+    mask = np.array(rows, dtype=bool)
+    layer = LayerSpec("fc", "linear", (3, 1, 1), (4, 1, 1), weight_mask=mask, act_skip=True)
+    # PE 1: columns 0, 1, 2; PE 2: {0} and {0, 1, 2}; PE 4: one row each, 1 + 1 + 0 + 2
+    assert EngineShape.of(layer, is_last=False).live_columns == ((1, 3), (2, 4), (4, 4))
+
+
 def test_add_skip_buffer_and_matmul_operand_are_priced_and_timed(rng):
     """x -> q, k (1x1 convs) -> matmul(q, k) -> residual add is not needed: q.k^T is last."""
     q = LayerSpec("q", "conv2d", (8, 4, 1), (8, 4, 1), weight_mask=rng.random((8, 8, 1, 1)) < 1)
