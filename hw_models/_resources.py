@@ -82,8 +82,9 @@ def window_buffer_luts(
     - per bank, the read and write address logic, per address bit."""
     static_rows = kernel == 1 or (padding == 0 and stride % kernel == 0)
     static_cols = kc == 1 or (padding == 0 and (px * stride) % kc == 0)
-    rows = 0 if static_rows else kernel * kc * pixel_bits * -(-(2 * kernel - 1) // 5)
-    cols = 0 if static_cols else px * kernel * kernel * pixel_bits * -(-(2 * kc - 1) // 5)
+    per_lut = c.LUT6_INPUTS - 1  # new inputs per LUT6 of a chain (one is the previous link)
+    rows = 0 if static_rows else kernel * kc * pixel_bits * -(-(2 * kernel - 1) // per_lut)
+    cols = 0 if static_cols else px * kernel * kernel * pixel_bits * -(-(2 * kc - 1) // per_lut)
     address_bits = max(1, int(depth - 1).bit_length())
     return float(rows + cols + kernel * kc * address_bits * c.WINDOW_ADDRESS_LUTS_PER_BANK_BIT)
 
