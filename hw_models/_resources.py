@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _coefficients as c
 from ._contract import accumulator_bits, weight_store
+from ._folding import shared_pe_options
 from ._network import LayerSpec
 
 RESOURCE_NAMES = ("lut", "ff", "dsp", "bram18")
@@ -258,7 +259,7 @@ def _live_columns(layer: LayerSpec) -> tuple[tuple[int, int], ...]:
     for every PE dividing M; lane p owns rows p, p + PE, ... (masks packed 8 columns a byte:
     this runs for every new candidate)."""
     rows = layer.rows
-    divisors = [d for d in range(1, rows + 1) if rows % d == 0]
+    divisors = [int(d) for d in shared_pe_options(rows)]
     if layer.weight_mask is None:
         return tuple((pe, pe * layer.fan_in) for pe in divisors)
     # lane masks at PE from those at its smallest multiple already known (lanes q = j*PE + p
