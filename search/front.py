@@ -116,6 +116,28 @@ def front_designs(study: optuna.Study) -> list[FrontDesign]:
     return sorted(designs, key=lambda d: (sign * d.trial.values[0], d.trial.number))
 
 
+def worth_building_first(designs: Sequence[FrontDesign], floor: float | None) -> list[FrontDesign]:
+    """The designs a person would build first: those that fit at or above the accuracy
+    floor, fastest first (the first is the one `search.report.search_gain` reports), then
+    the rest in front order. Without a floor, front order."""
+
+    def useful(design: FrontDesign) -> bool:
+        attrs = design.trial.user_attrs
+        accuracy = attrs.get("metrics", {}).get("accuracy")
+        return bool(
+            floor is not None
+            and accuracy is not None
+            and accuracy >= floor
+            and attrs.get("hardware", {}).get("fits")
+        )
+
+    fastest = sorted(
+        (d for d in designs if useful(d)),
+        key=lambda d: -d.trial.user_attrs["hardware"]["throughput_fps"],
+    )
+    return fastest + [d for d in designs if not useful(d)]
+
+
 def dense_accuracy(baselines: list[dict]) -> float | None:
     dense = next((b for b in baselines if b["label"] == DENSE_LABEL), None)
     return None if dense is None else dense["metrics"].get("accuracy")

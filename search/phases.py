@@ -24,7 +24,12 @@ from threadpoolctl import threadpool_limits
 
 from search.budget import TrialBudget
 from search.fidelity import UNTUNED_ATTR, hopeless
-from search.front import confirmation_key, front_designs
+from search.front import (
+    accuracy_floor,
+    confirmation_key,
+    front_designs,
+    worth_building_first,
+)
 from search.report import publish_front
 from search.sampling import (
     TRIED_STATES,
@@ -307,10 +312,14 @@ def evaluate_front_on_test(study: optuna.Study, scorer: CandidateScorer) -> dict
     return out
 
 
-def front_numbers(study: optuna.Study, limit: int | None = None) -> list[int]:
-    """One trial per distinct front design, best first objective first (the order the job
-    confirms them in): a design several trials built is simulated once."""
-    return [design.trial.number for design in front_designs(study)[:limit]]
+def front_numbers(study: optuna.Study, spec: JobSpec, limit: int | None = None) -> list[int]:
+    """One trial per distinct front design, in the order the job confirms them: the fastest
+    designs within the accuracy floor first (`search.front.worth_building_first`), so the
+    design behind the search gain is simulated; a design several trials built is simulated
+    once."""
+    floor = accuracy_floor(spec, study.user_attrs.get("baselines", []))
+    designs = worth_building_first(front_designs(study), floor)
+    return [design.trial.number for design in designs[:limit]]
 
 
 class Finalized(NamedTuple):
@@ -326,7 +335,7 @@ def finalize(study: optuna.Study, job: JobRun) -> Finalized:
     study.set_user_attr("front_test_metrics", evaluate_front_on_test(study, job.scorer))
     publish_front(study, job.spec)
     count = job.spec.confirm.front_members
-    return Finalized(orphans, front_numbers(study, count) if count else [])
+    return Finalized(orphans, front_numbers(study, job.spec, count) if count else [])
 
 
 # --- confirm -------------------------------------------------------------------------------

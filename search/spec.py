@@ -171,7 +171,7 @@ class FineTune(_Strict):
 
 class Confirm(_Strict):
     """How many front members to simulate (never more than the job's trials), on how many
-    test inputs each."""
+    test inputs each: the fastest within the accuracy floor first, then the most accurate."""
 
     front_members: StrictInt = Field(default=0, ge=0, le=MAX_FRONT_MEMBERS)
     samples: StrictInt = Field(default=64, gt=0, le=10_000)

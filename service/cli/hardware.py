@@ -86,7 +86,7 @@ def confirm(
         fail("give exactly one of --trial N and --front")
     try:
         found, spec = load_job_study(storage, study)
-        numbers = [trial] if trial is not None else front_numbers(found)
+        numbers = [trial] if trial is not None else front_numbers(found, spec)
         reports = confirm_trials(found, JobRun(spec), numbers, samples, processes)
     except (KeyError, ValueError) as err:
         fail(str(err))

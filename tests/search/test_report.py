@@ -49,10 +49,22 @@ def test_equal_objectives_on_other_hardware_are_two_designs():
 
 
 def test_a_design_built_twice_is_confirmed_once():
-    study = front_study(
-        [design_attrs(0.95, 2000.0), design_attrs(0.95, 2000.0), design_attrs(0.9, 3000.0)]
+    job = _job([design_attrs(0.95, 2000.0), design_attrs(0.95, 2000.0), design_attrs(0.9, 3000.0)])
+    assert front_numbers(job.study, job.spec) == [0, 2]
+
+
+def test_fastest_designs_above_the_floor_are_confirmed_first():
+    # dense int8 is at 0.96, so the floor is 0.95: trials 2, 0 and 3 are worth building
+    job = _job(
+        [
+            design_attrs(0.955, 2000.0),
+            design_attrs(0.90, 4000.0),
+            design_attrs(0.952, 3000.0),
+            design_attrs(0.97, 1000.0),
+        ]
     )
-    assert front_numbers(study) == [0, 2]
+    assert front_numbers(job.study, job.spec) == [2, 0, 3, 1]
+    assert front_numbers(job.study, job.spec, 1) == [search_gain(job)["best_front"]["trial"]]
 
 
 def test_confirmed_design_is_marked_with_its_report():

@@ -9,9 +9,10 @@ import pytest
 
 import search
 from search import front_numbers
+from search.spec import JobSpec
 from service.core.security import Scope
 from tests.service.conftest import run_worker_until_idle
-from tests.utils.jobs import TOML_TYPE, job_toml
+from tests.utils.jobs import TOML_TYPE, job_dict, job_toml
 from tests.utils.keys import headers, make_key
 from tests.utils.uploads import npz_dataset_bytes, onnx_mlp_bytes, pt2_mlp_bytes
 
@@ -128,17 +129,18 @@ def test_a_job_whose_trials_keep_failing_fails_with_the_reason(
 
 
 @pytest.mark.parametrize("with_rtl", [True, False])
-def test_confirm_members_are_the_most_accurate_front_members(monkeypatch, with_rtl):
+def test_confirm_members_without_baselines_are_the_most_accurate(monkeypatch, with_rtl):
     if not with_rtl:
         monkeypatch.setitem(sys.modules, "search.confirm", None)
     study = optuna.create_study(directions=["maximize", "maximize"])
     for accuracy in (0.1, 0.5, 0.3, 0.2, 0.4):
         study.add_trial(optuna.trial.create_trial(values=[accuracy, 1 - accuracy]))
     study.add_trial(optuna.trial.create_trial(values=[0.05, 0.05]))  # dominated
-    assert front_numbers(study, 0) == []
-    assert front_numbers(study, 1) == [1]
-    assert front_numbers(study, 3) == [1, 4, 2]
-    assert front_numbers(study, 9) == [1, 4, 2, 3, 0]
+    spec = JobSpec.model_validate(job_dict(name="no-baselines"))
+    assert front_numbers(study, spec, 0) == []
+    assert front_numbers(study, spec, 1) == [1]
+    assert front_numbers(study, spec, 3) == [1, 4, 2]
+    assert front_numbers(study, spec, 9) == [1, 4, 2, 3, 0]
 
 
 def test_read_key_alone_is_enough_to_follow_a_job(client, settings, submit_headers):
