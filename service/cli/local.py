@@ -206,29 +206,33 @@ def _rows_table(
     confirmed it bit- and cycle-exact), then the reference designs; rows below the accuracy
     floor are dimmed. Accuracy, throughput, latency, resources; the per-layer choices are
     printed below the table."""
-    # no vertical rules and short headers, so the numbers fit an 80-column terminal
+    headers = ("val", "test", "inf/s", "lat us", "LUT", "FF", "DSP", "BRAM", "RTL")
+    sections = [[_design_cells(r) for r in section] for section in (front, references)]
+    cells = [c for section in sections for c in section]
+    # no vertical rules and short headers; on a narrow terminal (or a log, which rich
+    # gives 80 columns) the design label wraps and the numbers are never cut
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("design", no_wrap=True)
-    for col in ("val", "test", "inf/s", "lat us", "LUT", "FF", "DSP", "BRAM", "RTL"):
-        table.add_column(col, no_wrap=True, justify="right", min_width=len(col))
-    for section in (front, references):
-        if section is references and references:
+    table.add_column("design", overflow="fold")
+    for i, col in enumerate(headers, start=1):
+        width = max([len(col)] + [len(c[i]) for c in cells])
+        table.add_column(col, no_wrap=True, justify="right", min_width=width)
+    for section, rows in zip(sections, (front, references), strict=True):
+        if rows is references and references:
             table.add_section()
-        for r in section:
-            _add_design_row(table, r, floor)
+        for row_cells, r in zip(section, rows, strict=True):
+            below = floor is not None and (r["val_accuracy"] or 0) < floor
+            table.add_row(*row_cells, style="dim" if below else None)
     return table
 
 
-def _add_design_row(table: Table, r: dict, floor: float | None) -> None:
+def _design_cells(r: dict) -> list[str]:
     label = r["label"] + ("" if r["fits"] else " (no fit)")
     if r.get("same_design_as"):
         label += f" (= {r['same_design_as']})"
-    test = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"
-    below = floor is not None and (r["val_accuracy"] or 0) < floor
-    table.add_row(
+    return [
         label,
         f"{r['val_accuracy']:.4f}",
-        test,
+        f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-",
         _si(r["throughput_fps"]),
         f"{r['latency_us']:.2f}",
         _si(r["lut"]),
@@ -236,8 +240,7 @@ def _add_design_row(table: Table, r: dict, floor: float | None) -> None:
         str(r["dsp"]),
         str(r["bram"]),
         "✓" if r.get("confirmed") else ("ref" if "reference" in r else ""),
-        style="dim" if below else None,
-    )
+    ]
 
 
 def run(

@@ -8,8 +8,8 @@ from service.cli.local import _rows_table
 from tests.utils.fronts import baseline, confirmed_report, design_attrs, front_study, stored_job
 
 
-def _render(table) -> str:
-    console = Console(width=240, record=True)
+def _render(table, width: int = 240) -> str:
+    console = Console(width=width, record=True)
     console.print(table)
     return console.export_text()
 
@@ -33,6 +33,16 @@ def test_run_table_merges_designs_marks_confirmed_and_lists_references():
     assert merged.endswith("✓")
     assert any(line.startswith("uniform s=0 8b (= dense int8)") for line in lines)
     assert sum(line.startswith("trial") for line in lines) == 2
+
+
+def test_run_table_in_80_columns_wraps_labels_and_keeps_every_number_whole():
+    # rich gives a log (stdout not a terminal) 80 columns
+    job = _job()
+    job.study.set_user_attr("front_test_metrics", {"0": {"accuracy": 0.9512}})
+    text = _render(_rows_table("front", front_rows(job), baseline_rows(job), 0.95), width=80)
+    assert "…" not in text
+    assert "0.9550" in text and "0.9512" in text and " 2k " in text and " 1k " in text
+    assert max(len(line) for line in text.splitlines()) <= 80
 
 
 def test_status_table_lists_every_trial_of_a_design():
