@@ -15,6 +15,7 @@ and for confirmation against simulation:
     schedule.start, schedule.done, schedule.total_cycles   # what the RTL records and takes
 """
 
+from ._buffers import extra_bank_resources
 from ._chain import NotAChainError, require_chain
 from ._contract import (
     ENGINE_DRAIN,
@@ -73,6 +74,7 @@ __all__ = [
     "exact_stage_cycles",
     "exact_stage_times",
     "expected_stage_cycles",
+    "extra_bank_resources",
     "fold",
     "get_device",
     "latency_cycles",

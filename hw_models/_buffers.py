@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from . import _coefficients as c
-from ._contract import NORM_KINDS
+from ._contract import DEFAULT_BANKS, NORM_KINDS
 from ._network import LayerSpec, Network
 from ._resources import memory_resources, mux_luts, requantizer_luts, window_buffer_luts
 
@@ -18,7 +18,7 @@ def _frame_buffer_layout(
     frame: tuple[int, int, int], bits: int, consumer: LayerSpec, frames: int, px: int = 1
 ) -> tuple[int, int, int] | float:
     """A buffer of `frames` frames between a stage and its consumer, laid out for the
-    consumer (a ping-pong buffer, 2 frames, for the next stage; a skip buffer for a later
+    consumer (2 or 3 frames for the next stage, `Folding.banks`; a skip buffer for a later
     one): its (depth, width, copies) memory, or its register bits. The last stage's output
     is drained immediately (no buffer).
 
@@ -47,11 +47,13 @@ def vector_buffer_luts(frame: tuple[int, int, int], bits: int, frames: int) -> f
     return float(mux_luts(frames, ch * h * w * bits) + frames * h * w)
 
 
-def _buffer_frames(source_stage: int, reader_stage: int, operand: str = "source") -> int:
-    """Frames of the buffer a reader reads: the ping-pong pair when it reads the previous
-    stage's frame as its source, else a skip buffer."""
+def _buffer_frames(
+    source_stage: int, reader_stage: int, operand: str = "source", banks: int = DEFAULT_BANKS
+) -> int:
+    """Frames of the buffer a reader reads: `banks` (the folding's, 2 or 3) when it reads the
+    previous stage's frame as its source, else a skip buffer."""
     if operand == "source" and reader_stage == source_stage + 1:
-        return 2
+        return banks
     return skip_depth_frames(source_stage, reader_stage)
 
 
@@ -150,19 +152,34 @@ def norm_stage_resources(layer: LayerSpec) -> tuple[float, float, float, float]:
     return lut + rom[0], ff + rom[1], dsp, float(rom[3])
 
 
-def stage_fixed_resources(network: Network, pixels: Mapping[str, int] | None = None) -> np.ndarray:
+def stage_fixed_resources(
+    network: Network,
+    pixels: Mapping[str, int] | None = None,
+    banks: Mapping[str, int] | None = None,
+) -> np.ndarray:
     """(stages, 4) resources of every stage that do not depend on PE and SIMD: its own logic
-    (non-engines) and the buffers of its output frame: a ping-pong buffer when the next stage
-    reads it first, a skip buffer of `skip_depth_frames` frames for every later reader
-    (SPEC 2), banked for the reader's pixel parallelism (`pixels`, stage name -> px; 1 when
-    absent).
+    (non-engines) and the buffers of its output frame: a buffer of `banks` frames (stage name
+    -> 2 or 3; 2 when absent) for the next stage, a skip buffer of `skip_depth_frames` frames
+    for every later reader (SPEC 2), banked for the reader's pixel parallelism (`pixels`,
+    stage name -> px; 1 when absent).
 
     Engine logic and weight memories (and a matmul's second operand, which its engine reads
     in place) depend on the folding and are priced by `engine_resources`.
     """
-    out, memories = _stage_fixed_terms(network, pixels)
+    out, memories = _stage_fixed_terms(network, pixels, banks)
     _add_memories([(out, memories)])
     return out
+
+
+def extra_bank_resources(
+    network: Network, pixels: Mapping[str, int], banks: Mapping[str, int]
+) -> np.ndarray:
+    """(stages, 4) what the third frames of `banks` (stage name -> frames) add to
+    `stage_fixed_resources(network, pixels)`, on the rows of the stages writing them."""
+    if not any(frames != DEFAULT_BANKS for frames in banks.values()):
+        return np.zeros((len(network.stage_names), 4))
+    base = stage_fixed_resources(network, pixels)
+    return np.ceil(stage_fixed_resources(network, pixels, banks)) - np.ceil(base)
 
 
 def pixel_extras(
@@ -183,7 +200,7 @@ def fixed_and_pixel_resources(
 ) -> tuple[np.ndarray, dict[tuple[str, int], np.ndarray]]:
     """`stage_fixed_resources(network)` and `pixel_extras(network, options)`, their memories
     priced in one pass (what a prepared network needs, at a fraction of the cost)."""
-    out, fixed_memories = _stage_fixed_terms(network, None)
+    out, fixed_memories = _stage_fixed_terms(network, None, None)
     keys, total, first, memories = _pixel_terms(network, options)
     _add_memories([(out, fixed_memories), (total, memories)])
     extras = total - total[first]
@@ -194,11 +211,11 @@ Memory = tuple[int, int, int, int]  # (row it adds to, depth, width, copies)
 
 
 def _stage_fixed_terms(
-    network: Network, pixels: Mapping[str, int] | None
+    network: Network, pixels: Mapping[str, int] | None, banks: Mapping[str, int] | None
 ) -> tuple[np.ndarray, list[Memory]]:
     """`stage_fixed_resources` but its memories: (stages, 4) logic and register bits, and the
     memories of the buffers (stage, depth, width, copies), not priced yet."""
-    px = dict(pixels or {})
+    px, frames_of = dict(pixels or {}), dict(banks or {})
     layers = network.layers
     out = np.zeros((len(layers) + 1, 4))
     out[0] = loader_resources()
@@ -213,7 +230,7 @@ def _stage_fixed_terms(
             a = network.stage_of(reader.name)
             if operand == "second_input" and reader.kind == "matmul":
                 continue
-            frames = _buffer_frames(s, a, operand)
+            frames = _buffer_frames(s, a, operand, frames_of.get(name, DEFAULT_BANKS))
             logic, memory = _buffer_terms(frame, bits, reader, frames, px.get(reader.name, 1))
             out[s] += logic
             if memory is not None:

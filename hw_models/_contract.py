@@ -26,6 +26,11 @@ FIXED_DRAIN = 2
 # Cycles from a stage's `done` to the next stage's `start` on the same frame (registered
 # handshake across the ping-pong buffer).
 HANDOFF = 1
+# Frames a buffer between neighbouring stages holds: ping-pong by default; a third frame
+# lets the producer run one more frame ahead, for short stages whose fill and drain do not
+# fit two (SPEC section 4). hws_pingpong implements both.
+DEFAULT_BANKS = 2
+BANK_OPTIONS = (2, 3)
 # The loader writes one pixel (all channels) of the input frame per cycle.
 LOADER_PIXELS_PER_CYCLE = 1
 

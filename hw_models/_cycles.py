@@ -14,6 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._contract import (
+    DEFAULT_BANKS,
     ENGINE_DRAIN,
     ENGINE_FILL,
     FIXED_DRAIN,
@@ -246,10 +247,13 @@ class Schedule:
         return int(self.done[-1, -1])
 
 
-def pipeline_schedule(times: StageTimes, handoff: int = HANDOFF) -> Schedule:
-    """Max-plus recurrence of the overlapped ping-pong pipeline (SPEC 4).
+def pipeline_schedule(
+    times: StageTimes, handoff: int = HANDOFF, banks: np.ndarray | None = None
+) -> Schedule:
+    """Max-plus recurrence of the overlapped pipeline (SPEC 4), the buffer after stage l
+    holding `B_l = banks[l]` frames (default 2, ping-pong).
 
-    `start[l][n] = max(done[l-1][n] + HANDOFF, release[l][n-1], release[l+1][n-2])`: input
+    `start[l][n] = max(done[l-1][n] + HANDOFF, release[l][n-1], release[l+1][n-B_l])`: input
     complete, the stage ready for a new frame, a free output bank. Then, by role:
     loader `done = release = start + T`; fixed `release = start + T`,
     `done = release + FIXED_DRAIN`; engine: the frame's first vector enters the lanes at
@@ -262,6 +266,7 @@ def pipeline_schedule(times: StageTimes, handoff: int = HANDOFF) -> Schedule:
     fill = [stage_fill(role) for role in times.roles]
     drain = [stage_drain(role) for role in times.roles]
     n_stages, n_frames = times.work.shape
+    frames = [DEFAULT_BANKS] * (n_stages - 1) if banks is None else [int(b) for b in banks]
     start = [[0] * n_frames for _ in range(n_stages)]
     release = [[0] * n_frames for _ in range(n_stages)]
     done = [[0] * n_frames for _ in range(n_stages)]
@@ -271,8 +276,8 @@ def pipeline_schedule(times: StageTimes, handoff: int = HANDOFF) -> Schedule:
             begin = done[s - 1][n] + handoff if s > 0 else 0
             if n >= 1:
                 begin = max(begin, release[s][n - 1])
-            if n >= 2 and s + 1 < n_stages:
-                begin = max(begin, release[s + 1][n - 2])
+            if s + 1 < n_stages and n >= frames[s]:
+                begin = max(begin, release[s + 1][n - frames[s]])
             start[s][n] = begin
             if role == "engine":
                 end = max(begin + fill[s], lanes_free[s]) + work[s][n]
@@ -297,7 +302,8 @@ def exact_network_cycles(
 ) -> Schedule:
     """Exact schedule of N frames (see `exact_stage_times` for the arguments);
     `.start`/`.done` are what the RTL simulation must record, `.total_cycles` what it takes."""
-    return pipeline_schedule(exact_stage_times(network, folding, input_masks, n_frames))
+    times = exact_stage_times(network, folding, input_masks, n_frames)
+    return pipeline_schedule(times, banks=folding.bank_counts(network))
 
 
 def stage_fill(role: str) -> int:
@@ -310,21 +316,40 @@ def stage_drain(role: str) -> int:
     return {"engine": ENGINE_DRAIN, "fixed": FIXED_DRAIN, "loader": 0}[role]
 
 
-def steady_interval(
+def buffer_spans(
     roles: tuple[str, ...], work: np.ndarray, last: np.ndarray, handoff: int = HANDOFF
 ) -> np.ndarray:
-    """Steady-state cycles per frame of the overlapped pipeline from stage work (stages, ...)
-    and engines' last-vector cycles (SPEC 4): the slowest stage, unless two neighbours'
-    fill, work and drain do not fit in the two banks of the buffer between them: the
-    producer's next-but-one frame may start only when the consumer released this one, so
-    `2 * interval >= F_p + T_p + D_p + HANDOFF + F_c + T_c - last_c`."""
+    """(stages - 1, ...) cycles each buffer's frame is held, from its producer's start to its
+    consumer's release: `F_p + T_p + D_p + HANDOFF + F_c + T_c - last_c` (SPEC 4), for stage
+    work (stages, ...) and engines' last-vector cycles."""
     work, last = np.asarray(work, dtype=np.float64), np.asarray(last, dtype=np.float64)
     fill = np.array([stage_fill(r) for r in roles], dtype=np.float64)
     drain = np.array([stage_drain(r) for r in roles], dtype=np.float64)
     shape = (-1,) + (1,) * (work.ndim - 1)
     fill, drain = fill.reshape(shape), drain.reshape(shape)
-    span = (fill + work + drain)[:-1] + handoff + (fill + work - last)[1:]
-    return np.maximum(work.max(axis=0), span.max(axis=0, initial=0.0) / 2)
+    return (fill + work + drain)[:-1] + handoff + (fill + work - last)[1:]
+
+
+def steady_interval(
+    roles: tuple[str, ...],
+    work: np.ndarray,
+    last: np.ndarray,
+    handoff: int = HANDOFF,
+    banks: np.ndarray | None = None,
+) -> np.ndarray:
+    """Steady-state cycles per frame of the overlapped pipeline from stage work (stages, ...)
+    and engines' last-vector cycles (SPEC 4): the slowest stage, unless two neighbours'
+    fill, work and drain do not fit in the B banks of the buffer between them (`banks`,
+    (stages - 1,), default 2): the producer's frame n + B may start only when the consumer
+    released frame n, so `B * interval >= buffer_spans(...)`. `banks` may also be shaped like
+    `work[1:]`, one set per candidate."""
+    work = np.asarray(work, dtype=np.float64)
+    span = buffer_spans(roles, work, last, handoff)
+    frames = np.full(len(span), DEFAULT_BANKS) if banks is None else np.asarray(banks)
+    if frames.ndim == 1:
+        frames = frames.reshape((-1,) + (1,) * (work.ndim - 1))
+    per_frame = span / frames
+    return np.maximum(work.max(axis=0), per_frame.max(axis=0, initial=0.0))
 
 
 def latency_cycles(roles: tuple[str, ...], work: np.ndarray, handoff: int = HANDOFF) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._buffers import extra_bank_resources
 from ._devices import DEFAULT_MAX_UTILISATION, Device, get_device
 from ._folding import Folding
 from ._folding_search import fold
@@ -62,6 +63,8 @@ class Estimate:
         out["folding"] |= {
             name: {"px": px} for name, px in self.folding.pixels if name not in out["folding"]
         }
+        for name, frames in self.folding.banks:  # buffers of 3 frames (2 when not listed)
+            out["folding"].setdefault(name, {})["banks"] = frames
         del out["stages"]
         out["layers"] = {
             s.name: {k: v for k, v in asdict(s).items() if k != "name"} for s in self.stages
@@ -92,9 +95,10 @@ def estimate(
         folding = fold(network, dev, clock_mhz, max_utilisation=max_utilisation)
     p = prepare(network, dev)
     indices = p.indices(folding)
-    ev = p.evaluate(*indices)
+    ev = p.evaluate(*indices, banks=folding.bank_counts(network))
     cycles = ev.stage_cycles[0]
-    stage_res = p.stage_resources(*indices).astype(np.int64)
+    banked = extra_bank_resources(network, dict(folding.pixels), dict(folding.banks))
+    stage_res = (p.stage_resources(*indices) + banked).astype(np.int64)
     kinds = ("loader", *(layer.kind for layer in network.layers))
     fold_of = folding.as_dict()
     stages = tuple(

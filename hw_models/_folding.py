@@ -1,5 +1,6 @@
-"""Folding: the PE (lanes) and SIMD (multipliers per lane) of every engine layer, and the
-pixel parallelism (output pixels per cycle) of the stages that have it."""
+"""Folding: the PE (lanes) and SIMD (multipliers per lane) of every engine layer, the pixel
+parallelism (output pixels per cycle) of the stages that have it, and the frames of the
+buffers between neighbouring stages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._contract import INPUT_NAME
+from ._contract import BANK_OPTIONS, DEFAULT_BANKS, INPUT_NAME
 from ._network import LayerSpec, Network
 
 # Stage kinds that may handle several output pixels per cycle (SPEC section 2, "Pixel
@@ -71,6 +72,20 @@ def pixel_options(network: Network, name: str) -> np.ndarray:
     return d[width % d == 0]
 
 
+def bankable(network: Network) -> np.ndarray:
+    """(stages - 1,) whether the buffer between stage i and i + 1 may hold a third frame: no
+    skip buffer spans it (a skip buffer's depth follows from the banks it spans, and stays
+    `2 * (a - s)` frames; SPEC section 2)."""
+    ok = np.ones(max(len(network.stage_names) - 1, 0), dtype=bool)
+    for name in network.stage_names:
+        s = network.stage_of(name)
+        for reader, operand in network.consumers(name):
+            a = network.stage_of(reader.name)
+            if operand != "source" or a != s + 1:
+                ok[s:a] = False
+    return ok
+
+
 def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
     """Raise ValueError unless PE divides M and SIMD is a power of two <= K."""
     m, k = layer.rows, layer.fan_in
@@ -82,27 +97,47 @@ def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
 
 @dataclass(frozen=True)
 class Folding:
-    """(PE, SIMD) per engine layer, keyed by layer name, and the pixel parallelism `px` of
-    stages handling several output pixels per cycle (absent: 1).
+    """(PE, SIMD) per engine layer, keyed by layer name, the pixel parallelism `px` of
+    stages handling several output pixels per cycle (absent: 1), and the frames `banks` of
+    the buffer a stage writes for the next one (absent: 2, ping-pong; 3 lets a short stage
+    run a frame further ahead, SPEC section 4).
 
-    Build it with `Folding.from_dict({"conv1": (4, 8), ...}, pixels={"conv1": 2})` or
-    `Folding.minimal(network)`.
+    Build it with `Folding.from_dict({"conv1": (4, 8), ...}, pixels={"conv1": 2},
+    banks={"conv1": 3})` or `Folding.minimal(network)`.
     """
 
     layers: tuple[tuple[str, int, int], ...]
     pixels: tuple[tuple[str, int], ...] = ()
+    banks: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_dict(
-        cls, mapping: Mapping[str, tuple[int, int]], pixels: Mapping[str, int] | None = None
+        cls,
+        mapping: Mapping[str, tuple[int, int]],
+        pixels: Mapping[str, int] | None = None,
+        banks: Mapping[str, int] | None = None,
     ) -> Folding:
-        """Folding from `{layer_name: (pe, simd)}` and `{stage_name: px}` (px 1 is left out)."""
+        """Folding from `{layer_name: (pe, simd)}`, `{stage_name: px}` (px 1 is left out) and
+        `{stage_name: frames}` (2 is left out)."""
         px = tuple((name, int(v)) for name, v in (pixels or {}).items() if int(v) != 1)
-        return cls(tuple((name, int(pe), int(simd)) for name, (pe, simd) in mapping.items()), px)
+        frames = tuple(
+            (name, int(v)) for name, v in (banks or {}).items() if int(v) != DEFAULT_BANKS
+        )
+        layers = tuple((name, int(pe), int(simd)) for name, (pe, simd) in mapping.items())
+        return cls(layers, px, frames)
 
     def px(self, name: str) -> int:
         """Output pixels per cycle of stage `name` (1 unless set)."""
         return dict(self.pixels).get(name, 1)
+
+    def banks_of(self, name: str) -> int:
+        """Frames of the buffer stage `name` writes for the next stage (2 unless set)."""
+        return dict(self.banks).get(name, DEFAULT_BANKS)
+
+    def bank_counts(self, network: Network) -> np.ndarray:
+        """(stages - 1,) frames of the buffer between stage i and i + 1."""
+        names = network.stage_names[:-1]
+        return np.array([self.banks_of(name) for name in names], dtype=np.int64)
 
     @classmethod
     def minimal(cls, network: Network) -> Folding:
@@ -148,3 +183,19 @@ class Folding:
                 raise ValueError(f"stage {name!r}: px={px} must divide its output width {width}")
         if len(dict(self.pixels)) != len(self.pixels):
             raise ValueError("folding sets the pixels of a stage twice")
+        may_bank = dict(zip(network.stage_names, bankable(network), strict=False))
+        for name, frames in self.banks:
+            if name not in may_bank:
+                raise ValueError(
+                    f"folding sets the buffer frames of {name!r}, not a stage of "
+                    f"{network.name!r} with a next stage"
+                )
+            if frames not in BANK_OPTIONS:
+                raise ValueError(f"stage {name!r}: banks={frames} must be one of {BANK_OPTIONS}")
+            if frames != DEFAULT_BANKS and not may_bank[name]:
+                raise ValueError(
+                    f"stage {name!r}: a skip buffer spans its output buffer, which keeps "
+                    f"{DEFAULT_BANKS} frames"
+                )
+        if len(dict(self.banks)) != len(self.banks):
+            raise ValueError("folding sets the buffer frames of a stage twice")

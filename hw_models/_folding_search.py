@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._buffers import extra_bank_resources
+from ._contract import BANK_OPTIONS, DEFAULT_BANKS
+from ._cycles import buffer_spans
 from ._devices import DEFAULT_MAX_UTILISATION, Device, get_device
-from ._folding import Folding
+from ._folding import Folding, bankable
 from ._network import Network
 from ._prepared import PreparedNetwork, prepare
 from ._resources import RESOURCE_NAMES
@@ -192,6 +195,30 @@ def _min_resources(
     return _split(p, pick)
 
 
+def _third_frames(
+    p: PreparedNetwork, chosen: tuple[np.ndarray, ...], budget: np.ndarray
+) -> dict[str, int]:
+    """Buffers given a third frame: those whose two frames bound the interval above the
+    slowest stage's work (short stages, whose fill and drain do not fit two; SPEC 4), the
+    longest-held first, while the design stays within budget. Buffers a skip buffer spans
+    keep two (`bankable`)."""
+    ev = p.evaluate(*chosen)
+    work, last = ev.stage_cycles[0], ev.last_cycles[0]
+    spans = buffer_spans(p.roles, work, last)
+    binding = (spans / DEFAULT_BANKS > work.max()) & bankable(p.network)
+    if not binding.any():
+        return {}
+    pixels = dict(p.folding(*chosen).pixels)
+    used = ev.resources[0]
+    banks: dict[str, int] = {}
+    for i in np.flatnonzero(binding)[np.argsort(-spans[binding], kind="stable")]:
+        more = banks | {p.stage_names[i]: max(BANK_OPTIONS)}
+        if np.any(used + extra_bank_resources(p.network, pixels, more).sum(axis=0) > budget):
+            break  # this buffer still binds: a third frame elsewhere would not help
+        banks = more
+    return banks
+
+
 def fold(
     network: Network,
     device: str | Device,
@@ -248,4 +275,4 @@ def fold(
             max_utilisation,
             f"network {network.name!r} at the cheapest folding reaching {target_fps:g} frames/s",
         )
-    return p.folding(*chosen)
+    return p.folding(*chosen, banks=_third_frames(p, chosen, budget))

@@ -41,13 +41,19 @@ class Evaluation:
     resources: np.ndarray  # (n, 4) LUT, FF, DSP, BRAM18
     roles: tuple[str, ...]  # timing role of every stage
     groups: np.ndarray  # (n, stages) groups (vectors of px windows) per frame of engines
+    banks: np.ndarray | None = None  # (stages - 1,) or (n, stages - 1) buffer frames; None: 2
+
+    @property
+    def last_cycles(self) -> np.ndarray:
+        """(n, stages) an engine's last group, taken as its mean group (0 for other stages)."""
+        return self.stage_cycles / np.maximum(self.groups, 1) * (self.groups > 0)
 
     @property
     def interval_cycles(self) -> np.ndarray:
         """(n,) steady-state cycles per frame: the slowest stage, or the buffer bound of two
-        neighbours (SPEC 4); an engine's last group is its mean group."""
-        last = self.stage_cycles / np.maximum(self.groups, 1) * (self.groups > 0)
-        return steady_interval(self.roles, self.stage_cycles.T, last.T)
+        neighbours (SPEC 4)."""
+        banks = None if self.banks is None else np.asarray(self.banks).T
+        return steady_interval(self.roles, self.stage_cycles.T, self.last_cycles.T, banks=banks)
 
     @property
     def latency_cycles(self) -> np.ndarray:
@@ -345,8 +351,10 @@ class PreparedNetwork:
         simd_index: np.ndarray,
         px_index: np.ndarray | None = None,
         stage_px_index: np.ndarray | None = None,
+        banks: dict[str, int] | None = None,
     ) -> Folding:
-        """The Folding for (E,) option indices and (U,) pixel-stage px indices."""
+        """The Folding for (E,) option indices and (U,) pixel-stage px indices, and buffer
+        frames `banks` (stage name -> frames; 2 when absent)."""
         engines = self.network.engines
         px_index = _px1_unless_given(px_index, self.n_engines)
         stage_px_index = _px1_unless_given(stage_px_index, self.n_pixel_stages)
@@ -359,6 +367,7 @@ class PreparedNetwork:
                 for e, layer in enumerate(engines)
             },
             pixels,
+            banks,
         )
 
     def evaluate(
@@ -367,9 +376,11 @@ class PreparedNetwork:
         simd_index: np.ndarray,
         px_index: np.ndarray | None = None,
         stage_px_index: np.ndarray | None = None,
+        banks: np.ndarray | None = None,
     ) -> Evaluation:
         """Evaluate n foldings given as (n, E) option indices and (n, U) pixel-stage px
-        indices (vectorised; px indices default to px = 1)."""
+        indices (vectorised; px indices default to px = 1), with buffer frames `banks`, (stages
+        - 1,) or (n, stages - 1) (default 2 each; their memory is `extra_bank_resources`)."""
         pe_index, simd_index = np.atleast_2d(pe_index), np.atleast_2d(simd_index)
         n = len(pe_index)
         px_index = np.atleast_2d(_px1_unless_given(px_index, pe_index.shape))
@@ -393,7 +404,7 @@ class PreparedNetwork:
             )
             cycles[:, self.pixel_stage] = self.stage_cycles[u, stage_px_index]
             res = res + self.stage_extra[u, stage_px_index].sum(axis=1)
-        return Evaluation(cycles, res, self.roles, groups)
+        return Evaluation(cycles, res, self.roles, groups, banks)
 
     def reference_option(self, e: int, pe: int, simd: int) -> tuple[float, np.ndarray]:
         """Expected cycles per frame and (4,) resources of engine `e` at one (PE, SIMD) and

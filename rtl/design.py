@@ -191,6 +191,11 @@ class Design:
         name = hw_models.INPUT_NAME if stage == 0 else self.network.layers[stage - 1].name
         return self.folding.px(name)
 
+    def stage_banks(self, stage: int) -> int:
+        """Frames of the buffer pipeline stage `stage` writes for the next stage (2 or 3,
+        `Folding.banks_of`)."""
+        return self.folding.banks_of(self.network.stage_names[stage])
+
     def layer(self, name: str) -> LayerSpec:
         """The contract layer `name` (KeyError naming the known layers)."""
         return self.network.layers[self.network.index(name)]
@@ -270,6 +275,7 @@ class Design:
             "a_bits": layer.a_bits,
             "input_signed": layer.input_signed,
             "px": self.folding.px(layer.name),
+            "in_banks": self.stage_banks(self.network.stage_of(layer.name) - 1),
         }
         if layer.kind != "linear":
             d |= {"kernel": layer.kernel, "stride": layer.stride, "padding": layer.padding}

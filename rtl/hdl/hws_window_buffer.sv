@@ -1,11 +1,11 @@
-// hws_window_buffer: ping-pong frame buffer banked for window reads (the conv window unit).
+// hws_window_buffer: multi-bank frame buffer banked for window reads (the conv window unit).
 //
 // Feeds a conv2d or max-pool stage that reads READ_PX windows per cycle, from a producer that
 // writes WRITE_PX pixels per cycle. The frame (CHANNELS x HEIGHT x WIDTH, one word per pixel
 // holding all channels) is stored in KERNEL x KC banks, KC = max(WRITE_PX, (READ_PX - 1) *
 // STRIDE + KERNEL): pixel (r, c) lives in bank (r mod K, c mod KC) at address
-// (r div K) * WB + (c div KC), WB = ceil(WIDTH / KC), so a bank is 2 * ceil(HEIGHT / K) * WB
-// words deep with both ping-pong halves (SPEC section 6). A group of READ_PX windows spans K
+// (r div K) * WB + (c div KC), WB = ceil(WIDTH / KC), so a bank is BANKS * ceil(HEIGHT / K) * WB
+// words deep with all BANKS frames (2: ping-pong, 3: triple-buffered; SPEC sections 4 and 6). A group of READ_PX windows spans K
 // rows and (READ_PX - 1) * STRIDE + K <= KC columns, and a write beat WRITE_PX <= KC columns,
 // so each touches each bank at most once: a whole group (all channels) is read, and a whole
 // beat written, in one cycle (SPEC section 2, "Windows"); positions in the zero padding are
@@ -35,6 +35,7 @@ module hws_window_buffer #(
   parameter int unsigned HANDOFF  = 1,  // cycles from producer done to consumer start, >= 1
   parameter int unsigned WRITE_PX = 1,  // pixels per write beat, divides WIDTH
   parameter int unsigned READ_PX  = 1,  // windows per read, divides the output width
+  parameter int unsigned BANKS    = 2,  // frames held (hws_pingpong), 2 or 3
   localparam int unsigned PIX_BITS = CHANNELS * BITS,
   localparam int unsigned OUT_H    = (HEIGHT + 2 * PADDING - KERNEL) / STRIDE + 1,
   localparam int unsigned OUT_W    = (WIDTH + 2 * PADDING - KERNEL) / STRIDE + 1,
@@ -65,8 +66,9 @@ module hws_window_buffer #(
   localparam int unsigned KC    = (WRITE_PX > SPAN) ? WRITE_PX : SPAN;  // bank columns
   localparam int unsigned HB    = (HEIGHT + KERNEL - 1) / KERNEL;  // bank rows
   localparam int unsigned WB    = (WIDTH + KC - 1) / KC;           // words per row per bank
-  localparam int unsigned DEPTH = HB * WB;  // words per bank per ping-pong half
-  localparam int unsigned ADDR_BITS = hws_pkg::idx_bits(2 * DEPTH);
+  localparam int unsigned DEPTH = HB * WB;  // words per bank per frame
+  localparam int unsigned ADDR_BITS = hws_pkg::idx_bits(BANKS * DEPTH);
+  localparam int unsigned BANK_BITS = hws_pkg::idx_bits(BANKS);
 
 `ifndef SYNTHESIS
   initial begin
@@ -88,11 +90,19 @@ module hws_window_buffer #(
   end
 `endif
 
-  logic wr_bank, rd_bank;
-  hws_pingpong #(.HANDOFF(HANDOFF)) u_pingpong (
+  logic [BANK_BITS-1:0] wr_bank, rd_bank;
+  hws_pingpong #(.HANDOFF(HANDOFF), .BANKS(BANKS)) u_pingpong (
     .clk_i, .rst_ni, .prod_start_i, .prod_done_i, .cons_done_i,
     .wr_bank_o(wr_bank), .rd_bank_o(rd_bank), .wr_free_o, .rd_avail_o
   );
+
+  // First address of frame bank `b` in every memory bank: b * DEPTH, as a select of constants.
+  function automatic logic [ADDR_BITS-1:0] frame_base(input logic [BANK_BITS-1:0] b);
+    frame_base = '0;
+    for (int f = 1; f < int'(BANKS); f++) begin
+      if (b == BANK_BITS'(f)) frame_base = ADDR_BITS'(f * DEPTH);
+    end
+  endfunction
 
   // Bank coordinates of frame row (column) x for bank row (column) `b`, and of window
   // positions, are functions of constants only: every division and remainder by KERNEL or KC
@@ -134,7 +144,7 @@ module hws_window_buffer #(
       logic [CM_BITS-1:0] cm;
       cm = wr_cm + CM_BITS'(j);
       pix_cm[j]   = (cm >= CM_BITS'(KC)) ? cm - CM_BITS'(KC) : cm;
-      pix_addr[j] = (wr_bank ? ADDR_BITS'(DEPTH) : '0) + wr_rbase + wr_cd
+      pix_addr[j] = frame_base(wr_bank) + wr_rbase + wr_cd
                   + ((cm >= CM_BITS'(KC)) ? ADDR_BITS'(1) : '0);
     end
   end
@@ -172,7 +182,7 @@ module hws_window_buffer #(
 
   for (genvar i = 0; i < int'(KERNEL); i++) begin : gen_bank_row
     for (genvar b = 0; b < int'(KC); b++) begin : gen_bank_col
-      logic [PIX_BITS-1:0]  mem [2 * DEPTH];
+      logic [PIX_BITS-1:0]  mem [BANKS * DEPTH];
       logic [ADDR_BITS-1:0] rd_rbase, rd_cd, rd_addr;
       logic                 wr_en;
       logic [ADDR_BITS-1:0] wr_addr;
@@ -192,7 +202,7 @@ module hws_window_buffer #(
             rd_cd = ADDR_BITS'(bank_coord(x * READ_PX * STRIDE, b, WIDTH, KC) / KC);
           end
         end
-        rd_addr = (rd_bank ? ADDR_BITS'(DEPTH) : '0) + rd_rbase + rd_cd;
+        rd_addr = frame_base(rd_bank) + rd_rbase + rd_cd;
         // the beat's pixel that falls in this bank, if any (address and data default to pixel
         // 0's: they matter only with wr_en, and a constant default would cost a gate per bit)
         wr_en = 1'b0;

@@ -10,6 +10,7 @@ from hw_models import (
     Folding,
     estimate,
     expected_stage_cycles,
+    extra_bank_resources,
     fold,
     latency_cycles,
     prepare,
@@ -61,11 +62,13 @@ def test_estimate_agrees_with_vectorised_evaluation(rng):
     p = prepare(net, "zcu102")
     folds = [Folding.minimal(net), fold(net, "zcu102")]
     idx = [p.indices(f) for f in folds]
-    ev = p.evaluate(*(np.stack([i[k] for i in idx]) for k in range(4)))
+    banks = np.stack([f.bank_counts(net) for f in folds])
+    ev = p.evaluate(*(np.stack([i[k] for i in idx]) for k in range(4)), banks=banks)
     for row, f in enumerate(folds):
         est = estimate(net, "zcu102", folding=f)
         assert ev.interval_cycles[row] == est.interval_cycles
-        assert ev.resources[row].tolist() == list(est.resources.values())
+        third = extra_bank_resources(net, dict(f.pixels), dict(f.banks)).sum(axis=0)
+        assert (ev.resources[row] + third).tolist() == list(est.resources.values())
 
 
 def test_an_oversized_folding_is_reported_as_not_fitting(rng):

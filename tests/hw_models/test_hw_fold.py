@@ -13,7 +13,7 @@ from hw_models import (
     get_device,
     prepare,
 )
-from hw_models._folding_search import _max_throughput
+from hw_models._folding_search import _max_throughput, _third_frames
 from tests.hw_models.hw_factories import mlp, small_cnn
 
 
@@ -107,7 +107,8 @@ def test_options_computed_on_demand_fold_as_if_all_were_known(rng):
         for e in range(known.n_engines):
             known.ensure_options(e, np.flatnonzero(known.searched[e] & np.isnan(known.cycles[e])))
         assert not np.isnan(known.cycles[known.searched]).any()
-        assert known.folding(*_max_throughput(known, device.budget())) == lazy
+        chosen = _max_throughput(known, device.budget())
+        assert known.folding(*chosen, banks=_third_frames(known, chosen, device.budget())) == lazy
         chose_pixels |= bool(lazy.pixels)
     assert chose_pixels
 

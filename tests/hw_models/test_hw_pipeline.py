@@ -1,6 +1,7 @@
-"""The overlapped ping-pong pipeline's max-plus recurrence (SPEC section 4)."""
+"""The overlapped pipeline's max-plus recurrence, buffers of 2 or 3 frames (SPEC section 4)."""
 
 import numpy as np
+import pytest
 
 from hw_models import (
     ENGINE_DRAIN,
@@ -8,9 +9,14 @@ from hw_models import (
     FIXED_DRAIN,
     HANDOFF,
     Folding,
+    LayerSpec,
+    Network,
     StageTimes,
+    estimate,
     exact_network_cycles,
     exact_stage_times,
+    extra_bank_resources,
+    fold,
     latency_cycles,
     pipeline_schedule,
     steady_interval,
@@ -75,6 +81,38 @@ def test_two_balanced_neighbours_are_held_by_their_shared_buffer():
     assert (done[50] - done[10]) / 40 == 23.5
 
 
+def test_a_third_frame_lets_the_producer_run_ahead_to_the_slowest_stage():
+    roles = ("loader", "engine", "engine")
+    work = np.tile(np.array([[4], [20], [20]]), (1, 60))
+    last = np.tile(np.array([[0], [20], [1]]), (1, 60))
+    banks = np.array([2, 3])  # the buffer between the two engines holds three frames
+    done = pipeline_schedule(_times(roles, work, last), banks=banks).done[-1]
+    # the span of 47 cycles now covers three frames: 15.7 < 20, so the work binds
+    assert steady_interval(roles, work[:, 0], last[:, 0], banks=banks) == 20
+    assert (done[50] - done[10]) / 40 == 20
+
+
+def test_a_third_frame_changes_nothing_where_the_work_binds():
+    roles = ("loader", "engine", "fixed", "engine")
+    work = np.tile(np.array([[3], [11], [2], [8]]), (1, 12))
+    last = np.tile(np.array([[0], [1], [0], [8]]), (1, 12))
+    two = pipeline_schedule(_times(roles, work, last))
+    three = pipeline_schedule(_times(roles, work, last), banks=np.array([3, 3, 3]))
+    assert np.array_equal(two.done[-1], three.done[-1])  # only the loader runs ahead
+
+
+def test_fold_gives_a_third_frame_only_to_buffers_that_bound_the_interval(rng):
+    net = small_cnn(rng, (8, 16), size=8)
+    folding = fold(net, "zcu102")
+    assert folding.banks, "a small CNN folded for speed has short stages"
+    est = estimate(net, "zcu102", folding=folding)
+    two = estimate(net, "zcu102", folding=Folding(folding.layers, folding.pixels))
+    assert est.interval_cycles < two.interval_cycles
+    assert est.interval_cycles == max(s.cycles for s in est.stages)
+    third = extra_bank_resources(net, dict(folding.pixels), dict(folding.banks)).sum(axis=0)
+    assert list(est.resources.values()) == (np.array(list(two.resources.values())) + third).tolist()
+
+
 def test_exact_network_cycles_run_the_recurrence_on_exact_stage_times(rng):
     net = small_cnn(rng)
     folding = Folding.from_dict({"conv1": (2, 8), "conv2": (4, 16), "fc": (5, 64)})
@@ -89,3 +127,17 @@ def test_exact_network_cycles_run_the_recurrence_on_exact_stage_times(rng):
     assert sched.total_cycles == pipeline_schedule(times).total_cycles
     assert times.work.shape == (5, 3) and times.work[0].tolist() == [64] * 3  # loader: H * W
     assert np.array_equal(times.last[-1], times.work[-1])  # a linear stage is one vector
+
+
+def test_folding_keeps_two_frames_under_a_skip_buffer_and_offers_at_most_three():
+    q = LayerSpec("q", "conv2d", (8, 4, 1), (8, 4, 1))
+    k = LayerSpec("k", "conv2d", (8, 4, 1), (8, 4, 1))
+    add = LayerSpec("add", "add", (8, 4, 1), (8, 4, 1), second_input="q")
+    out = LayerSpec("out", "conv2d", (8, 4, 1), (8, 4, 1))
+    net = Network("residual", (q, k, add, out))
+    layers = {"q": (1, 1), "k": (1, 1), "out": (1, 1)}
+    Folding.from_dict(layers, banks={"input": 3}).check(net)
+    with pytest.raises(ValueError, match="a skip buffer spans"):
+        Folding.from_dict(layers, banks={"k": 3}).check(net)  # q's frame waits in a skip buffer
+    with pytest.raises(ValueError, match="banks=4 must be one of"):
+        Folding.from_dict(layers, banks={"input": 4}).check(net)

@@ -13,6 +13,7 @@ from hw_models import (
 )
 from hw_models import _coefficients as coefficients
 from hw_models._buffers import (
+    extra_bank_resources,
     fixed_and_pixel_resources,
     fixed_stage_resources,
     pixel_extras,
@@ -281,3 +282,12 @@ def test_norm_and_softmax_cost_dsps_and_softmax_grows_with_the_heads():
     four = fixed_stage_resources(LayerSpec("s", "softmax", (256, 64, 1), (256, 64, 1), groups=4))
     assert norm[2] == 2 * 64 and one[2] == 256
     assert four[3] == one[3] + 3  # a reciprocal ROM (one BRAM18) per head
+
+
+def test_a_third_frame_of_a_vector_buffer_costs_one_frame_of_registers(rng):
+    net = small_cnn(rng, (8, 16), size=8)
+    c, h, w = net.frame_of("pool")[0]
+    bits = net.frame_of("pool")[1]
+    extra = extra_bank_resources(net, {}, {"pool": 3})
+    assert extra[net.stage_of("pool")][1] == c * h * w * bits  # the fc layer's input frame
+    assert not np.delete(extra, net.stage_of("pool"), axis=0).any()

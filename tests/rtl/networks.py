@@ -146,13 +146,17 @@ def maxpool(
 
 
 def design(
-    name: str, parts: list[Part] | tuple[Part, ...], pixels: dict[str, int] | None = None
+    name: str,
+    parts: list[Part] | tuple[Part, ...],
+    pixels: dict[str, int] | None = None,
+    banks: dict[str, int] | None = None,
 ) -> Design:
     """The design of `parts` in pipeline order; `pixels` gives the px of stages ("input" for
-    the loader) that handle several output pixels per cycle."""
+    the loader) that handle several output pixels per cycle, `banks` the frames (3) of the
+    buffers stages write for the next one (2 when absent)."""
     network = Network(name, tuple(spec for spec, _, _ in parts))
     folding = Folding.from_dict(
-        {spec.name: fold for spec, _, fold in parts if fold is not None}, pixels
+        {spec.name: fold for spec, _, fold in parts if fold is not None}, pixels, banks
     )
     memories = {spec.name: memory for spec, memory, _ in parts if memory is not None}
     return Design(network, folding, memories)

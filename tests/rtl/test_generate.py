@@ -203,13 +203,13 @@ def test_stages_without_rtl_raise_not_implemented(kind):
         Design(Network("n", (spec, last)), Folding.from_dict({"y": (1, 1)}), {})
 
 
-def _pixel_cnn(pixels: dict[str, int]) -> Design:
-    """conv (2, 4, 6) -> maxpool -> linear, with the given px per stage."""
+def _pixel_cnn(pixels: dict[str, int], banks: dict[str, int] | None = None) -> Design:
+    """conv (2, 4, 6) -> maxpool -> linear, with the given px per stage (and buffer frames)."""
     rng = np.random.default_rng(2)
     conv = nw.engine(rng, "conv", "conv2d", (2, 4, 6), 3, signed=True, pe=3, simd=2)
     pool = nw.maxpool("pool", (3, 4, 6), kernel=2, stride=2, a_bits=4)
     fc = nw.engine(rng, "fc", "linear", (3, 2, 3), 2, out_bits=None)
-    return nw.design("pix", (conv, pool, fc), pixels)
+    return nw.design("pix", (conv, pool, fc), pixels, banks)
 
 
 def test_pixels_per_cycle_are_part_of_the_shape_and_the_top():
@@ -221,7 +221,16 @@ def test_pixels_per_cycle_are_part_of_the_shape_and_the_top():
     # conv: 2 slots; its window buffer written 2 and read 2 at a time; the pool reads 3
     assert top.count(".PX(2)") == 2 and top.count(".PX(3)") == 1
     assert ".WRITE_PX(2),\n    .READ_PX(2)" in top and ".WRITE_PX(2),\n    .READ_PX(3)" in top
-    assert ".WRITE_PX(3)\n" in top  # the pool's 3 pixels per beat into the linear's vector
+    assert ".WRITE_PX(3),\n    .BANKS(2)" in top  # the pool's 3 pixels per beat into the vector
+
+
+def test_buffer_frames_are_part_of_the_shape_and_the_top():
+    two, three = _pixel_cnn({}), _pixel_cnn({}, {"conv": 3})
+    assert two.shape_key() != three.shape_key()
+    assert [layer["in_banks"] for layer in three.shape_dict()["layers"]] == [2, 3, 2]
+    top = generate_top(three)
+    # b0 (loader -> conv) and b2 (pool -> fc) keep two frames, b1 (conv -> pool) has three
+    assert top.count(".BANKS(2)") == 2 and top.count(".BANKS(3)") == 1
 
 
 def test_input_beats_pack_px_pixels_of_a_row():

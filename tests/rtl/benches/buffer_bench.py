@@ -1,11 +1,12 @@
-"""cocotb bench of the ping-pong frame buffers (hws_window_buffer, hws_vector_buffer, and
+"""cocotb bench of the multi-bank frame buffers (hws_window_buffer, hws_vector_buffer, and
 through them hws_pingpong): a producer writing random frames with gaps, `write_px` pixels of a
 row per beat, a consumer reading every group of `read_px` windows (or the whole vector) with
 gaps, a numpy model of the windows (stride, zero padding, (kh, kw, cin) order, window j of a
-group at the j-th slot of the read word) and a model of the bank flags (SPEC section 4: the producer
-claims a bank when it starts a frame, possibly before its previous frame's done pulse, as an
-overlapping stage does; a frame is readable HANDOFF cycles after its done pulse; a bank is
-free in the cycle its consumer releases it).
+group at the j-th slot of the read word) and a model of the bank flags (SPEC section 4: the
+producer claims a bank when it starts a frame, possibly before its previous frame's done
+pulse, as an overlapping stage does, at most `banks` frames ahead of its consumer; a frame is
+readable HANDOFF cycles after its done pulse; a bank is free in the cycle its consumer
+releases it).
 """
 
 import cocotb
@@ -140,7 +141,7 @@ async def buffer_frames(dut):
         await Timer(1, unit="ns")  # the flags see this cycle's done pulses
         claimed, consumed = len(producer.start_cycles), len(consumer.done_cycles)
         readable = sum(1 for d in producer.done_cycles if d <= cycle - handoff)
-        want = (claimed - consumed < 2, readable - consumed >= 1)
+        want = (claimed - consumed < case["banks"], readable - consumed >= 1)
         got = (bool(dut.wr_free_o.value), bool(dut.rd_avail_o.value))
         if got != want:
             flag_errors.append(f"cycle {cycle}: wr_free/rd_avail {got}, model {want}")
