@@ -199,6 +199,10 @@ def _si(value: float) -> str:
     return f"{value:.3g}"
 
 
+# a front row's label ("trial 123") stays on one line; longer ones wrap
+DESIGN_LABEL_MIN = 9
+
+
 def _rows_table(
     title: str, front: list[dict], references: list[dict], floor: float | None
 ) -> Table:
@@ -211,8 +215,9 @@ def _rows_table(
     cells = [c for section in sections for c in section]
     # no vertical rules and short headers; on a narrow terminal (or a log, which rich
     # gives 80 columns) the design label wraps and the numbers are never cut
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("design", overflow="fold")
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    longest = max((len(c[0]) for c in cells), default=0)
+    table.add_column("design", overflow="fold", min_width=min(longest, DESIGN_LABEL_MIN))
     for i, col in enumerate(headers, start=1):
         width = max([len(col)] + [len(c[i]) for c in cells])
         table.add_column(col, no_wrap=True, justify="right", min_width=width)

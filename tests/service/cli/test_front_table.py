@@ -40,7 +40,7 @@ def test_run_table_in_80_columns_wraps_labels_and_keeps_every_number_whole():
     job = _job()
     job.study.set_user_attr("front_test_metrics", {"0": {"accuracy": 0.9512}})
     text = _render(_rows_table("front", front_rows(job), baseline_rows(job), 0.95), width=80)
-    assert "…" not in text
+    assert "…" not in text and "RTL" in text and "✓" in text
     assert "0.9550" in text and "0.9512" in text and " 2k " in text and " 1k " in text
     assert max(len(line) for line in text.splitlines()) <= 80
 
