@@ -240,8 +240,8 @@ def _fill_columns(
         by_grid = moment.transpose(0, 2, 1, 3).reshape(n * n_g, n_s, n_q)
         low, high = by_grid[lower], by_grid[lower + 1]  # (U, nS, Q)
         values[..., j] = low + frac * (high - low)
-    # largest possible row cycles, max(1, ceil(n / SIMD)): exact in floating point, as SIMD
-    # is a power of two
+    # largest possible row cycles, max(1, ceil(n / SIMD)): exact in floating point (a
+    # correctly rounded quotient of small integers is an integer only when it is exact)
     s = np.zeros((n, n_q))
     for i, st in enumerate(stats):
         s[i, : len(st.s)] = st.s

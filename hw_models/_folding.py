@@ -29,7 +29,8 @@ def pe_options(rows: int) -> np.ndarray:
 
 
 def simd_options(fan_in: int) -> np.ndarray:
-    """Legal SIMD values for fan-in K: powers of two up to K (SPEC 3)."""
+    """Legal SIMD values for fan-in K: powers of two up to K, and K itself (a whole row per
+    cycle; SPEC 3)."""
     return shared_simd_options(int(fan_in)).copy()
 
 
@@ -46,8 +47,18 @@ def shared_pe_options(rows: int) -> np.ndarray:
 def shared_simd_options(fan_in: int) -> np.ndarray:
     """`simd_options`, one read-only array per K (for the model's own tables)."""
     out = 2 ** np.arange(fan_in.bit_length(), dtype=np.int64)
+    if fan_in & (fan_in - 1):  # not a power of two: K itself after the powers below it
+        out = np.append(out, fan_in)
     out.flags.writeable = False
     return out
+
+
+def simd_option_index(simd: np.ndarray | int) -> np.ndarray | int:
+    """Index of SIMD among `simd_options` of its engine: log2 of a power of two, and K (the
+    one value that is not a power of two) after the powers below it."""
+    simd = np.asarray(simd, dtype=np.int64)
+    index = np.floor(np.log2(simd)).astype(np.int64) + ((simd & (simd - 1)) != 0)
+    return int(index) if index.ndim == 0 else index
 
 
 def pixel_width(network: Network, name: str) -> int | None:
@@ -87,12 +98,17 @@ def bankable(network: Network) -> np.ndarray:
 
 
 def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
-    """Raise ValueError unless PE divides M and SIMD is a power of two <= K."""
+    """Raise ValueError unless PE divides M and SIMD is a power of two <= K, or K."""
     m, k = layer.rows, layer.fan_in
     if not isinstance(pe, int | np.integer) or pe < 1 or m % pe:
         raise ValueError(f"layer {layer.name!r}: PE={pe} must divide M={m}")
-    if not isinstance(simd, int | np.integer) or simd < 1 or simd & (simd - 1) or simd > k:
-        raise ValueError(f"layer {layer.name!r}: SIMD={simd} must be a power of two <= K={k}")
+    if (
+        not isinstance(simd, int | np.integer)
+        or simd < 1
+        or simd > k
+        or (simd & (simd - 1) and simd != k)
+    ):
+        raise ValueError(f"layer {layer.name!r}: SIMD={simd} must be a power of two <= K={k}, or K")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,13 @@ from ._cycles import (
 )
 from ._devices import Device, get_device
 from ._expected import EngineCycles, engine_cycle_table, request_many
-from ._folding import Folding, pixel_options, shared_pe_options, shared_simd_options
+from ._folding import (
+    Folding,
+    pixel_options,
+    shared_pe_options,
+    shared_simd_options,
+    simd_option_index,
+)
 from ._network import LayerSpec, Network
 from ._resources import EngineShape, engine_resources, engine_resources_many
 
@@ -178,7 +184,8 @@ class PreparedNetwork:
             if not layer.is_engine:
                 self.stage_cycles_fixed[i + 1] = fixed_stage_cycles(layer)
         self._prepare_pixel_stages(network, options, extras)
-        # value -> option index lookups (PE: divisors of M; SIMD: log2; px: small divisors)
+        # value -> option index lookups (PE: divisors of M; SIMD: `simd_option_index`; px: small
+        # divisors)
         self._pe_index = np.full(
             (len(engines), max((e.rows for e in engines), default=0) + 1), -1, dtype=np.int64
         )
@@ -343,7 +350,7 @@ class PreparedNetwork:
     def option_indices(self, pe: np.ndarray, simd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Option indices for PE and SIMD values of shape (..., E) (legality not checked)."""
         e = np.arange(self.n_engines)
-        return self._pe_index[e, pe], np.log2(simd).astype(np.int64)
+        return self._pe_index[e, pe], np.asarray(simd_option_index(simd), dtype=np.int64)
 
     def folding(
         self,
@@ -485,7 +492,7 @@ def expected_stage_cycles(network: Network, folding: Folding) -> np.ndarray:
                 else EngineCycles(base.layer, base.pes, base.simds, slots=px, base=base)
             )
             row = model.rows(np.flatnonzero(model.pes == pe))[0]
-            out[i + 1] = row[int(simd).bit_length() - 1]
+            out[i + 1] = row[simd_option_index(simd)]
         else:
             out[i + 1] = fixed_stage_cycles(layer, px)
     return out

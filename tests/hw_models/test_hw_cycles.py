@@ -24,6 +24,15 @@ def _engine_cycles(layer, pe, simd, mask=None, n_frames=None):
     return exact_stage_cycles(net, Folding.from_dict({layer.name: (pe, simd)}), masks, n_frames)[1]
 
 
+def test_simd_is_a_power_of_two_up_to_k_or_k_itself():
+    assert simd_options(9).tolist() == [1, 2, 4, 8, 9]
+    assert simd_options(16).tolist() == [1, 2, 4, 8, 16]
+    layer = LayerSpec("c", "conv2d", (1, 4, 4), (8, 4, 4), kernel=3, padding=1)
+    assert _engine_cycles(layer, 8, 9, n_frames=1)[0] == 16  # one cycle per row and window
+    with pytest.raises(ValueError, match="SIMD=6 must be a power of two <= K=9, or K"):
+        Folding.from_dict({"c": (8, 6)}).check(Network("n", (layer,)))
+
+
 def test_dense_linear_cycles_equal_finn_count():
     layer = LayerSpec("fc", "linear", (20, 1, 1), (12, 1, 1))
     for pe in pe_options(12):

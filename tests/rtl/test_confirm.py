@@ -104,28 +104,35 @@ def test_full_row_pixel_parallel_cnn(sparsity, act_skip):
     _assert_confirmed(network, nw.random_inputs(rng, network, 6, density=0.5))
 
 
-def short_stage_cnn(rng, sparsity: float, act_skip: bool, banks: dict[str, int]) -> Design:
+def short_stage_cnn(
+    rng, sparsity: float, act_skip: bool, banks: dict[str, int], whole_rows: bool = False
+) -> Design:
     """conv (px 8) -> maxpool (px 2) -> conv (px 2) -> linear on 4x8 frames, every stage a few
-    cycles long: with two frames per buffer the fill and drain of neighbours set the interval."""
+    cycles long: with two frames per buffer the fill and drain of neighbours set the interval.
+    With `whole_rows` the conv engines' SIMD is K (9 and 36), else the power of two below."""
     every = {"act_skip": act_skip, "sparsity": sparsity}
-    conv1 = nw.engine(rng, "conv1", "conv2d", (1, 4, 8), 4, signed=True, pe=4, simd=8, **every)
+    conv1 = nw.engine(
+        rng, "conv1", "conv2d", (1, 4, 8), 4, signed=True, pe=4, simd=9 if whole_rows else 8,
+        **every,
+    )  # fmt: skip
     pool1 = nw.maxpool("pool1", (4, 4, 8), kernel=2, stride=2, a_bits=4)
-    conv2 = nw.engine(rng, "conv2", "conv2d", (4, 2, 4), 4, pe=4, simd=32, **every)
+    conv2_simd = 36 if whole_rows else 32
+    conv2 = nw.engine(rng, "conv2", "conv2d", (4, 2, 4), 4, pe=4, simd=conv2_simd, **every)
     fc = nw.engine(rng, "fc", "linear", (4, 2, 4), 3, pe=3, simd=32, out_bits=None, **every)
     pixels = {"input": 8, "conv1": 8, "pool1": 2, "conv2": 2}
     return nw.design("short_cnn", (conv1, pool1, conv2, fc), pixels, banks)
 
 
 @pytest.mark.parametrize(
-    ("sparsity", "act_skip", "banks"),
+    ("sparsity", "act_skip", "banks", "whole_rows"),
     [
-        (0.0, False, {"input": 3, "conv1": 3, "pool1": 3, "conv2": 3}),
-        (0.6, True, {"conv1": 3, "conv2": 3}),  # window and vector buffers of three frames
+        (0.0, False, {"input": 3, "conv1": 3, "pool1": 3, "conv2": 3}, True),
+        (0.6, True, {"conv1": 3, "conv2": 3}, False),  # window and vector buffers of 3 frames
     ],
 )
-def test_triple_buffered_cnn(sparsity, act_skip, banks):
+def test_triple_buffered_cnn(sparsity, act_skip, banks, whole_rows):
     rng = np.random.default_rng(11)
-    network = short_stage_cnn(rng, sparsity, act_skip, banks)
+    network = short_stage_cnn(rng, sparsity, act_skip, banks, whole_rows)
     inputs = nw.random_inputs(rng, network, 8, density=0.5)
     two = dataclasses.replace(network, folding=dataclasses.replace(network.folding, banks=()))
     assert nw.exact_schedule(network, inputs).total_cycles < (

@@ -22,6 +22,9 @@ SHAPES = {
     "conv-dense-ternary": (6, 9, 3, 1, 2, 8, False, False, 6, 2, 2),
     "wide-simd-last": (4, 32, 4, 32, 8, 2, False, False, None, 1, 3),
     "one-cycle-vectors": (5, 12, 5, 8, 3, 3, False, True, 3, 2, 1),
+    # SIMD = K, not a power of two: a whole row per cycle (a first conv layer's K = 9)
+    "simd-is-k": (4, 9, 2, 9, 6, 4, True, False, 4, 2, 1),
+    "simd-is-k-skip": (6, 12, 3, 12, 4, 4, False, True, None, 2, 2),
 }
 # (shape, px): slots of lanes, OUT_W divisible by px
 PIXEL_SHAPES = {
