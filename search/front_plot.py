@@ -6,10 +6,13 @@ x and y are the job's first two objectives (with throughput beside a lone object
 accuracy axis starts at the accuracy floor (`search.front.accuracy_floor`), or lower when no
 front design reaches it, and the other axis spans what is visible there; a footnote counts
 what lies below. Axis titles carry units; only front designs and references are labelled.
+With three or more objectives some front designs are there for an objective not drawn (fewer
+LUTs): the line joins only those that are best in the two drawn (`FrontPlot.outline`).
 """
 
 from dataclasses import dataclass
 
+from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from search.front import JobView, accuracy_floor
@@ -58,6 +61,7 @@ class FrontPlot:
     y: PlotAxis
     trials: list[PlotPoint]  # other completed trials in view
     front: list[PlotPoint]  # distinct front designs in view, by x
+    outline: list[PlotPoint]  # those no other front design beats in both drawn objectives, by x
     references: list[PlotPoint]  # dense and uniform designs in view, identical ones merged
     floor: float | None  # the accuracy floor, on the accuracy axis
     floor_axis: str | None  # "x" or "y": the accuracy axis, when it is zoomed
@@ -70,6 +74,28 @@ def plot_objectives(objectives: list[str]) -> list[str]:
         return objectives[:2]
     alone = objectives[0]
     return [alone, "throughput"] if alone != "throughput" else ["accuracy", "throughput"]
+
+
+def _outline(points: list[PlotPoint], maximise: tuple[bool, bool]) -> list[PlotPoint]:
+    """The points no other point beats in both coordinates (equal in one, better in the
+    other counts as beating), by x."""
+    sign = [1.0 if m else -1.0 for m in maximise]
+
+    def beats(a: PlotPoint, b: PlotPoint) -> bool:
+        ax, ay, bx, by = sign[0] * a.x, sign[1] * a.y, sign[0] * b.x, sign[1] * b.y
+        return ax >= bx and ay >= by and (ax > bx or ay > by)
+
+    kept = [p for p in points if not any(beats(q, p) for q in points)]
+    return sorted(kept, key=lambda p: (p.x, p.y))
+
+
+def _maximised(job: JobView, name: str) -> bool:
+    """Whether a larger value of plotted quantity `name` is better (throughput beside a lone
+    objective is)."""
+    objectives = job.spec.objectives
+    if name not in objectives:
+        return True
+    return job.study.directions[objectives.index(name)] == StudyDirection.MAXIMIZE
 
 
 def _coordinate(name: str, objectives: dict, accuracy: float | None, throughput: float) -> float:
@@ -230,6 +256,7 @@ def front_plot(job: JobView, front_rows: list[dict], reference_rows: list[dict])
         )
     references = _merge_references(references)
     shown = front + references + trials
+    outline = _outline(front, (_maximised(job, names[0]), _maximised(job, names[1])))
     floor_text = f", accuracy floor {floor:.2%}" if floor is not None else ""
     return FrontPlot(
         title=f"{spec.name} on {spec.device}: Pareto front{floor_text}",
@@ -237,6 +264,7 @@ def front_plot(job: JobView, front_rows: list[dict], reference_rows: list[dict])
         y=_axis(names[1], [p.y for p in shown], limits["y"]),
         trials=trials,
         front=sorted(front, key=lambda p: (p.x, p.y)),
+        outline=outline,
         references=references,
         floor=floor if accuracy_axis else None,
         floor_axis=accuracy_axis,

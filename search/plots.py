@@ -14,6 +14,8 @@ UNIFORM_COLOUR = "#1f77b4"
 DENSE_COLOUR = "#000000"
 TRIAL_COLOUR = "#bbbbbb"
 FLOOR_COLOUR = "#7f7f7f"
+# the line through the front designs best in the two drawn objectives (search.front_plot)
+OUTLINE_NAME = "best trade-off of the two axes"
 
 # --- matplotlib: pareto.png ----------------------------------------------------------------
 
@@ -84,12 +86,19 @@ def pareto_figure(plot: FrontPlot):
         )
     if plot.front:
         ax.plot(
+            [p.x for p in plot.outline],
+            [p.y for p in plot.outline],
+            "-",
+            c=FRONT_COLOUR,
+            lw=1,
+            label=OUTLINE_NAME,
+        )
+        ax.scatter(
             [p.x for p in plot.front],
             [p.y for p in plot.front],
-            "o-",
+            s=25,
             c=FRONT_COLOUR,
-            ms=5,
-            lw=1,
+            zorder=3,
             label="Pareto front (distinct designs, #trial numbers)",
         )
     confirmed = [p for p in plot.front if p.confirmed]
@@ -170,9 +179,17 @@ def pareto_plotly(plot: FrontPlot):
         )
 
     scatter(plot.trials, mode="markers", name="other trials", marker={"color": TRIAL_COLOUR})
+    figure.add_scatter(
+        x=[p.x for p in plot.outline],
+        y=[p.y for p in plot.outline],
+        mode="lines",
+        name=OUTLINE_NAME,
+        line={"color": FRONT_COLOUR, "width": 1},
+        hoverinfo="skip",
+    )
     scatter(
         plot.front,
-        mode="lines+markers+text",
+        mode="markers+text",
         name="Pareto front (distinct designs)",
         text=[p.label for p in plot.front],
         textposition=["top left", "bottom right"] * (len(plot.front) // 2 + 1),

@@ -110,6 +110,23 @@ def _plotted_job():
     return job
 
 
+def test_plot_line_joins_only_designs_best_in_the_two_drawn_objectives():
+    # accuracy x throughput x LUT: trial 1 is on the front for its LUTs alone
+    designs = [design_attrs(0.958, 2000.0), design_attrs(0.955, 1000.0, lut=100)]
+    designs.append(design_attrs(0.952, 3000.0))
+    study = optuna.create_study(directions=["maximize", "maximize", "minimize"])
+    for attrs in designs:
+        values = [attrs["metrics"]["accuracy"], attrs["hardware"]["throughput_fps"]]
+        values.append(attrs["hardware"]["resources"]["lut"])
+        study.add_trial(optuna.trial.create_trial(values=values, user_attrs=attrs))
+    lut = [dict(b, values=[*b["values"], b["hardware"]["resources"]["lut"]]) for b in BASELINES]
+    job = stored_job(study, lut)
+    job.spec = job.spec.model_copy(update={"objectives": ["accuracy", "throughput", "lut"]})
+    plot = front_plot(job, front_rows(job), baseline_rows(job))
+    assert [p.label for p in plot.front] == ["#2", "#1", "#0"]
+    assert [p.label for p in plot.outline] == ["#2", "#0"]
+
+
 def test_plot_zooms_to_the_floor_with_units():
     job = _plotted_job()
     plot = front_plot(job, front_rows(job), baseline_rows(job))
