@@ -17,7 +17,8 @@ small networks; weight/activation widths 2-8, weight sparsity 0-90%, activation 
 off, all three weight layouts of hw_models/SPEC.md section 6 (dense, sparse, skip), PE and SIMD
 from 1 to full. Every design is seeded from its name, so the suite is the same on every run and
 a design does not change when others are added.
-Two designs take two windows (and input pixels) per cycle (pixel parallelism, SPEC section 2).
+Two designs take two windows (and input pixels) per cycle (pixel parallelism, SPEC section 2);
+two have SIMD = K and one buffers of three frames (SPEC sections 3 and 4).
 Four activation-skipping designs were added after the split was fixed, as fitting designs
 (the skip chain's shape varies with SIMD, sparsity and rows per lane).
 
@@ -113,9 +114,10 @@ def build(
     stages: list[Stage],
     signed: bool = False,
     in_px: int = 1,
+    banks: dict[str, int] | None = None,
 ) -> Design:
     """The design of `stages` in pipeline order on a (C, H, W) input of `a_bits` (`in_px`
-    pixels per loader beat), seeded from `name`."""
+    pixels per loader beat; `banks`: buffer frames by writing stage), seeded from `name`."""
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     shape, specs, memories, folds = in_shape, [], {}, {}
     pixels = {"input": in_px}
@@ -156,7 +158,7 @@ def build(
         folds[layer_name] = (st.pe, st.simd)
         pixels[layer_name] = st.px
         shape, a_bits, signed = out_shape, st.out, False
-    folding = Folding.from_dict(folds, pixels)
+    folding = Folding.from_dict(folds, pixels, banks)
     return Design(Network(name, tuple(specs)), folding, memories)
 
 
@@ -172,11 +174,15 @@ class Case:
     stages: tuple[Stage, ...]
     signed: bool = False
     in_px: int = 1
+    banks: tuple[tuple[str, int], ...] = ()  # buffers of three frames, by writing stage
 
     def design(self) -> Design:
         """The generated design (seeded: the same on every call)."""
         stages = list(self.stages)
-        return build(self.name, self.in_shape, self.a_bits, stages, self.signed, self.in_px)
+        return build(
+            self.name, self.in_shape, self.a_bits, stages, self.signed, self.in_px,
+            dict(self.banks),
+        )  # fmt: skip
 
 
 HELD, FIT = True, False  # the fixed split (see the module docstring)
@@ -244,6 +250,14 @@ def suite() -> list[Case]:
         Case("cnn_conv_pool_conv_lin_px2", "network", HELD, (1, 8, 8), 4,
              (conv(4, 4, 0.0, 2, 8, px=2), pool(px=2), conv(8, 4, 0.5, 2, 4, px=2),
               lin(10, 6, 0.7, 2, 2)), in_px=2),
+        # SIMD = K (a whole row per cycle) and buffers of three frames: added after the
+        # coefficients were fitted and never fitted on, so held back
+        Case("conv2x6x6_4_w4a4_dense_2x18", "conv2d", HELD, (2, 6, 6), 4,
+             (conv(4, 4, 0.0, 2, 18),)),
+        Case("cnn_simdk_3frames", "network", HELD, (1, 8, 8), 4,
+             (conv(4, 6, 0.0, 4, 9, px=4), pool(px=2), conv(8, 4, 0.5, 4, 36),
+              lin(10, 4, 0.5, 2, 4)), in_px=4,
+             banks=(("input", 3), ("conv0", 3), ("pool1", 3), ("conv2", 3))),
     ]  # fmt: skip
 
 
