@@ -163,6 +163,16 @@ def _plotly_axis(spec: PlotAxis) -> dict:
     return axis
 
 
+def _label_side(x: float, axis: PlotAxis) -> str:
+    """Where a label goes below its marker: towards the middle of the x axis, so that a point
+    near an edge keeps its label inside the plot."""
+    if axis.limits is None:
+        return "bottom center"
+    low, high = (math.log(v) for v in axis.limits) if axis.log else axis.limits
+    where = ((math.log(x) if axis.log else x) - low) / ((high - low) or 1.0)
+    return "bottom left" if where > 2 / 3 else "bottom right" if where < 1 / 3 else "bottom center"
+
+
 def pareto_plotly(plot: FrontPlot):
     """The same plot as a plotly figure; hovering a point shows its numbers and layers."""
     import plotly.graph_objects as go
@@ -216,7 +226,7 @@ def pareto_plotly(plot: FrontPlot):
             mode="markers+text",
             name=name,
             text=[p.label for p in group],
-            textposition="bottom center",
+            textposition=[_label_side(p.x, plot.x) for p in group],
             marker={"symbol": symbol, "color": colour, "size": 9},
             textfont={"color": colour, "size": 10},
         )

@@ -173,6 +173,13 @@ def test_html_plot_has_the_same_view(tmp_path):
     assert png.read_bytes().startswith(b"\x89PNG") and "Pareto front" in html.read_text()
 
 
+def test_html_labels_near_the_right_edge_stay_inside_the_plot():
+    job = _plotted_job()  # dense int8 is the most accurate point: at the right edge
+    plot = front_plot(job, front_rows(job), baseline_rows(job))
+    dense = next(t for t in pareto_plotly(plot).data if t.name == "dense int8")
+    assert tuple(dense.textposition) == ("bottom left",)
+
+
 def test_dashboard_attrs_and_note_show_the_merged_front():
     job = _plotted_job()
     publish_front(job.study, job.spec)
