@@ -166,7 +166,9 @@ def _stopped_all_busy(cluster: Cluster, job_id: int, name: str) -> int | None:
 
 
 def test_sigkilled_worker_mid_trial_the_job_still_completes_exactly(cluster):
-    job_id, name = cluster.submit(name=unique_name("kill"), n_trials=16)
+    # fine-tuned trials last long enough to find all three workers inside one on a quiet
+    # machine (untuned digits-mlp trials take a few tens of ms)
+    job_id, name = cluster.submit(name=unique_name("kill"), n_trials=16, finetune={"epochs": 1})
     deadline, victim = time.monotonic() + 90, None
     while victim is None and time.monotonic() < deadline:
         victim = _stopped_all_busy(cluster, job_id, name)
