@@ -116,20 +116,21 @@ def front_designs(study: optuna.Study) -> list[FrontDesign]:
     return sorted(designs, key=lambda d: (sign * d.trial.values[0], d.trial.number))
 
 
+def worth_building(accuracy: float | None, fits: bool | None, floor: float | None) -> bool:
+    """A design in the useful region: it fits the device, at or above the accuracy floor
+    (the designs `search.report.search_gain` compares and the job confirms first)."""
+    return bool(fits) and floor is not None and accuracy is not None and accuracy >= floor
+
+
 def worth_building_first(designs: Sequence[FrontDesign], floor: float | None) -> list[FrontDesign]:
-    """The designs a person would build first: those that fit at or above the accuracy
-    floor, fastest first (the first is the one `search.report.search_gain` reports), then
-    the rest in front order. Without a floor, front order."""
+    """The designs a person would build first: those `worth_building`, fastest first (the
+    first is the one `search.report.search_gain` reports), then the rest in front order.
+    Without a floor, front order."""
 
     def useful(design: FrontDesign) -> bool:
         attrs = design.trial.user_attrs
         accuracy = attrs.get("metrics", {}).get("accuracy")
-        return bool(
-            floor is not None
-            and accuracy is not None
-            and accuracy >= floor
-            and attrs.get("hardware", {}).get("fits")
-        )
+        return worth_building(accuracy, attrs.get("hardware", {}).get("fits"), floor)
 
     fastest = sorted(
         (d for d in designs if useful(d)),

@@ -19,6 +19,7 @@ from search.front import (
     dense_accuracy,
     design_key,
     front_designs,
+    worth_building,
 )
 from search.spec import JobSpec
 
@@ -136,7 +137,7 @@ def search_gain(job: JobView) -> dict:
         raise ValueError(f"job {job.spec.name!r} has no {DENSE_LABEL} baseline with accuracy")
 
     def best(rows: list[dict]) -> dict | None:
-        ok = [r for r in rows if r["fits"] and (r["val_accuracy"] or 0) >= floor]
+        ok = [r for r in rows if worth_building(r["val_accuracy"], r["fits"], floor)]
         return max(ok, key=lambda r: r["throughput_fps"], default=None)
 
     front = best(front_rows(job))
