@@ -60,11 +60,13 @@ def candidates(job: JobRun, n_random: int) -> dict[str, Candidate]:
             if high < ws:
                 capped[name] = {"weight_sparsity": high}
         default = uniform_candidate(ws, act, w_bits, a_bits).default
-        out[label] = Candidate.model_validate({"default": default, "layers": capped})
+        out[label] = Candidate.model_validate(
+            {"default": default, "layers": capped, "pruning": job.spec.pruning}
+        )
     space = job_space(job.spec, model)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for i in range(n_random):
-        out[f"random {i}"] = sample_candidate(study.ask(), space)
+        out[f"random {i}"] = sample_candidate(study.ask(), space, job.spec.pruning)
     return out
 
 

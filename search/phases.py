@@ -112,11 +112,11 @@ def check_model(
 
 def evaluate_baselines(spec: JobSpec, scorer: CandidateScorer) -> list[dict]:
     """Dense 8-bit and uniform (every layer alike) candidates, scored like trials."""
-    points = [("dense int8", uniform_candidate(0.0, 0.0, 8, 8))]
+    points = [("dense int8", uniform_candidate(0.0, 0.0, 8, 8, spec.pruning))]
     for sparsity in spec.baselines.weight_sparsity:
         for bits in spec.baselines.bits:
             label = f"uniform s={sparsity:g} {bits}b"
-            points.append((label, uniform_candidate(sparsity, 0.0, bits, bits)))
+            points.append((label, uniform_candidate(sparsity, 0.0, bits, bits, spec.pruning)))
     results = []
     for label, candidate in points:
         score = scorer.score(candidate)
@@ -167,7 +167,7 @@ class TrialObjective:
         self.space = job_space(spec, scorer.workload.model)
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
-        candidate = sample_candidate(trial, self.space)
+        candidate = sample_candidate(trial, self.space, self.spec.pruning)
         if self.sampler is not None:
             trial.set_user_attr("origin", self.sampler.origin(trial.number))
         earlier = _same_design(trial)
@@ -231,7 +231,7 @@ def job_sensitivity(study: optuna.Study, job: JobRun) -> Sensitivity | None:
         if probes > probe_allowance(spec):
             stored = {"skipped": f"{probes} probes, more than {probe_allowance(spec)} allowed"}
         else:
-            dense = job.scorer.score(uniform_candidate(0.0, 0.0, 8, 8))
+            dense = job.scorer.score(uniform_candidate(0.0, 0.0, 8, 8, spec.pruning))
             stored = measure_sensitivity(spec, job.scorer, dense.layers).to_dict()
         study.set_user_attr(SENSITIVITY_ATTR, stored)
     return None if "skipped" in stored else Sensitivity.from_dict(stored)

@@ -2,7 +2,7 @@
 
     space = param_space(spec, layers, relu_fed)    # `<layer>.<choice>` -> distribution
     sampler = make_sampler(spec, space, sensitivity)
-    candidate = sample_candidate(trial, space)
+    candidate = sample_candidate(trial, space, spec.pruning)
 
 `JobSampler` wraps the Optuna sampler the job names with what the job knows:
 1. warm start: the first trials are the uniform baselines (dense int8 first), each choice
@@ -26,7 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.sensitivity import Sensitivity
 from search.spec import JobSpec
-from search.transforms import Candidate, LayerOverride
+from search.transforms import Candidate, LayerOverride, Pruning
 
 MAX_REDRAWS = 8
 TOLERANCE_RANGE = (0.002, 0.08)  # per-layer accuracy loss a shaped trial allows (log-uniform)
@@ -68,16 +68,20 @@ def distributions(space: dict[str, BaseDistribution | float]) -> dict[str, BaseD
     return {k: d for k, d in space.items() if isinstance(d, BaseDistribution)}
 
 
-def candidate_from_params(params: Params) -> Candidate:
-    """The candidate of a full set of `<layer>.<choice>` values."""
+def candidate_from_params(params: Params, pruning: Pruning) -> Candidate:
+    """The candidate of a full set of `<layer>.<choice>` values, pruned by the job's `pruning`."""
     layers: dict[str, dict] = {}
     for key, value in params.items():
         name, choice = key.rsplit(".", 1)
         layers.setdefault(name, {})[choice] = value
-    return Candidate(layers={name: LayerOverride(**c) for name, c in layers.items()})
+    return Candidate(
+        layers={name: LayerOverride(**c) for name, c in layers.items()}, pruning=pruning
+    )
 
 
-def sample_candidate(trial: optuna.Trial, space: dict[str, BaseDistribution | float]) -> Candidate:
+def sample_candidate(
+    trial: optuna.Trial, space: dict[str, BaseDistribution | float], pruning: Pruning
+) -> Candidate:
     params: Params = {}
     for key, dist in space.items():
         if isinstance(dist, FloatDistribution):
@@ -86,7 +90,7 @@ def sample_candidate(trial: optuna.Trial, space: dict[str, BaseDistribution | fl
             params[key] = trial.suggest_categorical(key, dist.choices)
         else:
             params[key] = dist
-    return candidate_from_params(params)
+    return candidate_from_params(params, pruning)
 
 
 def design_key(params: Params) -> tuple:

@@ -119,7 +119,7 @@ class CandidateScorer:
         False."""
         transformed = transform(self.workload.model, candidate, self.calibration)
         if tune and fine_tunes(self.spec, transformed.configs):
-            tuned = self._tuned_model(transformed)
+            tuned = self._tuned_model(transformed, candidate.pruning)
             transformed = transform(tuned, candidate, self.calibration)
         return transformed
 
@@ -129,12 +129,11 @@ class CandidateScorer:
         names = [name for name, _ in weighted_layers(model)]
         return fine_tunes(self.spec, candidate.resolve(names, set(relu_feeds(model).values())))
 
-    def _tuned_model(self, transformed: TransformedModel) -> torch.nn.Module:
+    def _tuned_model(self, transformed: TransformedModel, pruning: str) -> torch.nn.Module:
         """Tuning depends on the pruned weights and the thresholds, not on the bit widths:
         candidates that differ only in widths share one tuned model."""
-        key = tuple(
-            (name, c.weight_sparsity, c.act_sparsity) for name, c in transformed.configs.items()
-        )
+        layers = ((n, c.weight_sparsity, c.act_sparsity) for n, c in transformed.configs.items())
+        key = (pruning, *layers)
         if key in self._tuned:
             self._tuned.move_to_end(key)
             return self._tuned[key]

@@ -110,7 +110,8 @@ def measure_sensitivity(spec: JobSpec, scorer, dense_layers: dict[str, dict]) ->
 
     def accuracy(layer: str | None = None, **choice) -> float:
         overrides = {layer: LayerOverride(**choice)} if layer else {}
-        transformed = transform(model, Candidate(layers=overrides), scorer.calibration)
+        candidate = Candidate(layers=overrides, pruning=spec.pruning)
+        transformed = transform(model, candidate, scorer.calibration)
         return workload.task.evaluate(transformed.quantized, workload.dataset, "val")[metric]
 
     base = accuracy()

@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from search.transforms.candidate import Pruning
 from search.transforms.fixed_point import MAX_BITS, MIN_BITS
 from search.validation import InputError
 
@@ -210,6 +211,8 @@ class JobSpec(_Strict):
     baselines: Baselines = Baselines()
     calibration_samples: StrictInt = Field(default=512, gt=0, le=100_000)
     act_skip: Literal["auto", "on", "off"] = "auto"  # zero-activation skipping per layer
+    # how weights are pruned, trials and baselines alike (search.transforms.candidate)
+    pruning: Pruning = "balanced"
     task: str | None = None  # a search.tasks.TASKS name; default: the zoo model's task
 
     @field_validator("task")

@@ -1,6 +1,7 @@
 """Per-layer transforms: pruning, activation thresholds, fixed-point quantization, and the
 integer reference model they define."""
 
+from search.transforms._balanced import RowBalancedPruner
 from search.transforms._base import BasePruner, BaseQuantizer
 from search.transforms._graph import capture_inputs, relu_feeds, weighted_layers
 from search.transforms._magnitude import MagnitudePruner
@@ -18,6 +19,7 @@ from search.transforms.candidate import (
     CandidateError,
     LayerConfig,
     LayerOverride,
+    Pruning,
     load_candidate,
     parse_candidate,
     uniform_candidate,
@@ -39,8 +41,10 @@ __all__ = [
     "LayerStats",
     "MSEQuantizer",
     "MagnitudePruner",
+    "Pruning",
     "QuantizedLayer",
     "Requantization",
+    "RowBalancedPruner",
     "TransformError",
     "TransformedModel",
     "build_integer_network",

@@ -4,7 +4,8 @@
     transformed.quantized        # fake-quant torch model (float64), fast accuracy evaluation
     transformed.integer_network  # the integer reference model (chain models only)
 
-Order matters and is fixed: (1) prune every weighted layer to its exact sparsity; (2) set
+Order matters and is fixed: (1) prune every weighted layer to its exact sparsity, by the
+candidate's `pruning`; (2) set
 each ReLU's threshold, in data-flow order, on the pruned model's calibration activations;
 (3) choose weight and input scales on the pruned, thresholded float model; (4) build the
 quantized modules.
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from search.transforms._balanced import RowBalancedPruner
 from search.transforms._base import BasePruner, BaseQuantizer
 from search.transforms._graph import (
     WEIGHTED,
@@ -44,6 +46,10 @@ from search.transforms.integer_model import (
 )
 
 MAX_QUANTILE_VALUES = 1_000_000
+PRUNERS: dict[str, type[BasePruner]] = {
+    "unstructured": MagnitudePruner,
+    "balanced": RowBalancedPruner,
+}  # a candidate's `pruning` -> the pruner `transform` uses when none is given
 
 
 class TransformError(ValueError):
@@ -108,7 +114,7 @@ def transform(
     quantizer: BaseQuantizer | None = None,
     source: str = "candidate",
 ) -> TransformedModel:
-    pruner = pruner or MagnitudePruner()
+    pruner = pruner or PRUNERS[candidate.pruning]()
     quantizer = quantizer or MSEQuantizer()
     # float64 calibration: thresholds and scales must not depend on BLAS thread counts, so a
     # trial rebuilt in another process gives the same candidate bit for bit

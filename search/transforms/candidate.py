@@ -7,11 +7,15 @@
 fraction of zeros in the layer's *input* activations (reached by thresholding the ReLU that
 produces them); `w_bits` the weight width; `a_bits` the width of the layer's input
 activations. Layers not named take `default`.
+
+`pruning` says how each layer's weights are chosen: "unstructured" (the smallest |w| of the
+layer, what a candidate without the field has always meant) or "balanced" (the same count kept
+in every output row, which lockstep PE lanes turn into cycles). Jobs set it from their spec.
 """
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
@@ -20,6 +24,7 @@ from search.validation import InputError
 
 Sparsity = Annotated[StrictFloat | StrictInt, Field(ge=0, lt=1)]
 Bits = Annotated[StrictInt, Field(ge=MIN_BITS, le=MAX_BITS)]
+Pruning = Literal["unstructured", "balanced"]
 
 
 class CandidateError(InputError):
@@ -50,6 +55,7 @@ class Candidate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     default: LayerConfig = LayerConfig()
     layers: dict[str, LayerOverride] = {}
+    pruning: Pruning = "unstructured"
 
     def resolve(
         self, layer_names: list[str], relu_fed: set[str], source: str = "candidate"
@@ -103,11 +109,16 @@ def load_candidate(path: str | Path) -> Candidate:
 
 
 def uniform_candidate(
-    weight_sparsity: float = 0.0, act_sparsity: float = 0.0, w_bits: int = 8, a_bits: int = 8
+    weight_sparsity: float = 0.0,
+    act_sparsity: float = 0.0,
+    w_bits: int = 8,
+    a_bits: int = 8,
+    pruning: Pruning = "unstructured",
 ) -> Candidate:
     """The same choices in every layer (baselines and quick experiments)."""
     return Candidate(
         default=LayerConfig(
             weight_sparsity=weight_sparsity, act_sparsity=act_sparsity, w_bits=w_bits, a_bits=a_bits
-        )
+        ),
+        pruning=pruning,
     )

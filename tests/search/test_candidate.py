@@ -26,6 +26,7 @@ def _write(tmp_path, data) -> str:
         ({"layers": {"fc1": {"weight_sparsity": "half"}}}, "layers.fc1.weight_sparsity"),
         ({"layers": {"fc1": {"sparsity": 0.5}}}, "layers.fc1.sparsity"),
         ({"default": [8]}, "default"),
+        ({"pruning": "structured"}, "pruning"),
     ],
 )
 def test_bad_field_is_named_with_the_file(tmp_path, data, field):
@@ -68,3 +69,10 @@ def test_default_act_sparsity_skips_layers_without_relu_input(digits_mlp, digits
         digits_mlp, uniform_candidate(act_sparsity=0.8), torch.from_numpy(digits.train.x[:64])
     )
     assert t.configs["fc1"].act_sparsity == 0.0 and t.configs["fc2"].act_sparsity == 0.8
+
+
+def test_a_candidate_without_pruning_is_unstructured(tmp_path):
+    """What every candidate stored before `pruning` existed was built with."""
+    assert load_candidate(_write(tmp_path, {"default": {"weight_sparsity": 0.5}})).pruning == (
+        "unstructured"
+    )

@@ -3,10 +3,12 @@ loop's rules (no design scored twice, early stop recorded PRUNED, one fine-tunin
 
 import numpy as np
 import optuna
+import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
 import search.phases
+import search.sensitivity
 from search import CandidateScorer, TrialObjective, create_job_study, load_workload, parse_job
 from search.budget import LocalBudget
 from search.phases import JobRun, evaluate_baselines, job_sensitivity, job_space, run_trials
@@ -106,6 +108,28 @@ def test_baselines_and_warm_started_trials_are_tuned_alike():
     assert job.scorer.fine_tunes(pruned) and not job.scorer.fine_tunes(dense)
     untuned = job.scorer.score(pruned, tune=False).metrics
     assert untuned != baselines["uniform s=0.5 4b"]["metrics"]  # the tuning did happen
+
+
+@pytest.mark.parametrize("pruning", ["balanced", "unstructured"])
+def test_trials_baselines_and_probes_prune_as_the_job_says(monkeypatch, pruning):
+    spec = parse_job({**JOB, "pruning": pruning, "budget": {"n_trials": 100}})
+    job = JobRun(spec)
+    built = []
+    probe = search.sensitivity.transform
+
+    def recording_probe(model, candidate, *args, **kwargs):
+        built.append(candidate)
+        return probe(model, candidate, *args, **kwargs)
+
+    monkeypatch.setattr(search.sensitivity, "transform", recording_probe)
+    baselines = evaluate_baselines(spec, job.scorer)
+    sampler = make_sampler(spec, job_space(spec, job.workload.model))
+    study = _study(spec, sampler)
+    study.optimize(TrialObjective(spec, job.scorer, sampler), n_trials=2)
+    job_sensitivity(study, job)
+    assert {b["candidate"]["pruning"] for b in baselines} == {pruning}
+    assert {t.user_attrs["candidate"]["pruning"] for t in study.trials} == {pruning}
+    assert built and {c.pruning for c in built} == {pruning}
 
 
 # --- the trial loop's rules ------------------------------------------------------------------

@@ -23,6 +23,7 @@ def test_defaults_maximise_accuracy_and_throughput():
     assert spec.objectives == ["accuracy", "throughput"]
     assert spec.directions() == ["maximize", "maximize"]
     assert spec.budget.n_trials == 100 and spec.device == "zcu102"
+    assert spec.pruning == "balanced"
 
 
 @pytest.mark.parametrize(
@@ -39,6 +40,7 @@ def test_defaults_maximise_accuracy_and_throughput():
         ({"sampler": {"name": "cmaes"}}, "sampler.name"),
         ({"name": "bad name/with slash"}, "name"),
         ({"surprise": 1}, "surprise"),
+        ({"pruning": "random"}, "pruning"),
     ],
 )
 def test_bad_field_is_named(patch, field):

@@ -37,6 +37,41 @@ def test_pruning_keeps_the_largest_weights(digits_mlp, digits):
     assert original[pruned == 0].max() <= original[pruned != 0].min()
 
 
+def _row_counts(weight: torch.Tensor) -> torch.Tensor:
+    return (weight.reshape(weight.shape[0], -1) != 0).sum(dim=1)
+
+
+@pytest.mark.parametrize("model_fixture", ["digits_mlp", "digits_cnn"])
+@pytest.mark.parametrize("sparsity", [0.0, 0.37, 0.5, 0.75, 0.9, 0.99])
+def test_balanced_pruning_reaches_exact_sparsity_with_rows_within_one(
+    request, model_fixture, digits, sparsity
+):
+    model = request.getfixturevalue(model_fixture)
+    candidate = uniform_candidate(sparsity, pruning="balanced")
+    t = transform(model, candidate, _calibration(digits))
+    for name, module in t.float_model.named_modules():
+        if isinstance(module, torch.nn.Linear | torch.nn.Conv2d):
+            zeros = (module.weight == 0).sum().item()
+            assert zeros == round(sparsity * module.weight.numel()), name
+            counts = _row_counts(module.weight)
+            assert counts.max() - counts.min() <= 1, name
+
+
+def test_balanced_pruning_keeps_the_largest_weights_of_each_row(digits_cnn, digits):
+    t = transform(digits_cnn, uniform_candidate(0.6, pruning="balanced"), _calibration(digits))
+    original = digits_cnn.conv2.weight.abs().reshape(digits_cnn.conv2.weight.shape[0], -1)
+    pruned = t.float_model.conv2.weight.reshape(original.shape)
+    for row, kept in zip(original, pruned != 0, strict=True):
+        assert row[~kept].max() <= row[kept].min()
+
+
+def test_unstructured_pruning_leaves_rows_uneven(digits_mlp, digits):
+    """The spread that balanced pruning removes (and the reason it exists)."""
+    t = transform(digits_mlp, uniform_candidate(0.75), _calibration(digits))
+    counts = _row_counts(t.float_model.fc1.weight)
+    assert counts.max() - counts.min() > 1
+
+
 @pytest.mark.parametrize("model_fixture", ["digits_mlp", "digits_cnn"])
 @pytest.mark.parametrize("target", [0.75, 0.8, 0.9])
 def test_activation_sparsity_within_two_points_of_target(request, model_fixture, digits, target):
