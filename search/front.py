@@ -59,12 +59,11 @@ def is_confirmed(report: dict | None) -> bool:
 
 
 def design_key(values: Sequence[float], attrs: dict[str, Any]) -> str:
-    """Identity of a scored design: its objective values, hardware estimate and per-layer
-    configuration (what a trial stores as `hardware` and `layers`); equal keys build the
-    same accelerator with the same weights' statistics."""
-    return json.dumps(
-        [list(values), attrs.get("hardware"), attrs.get("layers")], sort_keys=True, default=str
-    )
+    """Identity of a scored design: its objective values, hardware estimate and design digest
+    (`search.scoring.Score.design`; trials stored without one: their per-layer configuration,
+    `layers`); equal keys build the same accelerator with the same weights."""
+    design = attrs["design"] if "design" in attrs else attrs.get("layers")
+    return json.dumps([list(values), attrs.get("hardware"), design], sort_keys=True, default=str)
 
 
 def group_identical(items: Sequence[Any], key) -> list[list[Any]]:

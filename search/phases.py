@@ -153,13 +153,18 @@ def record_score(trial: optuna.Trial, score: Score) -> None:
         trial.set_user_attr(key, value)
 
 
+UNTUNED_DESIGN_ATTR = "untuned_design"  # a tuned trial's design before tuning
+
+
 class TrialObjective:
     """Optuna objective: sample a candidate, score it, store everything with the trial.
 
     A design some earlier trial already tried is not scored again: the trial is recorded
     PRUNED with `duplicate_of`. With fine-tuning and `finetune.early_stop`, a candidate is
-    scored untuned first and stopped (PRUNED, `pruned_reason`) when tuning cannot make it
-    useful (`search.fidelity`); a tuned trial keeps its untuned metrics for that rule.
+    scored untuned first; it is a duplicate too when other sampled values built the same
+    design (`TransformedModel.digest`), and it is stopped (PRUNED, `pruned_reason`) when tuning
+    cannot make it useful (`search.fidelity`); a tuned trial keeps its untuned metrics for
+    that rule.
     """
 
     def __init__(self, spec: JobSpec, scorer: CandidateScorer, sampler: JobSampler | None = None):
@@ -177,6 +182,11 @@ class TrialObjective:
         if self.spec.finetune.early_stop and self.scorer.fine_tunes(candidate):
             untuned = self.scorer.score(candidate, tune=False)
             trial.set_user_attr(UNTUNED_ATTR, untuned.metrics)
+            trial.set_user_attr(UNTUNED_DESIGN_ATTR, untuned.design)
+            earlier = _same_untuned_design(trial, untuned.design)
+            if earlier is not None:
+                trial.set_user_attr("duplicate_of", earlier)
+                raise optuna.TrialPruned(f"the design of trial {earlier}")
             completed = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             reason = hopeless(self.spec, _objective_values(self.spec, untuned), completed)
             if reason is not None:
@@ -204,6 +214,21 @@ def _same_design(trial: optuna.Trial) -> int | None:
     earlier = trial.study.get_trials(deepcopy=False, states=TRIED_STATES)
     return next(
         (t.number for t in earlier if t.number < trial.number and design_key(t.params) == mine),
+        None,
+    )
+
+
+def _same_untuned_design(trial: optuna.Trial, digest: str) -> int | None:
+    """The number of an earlier trial whose design before tuning was `digest` (other
+    nominal choices, same weights and thresholds): tuning it again would give its result."""
+    earlier = trial.study.get_trials(deepcopy=False, states=TRIED_STATES)
+    return next(
+        (
+            t.number
+            for t in earlier
+            if t.number < trial.number
+            and t.user_attrs.get(UNTUNED_DESIGN_ATTR, t.user_attrs.get("design")) == digest
+        ),
         None,
     )
 

@@ -41,6 +41,7 @@ class Score:
     candidate: Candidate
     metrics: dict[str, float]  # on the validation split
     lowered: Lowered
+    design: str  # `TransformedModel.digest`: equal for candidates that build the same design
     layers: dict[str, dict] = field(default_factory=dict)
 
     @property
@@ -78,6 +79,7 @@ class Score:
             "metrics": self.metrics,
             "hardware": self.hardware,
             "layers": self.layers,
+            "design": self.design,
         }
 
 
@@ -169,4 +171,4 @@ class CandidateScorer:
             }
             for name in transformed.layers
         }
-        return Score(candidate, metrics, lowered, layers)
+        return Score(candidate, metrics, lowered, transformed.digest, layers)

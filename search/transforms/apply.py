@@ -12,7 +12,9 @@ quantized modules.
 """
 
 import copy
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -83,6 +85,24 @@ class TransformedModel:
     @property
     def integer_network(self) -> IntegerNetwork:
         return build_integer_network(self)
+
+    @cached_property
+    def digest(self) -> str:
+        """Identity of the design: equal digests mean the same float model (what fine-tuning
+        starts from) and the same integer layers (what is built), whatever the candidate's
+        nominal choices were; an activation target below a layer's natural sparsity, for one,
+        changes nothing."""
+        h = hashlib.sha256()
+        for key, tensor in self.float_model.state_dict().items():
+            h.update(key.encode())
+            h.update(tensor.detach().cpu().numpy().tobytes())
+        for name, q in self.layers.items():
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(q.weight, np.int64).tobytes())
+            h.update(np.ascontiguousarray(q.bias, np.int64).tobytes())
+            formats = (q.weight_format.to_dict(), q.input_format.to_dict(), q.input_threshold)
+            h.update(repr(formats).encode())
+        return h.hexdigest()[:16]
 
     def integer_layers(self) -> dict[str, IntLayer]:
         """Each weighted layer's integer twin, returning accumulators: the layer-by-layer

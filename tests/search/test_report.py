@@ -43,6 +43,16 @@ def test_identical_designs_are_one_front_row_listing_every_trial():
     assert rows[0]["trial"] == 0 and rows[0]["throughput_fps"] == 2000.0
 
 
+def test_nominal_choices_that_build_the_same_design_are_one_front_row():
+    # trial 1 asked for activation sparsity below the layer's natural sparsity: same design
+    same, nominal, other = (design_attrs(0.95, 2000.0) for _ in range(3))
+    nominal["layers"]["fc1"]["act_sparsity"] = 0.05
+    other["layers"]["fc1"]["act_sparsity"] = 0.05
+    same["design"] = nominal["design"] = "a1"
+    other["design"] = "b2"
+    assert [r["trials"] for r in front_rows(_job([same, nominal, other]))] == [[0, 1], [2]]
+
+
 def test_equal_objectives_on_other_hardware_are_two_designs():
     job = _job([design_attrs(0.95, 2000.0, lut=900), design_attrs(0.95, 2000.0, lut=1100)])
     assert [r["trials"] for r in front_rows(job)] == [[0], [1]]

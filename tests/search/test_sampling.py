@@ -162,6 +162,34 @@ def test_no_design_is_scored_twice(monkeypatch):
             assert study.trials[trial.user_attrs["duplicate_of"]].params == trial.params
 
 
+def test_other_values_that_build_a_tried_design_are_not_tuned_again():
+    spec = parse_job(
+        {
+            **JOB,
+            "space": {**JOB["space"], "act_sparsity": [0.0, 0.9]},
+            "finetune": {"epochs": 1},
+        }
+    )
+    scorer = CandidateScorer(spec, load_workload(spec))
+    study = _study(spec)
+    params = {
+        f"{layer}.{choice}": value
+        for layer in ("fc1", "fc2", "fc3")
+        for choice, value in (("weight_sparsity", 0.5), ("w_bits", 8), ("a_bits", 8))
+    }
+    study.enqueue_trial({**params, "fc2.act_sparsity": 0.0, "fc3.act_sparsity": 0.0})
+    # 1%: below the natural sparsity of fc2's input, so its ReLU stays plain
+    study.enqueue_trial({**params, "fc2.act_sparsity": 0.01, "fc3.act_sparsity": 0.0})
+    tuned = []
+    tune = scorer._tuned_model
+    scorer._tuned_model = lambda *a: tuned.append(a) or tune(*a)
+    study.optimize(TrialObjective(spec, scorer), n_trials=2)
+    first, second = study.trials
+    assert first.state == TrialState.COMPLETE and len(tuned) == 1
+    assert second.state == TrialState.PRUNED and second.user_attrs["duplicate_of"] == 0
+    assert second.user_attrs["untuned_design"] == first.user_attrs["untuned_design"]
+
+
 def test_a_stopped_trial_is_recorded_pruned_and_spends_its_slot(monkeypatch, tmp_path):
     spec = parse_job({**JOB, "finetune": {"epochs": 1}, "budget": {"n_trials": 3}})
     monkeypatch.setattr(search.phases, "hopeless", lambda *_: "no use tuning it")

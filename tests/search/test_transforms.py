@@ -204,3 +204,17 @@ def test_lowering_hands_the_window_counts_to_conv_engines(digits_cnn, digits):
             assert np.array_equal(layer.window_counts, stats[layer.name].window_counts)
         else:
             assert layer.window_counts is None
+
+
+def test_digest_names_the_design_not_the_nominal_choices(digits_mlp, digits):
+    calibration = _calibration(digits)
+
+    def digest(**fc2):
+        candidate = Candidate(default=LayerConfig(weight_sparsity=0.5), layers={"fc2": fc2})
+        return transform(digits_mlp, candidate, calibration).digest
+
+    natural = digest()
+    assert digest(act_sparsity=0.01) == natural  # below the natural sparsity: plain ReLU
+    assert digest(act_sparsity=0.9) != natural
+    assert digest(w_bits=4) != natural
+    assert digest(weight_sparsity=0.6) != natural
