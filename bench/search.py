@@ -208,11 +208,12 @@ USEFUL_ACCURACY_SLACK = 0.05  # the useful region: within 5 points of dense int8
 
 def quality_spec(model: str, sampler: str, seed: int, trials: int, examples: Path = EXAMPLES):
     """The model's example job (`<examples>/<model>.toml`), with this sampler, seed and
-    budget, confirming nothing. Random search is plain: no sensitivity, no warm start."""
+    budget, confirming nothing. Random search is plain: no sensitivity, no warm start, no
+    refinement."""
     data = load_job(examples / f"{model}.toml").model_dump(mode="json")
     options = {"name": sampler, "seed": seed}
     if sampler == "random":
-        options.update(sensitivity=False, warm_start=False)
+        options.update(sensitivity=False, warm_start=False, refine=False)
     data.update(
         name=f"bench-{model}-{sampler}-{seed}",
         sampler={**data["sampler"], **options},

@@ -11,10 +11,12 @@
    per-layer sensitivity (`search.sensitivity`): each trial draws one accuracy-loss tolerance,
    scaled per layer by its share of the multipliers, and every layer takes one of the most
    aggressive values whose measured loss stays within it (`shaped_choice`);
-3. no design twice: a proposal equal to a design already tried is drawn again (up to
+3. refinement: after the start-up trials, every `REFINE_PERIOD`-th trial steps from one of
+   the fastest designs worth building (`search.refine`), one layer one value more aggressive;
+4. no design twice: a proposal equal to a design already tried is drawn again (up to
    `MAX_REDRAWS`, then left to independent sampling); the objective still refuses one that
    gets through (a duplicate is recorded PRUNED with `duplicate_of`).
-After the start-up trials the wrapped sampler (TPE by default) proposes the rest.
+The wrapped sampler (TPE by default) proposes the rest.
 """
 
 import math
@@ -24,11 +26,14 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from search.front import accuracy_floor
+from search.refine import refined_design
 from search.sensitivity import Sensitivity
 from search.spec import JobSpec
 from search.transforms import Candidate, LayerOverride, Pruning
 
 MAX_REDRAWS = 8
+REFINE_PERIOD = 2  # after the start-up trials, every second trial is a refinement step
 TOLERANCE_RANGE = (0.002, 0.08)  # per-layer accuracy loss a shaped trial allows (log-uniform)
 SHARE_WEIGHT_RANGE = (0.5, 2.0)  # how far a layer's multiplier share scales its tolerance
 TRIED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
@@ -191,17 +196,29 @@ class JobSampler(optuna.samplers.BaseSampler):
         sensitivity: Sensitivity | None,
         startup_trials: int,
         seed: int,
+        refine_spec: JobSpec | None = None,
     ):
         self.base, self.space = base, distributions(space)
         self.starts, self.sensitivity = starts, sensitivity
         self.startup_trials, self.seed = startup_trials, seed
+        self.refine_spec = refine_spec  # the job whose accuracy floor refinement keeps to
+
+    def refines(self, number: int) -> bool:
+        """Whether trial `number` is a refinement step (module docstring, 3)."""
+        if self.refine_spec is None:
+            return False
+        after_startup = number - max(self.startup_trials, len(self.starts))
+        return after_startup >= 0 and after_startup % REFINE_PERIOD == 0
 
     def origin(self, number: int) -> str:
-        """How trial `number` was chosen (stored with the trial)."""
+        """How trial `number` was chosen (stored with the trial; a refinement step that found
+        nothing to step from falls back to the sampler and still says "refine")."""
         if number < len(self.starts):
             return f"warm start: {self.starts[number][0]}"
         if self.sensitivity is not None and number < self.startup_trials:
             return "sensitivity"
+        if self.refines(number):
+            return "refine"
         return "sampler"
 
     def infer_relative_search_space(self, study, trial) -> dict[str, BaseDistribution]:
@@ -222,9 +239,15 @@ class JobSampler(optuna.samplers.BaseSampler):
         return {}  # independent sampling draws every value: a new design almost surely
 
     def _propose(self, study, trial: FrozenTrial, attempt: int) -> Params:
+        rng = np.random.default_rng([self.seed, trial.number, attempt])
         if self.sensitivity is not None and trial.number < self.startup_trials:
-            rng = np.random.default_rng([self.seed, trial.number, attempt])
             return shaped_design(self.space, self.sensitivity, rng)
+        if self.refines(trial.number):
+            floor = accuracy_floor(self.refine_spec, study.user_attrs.get("baselines", []))
+            trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            step = refined_design(self.space, _grid, trials, floor, rng)
+            if step is not None:
+                return step
         space = self.base.infer_relative_search_space(study, trial)
         return self.base.sample_relative(study, trial, space)
 
@@ -265,4 +288,7 @@ def make_sampler(
     starts = starting_points(spec, space) if spec.sampler.warm_start else []
     shaping = sensitivity if spec.sampler.sensitivity else None
     seed = spec.sampler.seed
-    return JobSampler(base_sampler(spec), space, starts, shaping, spec.sampler.startup_trials, seed)
+    refine = spec if spec.sampler.refine else None
+    return JobSampler(
+        base_sampler(spec), space, starts, shaping, spec.sampler.startup_trials, seed, refine
+    )

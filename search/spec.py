@@ -146,14 +146,16 @@ class Sampler(_Strict):
     """Which Optuna sampler, and what the job's own knowledge adds to it
     (`search.sampling.JobSampler`): `warm_start` runs the uniform baselines (projected onto
     the space) as the first trials; `sensitivity` measures each layer's accuracy loss once
-    per job and draws the start-up trials from it (`search.sensitivity`). Both off give the
-    plain sampler; every sampler skips designs already tried. `startup_trials` (warm starts
-    included) come before TPE's or GP's model takes over."""
+    per job and draws the start-up trials from it (`search.sensitivity`); `refine` makes every
+    second later trial a step from one of the fastest designs worth building (`search.refine`).
+    All off give the plain sampler; every sampler skips designs already tried.
+    `startup_trials` (warm starts included) come before TPE's or GP's model takes over."""
 
     name: Literal["tpe", "nsga2", "nsga3", "gp", "random"] = "tpe"
     seed: StrictInt = Field(default=0, ge=0, le=MAX_SEED)
     warm_start: StrictBool = True
     sensitivity: StrictBool = True
+    refine: StrictBool = True
     startup_trials: StrictInt = Field(default=30, ge=1, le=1_000)
 
 

@@ -1,0 +1,121 @@
+"""Steps from the fastest designs worth building: one layer made one step more aggressive.
+
+    params = refined_design(space, grid, trials, floor, rng)   # None: nothing to step from
+
+Why: the useful region is a thin band above the accuracy floor, and what sets a design's
+throughput there is the pipeline's resources, which folding moves to the slowest stage. So a
+step that frees resources in a large layer (or cuts the work of the slowest one) buys
+throughput, and a design just above the floor is where one more step is worth trying. A
+model-based sampler reaches that band only by chance; these steps walk along it.
+
+A step starts from one of the `INCUMBENTS` fastest designs worth building (`search.front.
+worth_building`), picks a layer with probability growing with its share of the design's
+multipliers and LUTs (the bottleneck layer counts double), and moves one of that layer's
+choices one value towards the aggressive end of its grid (sparsity up, bits down). Half the
+steps are trades: another layer, one that buys little, moves one value back, so a design at
+the floor can still gain throughput for accuracy it does not need.
+"""
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.trial import FrozenTrial, TrialState
+
+from search.front import worth_building
+
+INCUMBENTS = 3  # a step starts from one of this many fastest designs worth building
+TRADE_PROBABILITY = 0.5  # how often a step also gives a layer that buys little one value back
+
+Params = dict[str, float | int]
+
+
+def incumbents(trials: Sequence[FrozenTrial], floor: float | None) -> list[FrozenTrial]:
+    """Completed trials worth building, fastest first (the more accurate first at equal
+    throughput, then the earlier)."""
+
+    def useful(t: FrozenTrial) -> bool:
+        attrs = t.user_attrs
+        fits = attrs.get("hardware", {}).get("fits")
+        return worth_building(attrs.get("metrics", {}).get("accuracy"), fits, floor)
+
+    done = [t for t in trials if t.state == TrialState.COMPLETE and useful(t)]
+    return sorted(
+        done,
+        key=lambda t: (
+            -t.user_attrs["hardware"]["throughput_fps"],
+            -t.user_attrs["metrics"]["accuracy"],
+            t.number,
+        ),
+    )
+
+
+def layer_weights(trial: FrozenTrial, layers: Sequence[str]) -> np.ndarray:
+    """How much relieving each layer can buy: its stages' share of the design's DSPs and
+    LUTs, plus 1 for the layer holding the bottleneck stage."""
+    hardware = trial.user_attrs["hardware"]
+    stages = hardware.get("layers", {})
+    totals = {r: max(hardware["resources"].get(r, 0), 1) for r in ("dsp", "lut")}
+    weights = np.zeros(len(layers))
+    for i, layer in enumerate(layers):
+        mine = [s for name, s in stages.items() if name == layer or name.startswith(layer + ".")]
+        weights[i] = sum(s["dsp"] / totals["dsp"] + s["lut"] / totals["lut"] for s in mine) / 2
+        if hardware.get("bottleneck") == layer or str(hardware.get("bottleneck", "")).startswith(
+            layer + "."
+        ):
+            weights[i] += 1.0
+    return weights
+
+
+def refined_design(
+    space: dict[str, BaseDistribution],
+    grid: Callable[[BaseDistribution], list],
+    trials: Sequence[FrozenTrial],
+    floor: float | None,
+    rng: np.random.Generator,
+) -> Params | None:
+    """One step from a fast design worth building (module docstring), or None when no trial
+    is worth building yet or the chosen design has no step left."""
+    start = incumbents(trials, floor)[:INCUMBENTS]
+    if not start:
+        return None
+    incumbent = start[int(rng.integers(len(start)))]
+    if any(key not in incumbent.params for key in space):
+        return None
+    bolder = _steps(space, grid, incumbent.params, 1)
+    safer = _steps(space, grid, incumbent.params, -1)
+    if not bolder:
+        return None
+    layers = sorted({layer for layer, _, _ in bolder})
+    weights = layer_weights(incumbent, layers) + 1e-3
+    layer = layers[int(rng.choice(len(layers), p=weights / weights.sum()))]
+    params = {**incumbent.params, **_one_step(bolder, layer, rng)}
+    others = sorted({name for name, _, _ in safer if name != layer})
+    if others and rng.random() < TRADE_PROBABILITY:
+        buys = layer_weights(incumbent, others) + 1e-3
+        other = others[int(rng.choice(len(others), p=(1 / buys) / (1 / buys).sum()))]
+        params.update(_one_step(safer, other, rng))
+    return params
+
+
+def _steps(
+    space: dict[str, BaseDistribution],
+    grid: Callable[[BaseDistribution], list],
+    params: Params,
+    direction: int,
+) -> list[tuple[str, str, float | int]]:
+    """(layer, key, value) of every one-value move of `params` along its grid: towards the
+    aggressive end for direction 1, the conservative end for -1."""
+    steps = []
+    for key, dist in space.items():
+        values = grid(dist)
+        now = [i for i, v in enumerate(values) if np.isclose(v, params[key])]
+        if now and 0 <= now[0] + direction < len(values):
+            steps.append((key.rsplit(".", 1)[0], key, values[now[0] + direction]))
+    return steps
+
+
+def _one_step(steps: list[tuple[str, str, float | int]], layer: str, rng: np.random.Generator):
+    mine = [(key, value) for name, key, value in steps if name == layer]
+    key, value = mine[int(rng.integers(len(mine)))]
+    return {key: value}

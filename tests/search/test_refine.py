@@ -1,0 +1,100 @@
+"""Refinement steps: one layer one value bolder, from a fast design worth building."""
+
+import numpy as np
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+from search.refine import incumbents, refined_design
+from search.sampling import JobSampler, _grid
+
+SPACE = {
+    "fc1.weight_sparsity": FloatDistribution(0.0, 0.9, step=0.05),
+    "fc1.w_bits": CategoricalDistribution([4, 8]),
+    "fc2.weight_sparsity": FloatDistribution(0.0, 0.9, step=0.05),
+    "fc2.w_bits": CategoricalDistribution([4, 8]),
+}
+
+
+def _trial(number, accuracy, throughput, params, big="fc1", fits=True):
+    """A completed trial whose `big` layer holds almost every DSP and LUT (and the
+    bottleneck)."""
+    stages = {
+        name: {"dsp": 90 if name == big else 10, "lut": 900 if name == big else 100}
+        for name in ("input", "fc1", "fc2")
+    }
+    trial = optuna.trial.create_trial(
+        params=params,
+        distributions=SPACE,
+        values=[accuracy, throughput],
+        user_attrs={
+            "metrics": {"accuracy": accuracy},
+            "hardware": {
+                "throughput_fps": throughput,
+                "fits": fits,
+                "resources": {"dsp": 110, "lut": 1100},
+                "layers": stages,
+                "bottleneck": big,
+            },
+        },
+    )
+    trial.number = number
+    return trial
+
+
+BASE = {"fc1.weight_sparsity": 0.5, "fc1.w_bits": 8, "fc2.weight_sparsity": 0.5, "fc2.w_bits": 8}
+
+
+def _changes(params):
+    return {k: (BASE[k], v) for k, v in params.items() if v != BASE[k]}
+
+
+def test_incumbents_are_the_designs_worth_building_fastest_first():
+    trials = [
+        _trial(0, 0.95, 1e6, BASE),
+        _trial(1, 0.80, 9e6, BASE),  # below the floor
+        _trial(2, 0.96, 3e6, BASE, fits=False),  # does not fit
+        _trial(3, 0.955, 2e6, BASE),
+    ]
+    assert [t.number for t in incumbents(trials, 0.9)] == [3, 0]
+
+
+def test_a_step_moves_the_layer_that_holds_the_resources_one_value_bolder():
+    trials = [_trial(0, 0.95, 1e6, BASE, big="fc1")]
+    moves = []
+    for seed in range(40):
+        params = refined_design(SPACE, _grid, trials, 0.9, np.random.default_rng(seed))
+        bolder = {
+            k: change for k, change in _changes(params).items() if change in {(0.5, 0.55), (8, 4)}
+        }
+        assert len(bolder) == 1
+        moves.append(next(iter(bolder)))
+    assert {"fc1.weight_sparsity", "fc1.w_bits"} <= set(moves)
+    assert sum(m.startswith("fc1.") for m in moves) >= 34  # 90% of the resources, the bottleneck
+
+
+def test_a_trade_gives_a_value_back_on_a_layer_that_buys_little():
+    trials = [_trial(0, 0.95, 1e6, BASE, big="fc1")]
+    trades = []
+    for seed in range(40):
+        changes = _changes(refined_design(SPACE, _grid, trials, 0.9, np.random.default_rng(seed)))
+        if len(changes) == 2:
+            trades.append(changes)
+    assert trades
+    for changes in trades:
+        given_back = {k for k, change in changes.items() if change in {(0.5, 0.45), (4, 8)}}
+        bold = {k for k, change in changes.items() if change in {(0.5, 0.55), (8, 4)}}
+        assert len(given_back) == len(bold) == 1
+        assert given_back.pop().split(".")[0] != bold.pop().split(".")[0]
+
+
+def test_no_step_without_a_design_worth_building():
+    trials = [_trial(0, 0.80, 1e6, BASE)]
+    assert refined_design(SPACE, _grid, trials, 0.9, np.random.default_rng(0)) is None
+
+
+def test_refinement_alternates_with_the_sampler_after_the_startup_trials():
+    sampler = JobSampler(
+        optuna.samplers.RandomSampler(0), SPACE, [("dense", BASE)], None, 4, 0, object()
+    )
+    origins = [sampler.origin(n) for n in range(8)]
+    assert origins == ["warm start: dense"] + ["sampler"] * 3 + ["refine", "sampler"] * 2
