@@ -58,13 +58,16 @@ def layer_weights(trial: FrozenTrial, layers: Sequence[str]) -> np.ndarray:
     totals = {r: max(hardware["resources"].get(r, 0), 1) for r in ("dsp", "lut")}
     weights = np.zeros(len(layers))
     for i, layer in enumerate(layers):
-        mine = [s for name, s in stages.items() if name == layer or name.startswith(layer + ".")]
+        mine = [s for name, s in stages.items() if _stage_of(name, layer)]
         weights[i] = sum(s["dsp"] / totals["dsp"] + s["lut"] / totals["lut"] for s in mine) / 2
-        if hardware.get("bottleneck") == layer or str(hardware.get("bottleneck", "")).startswith(
-            layer + "."
-        ):
-            weights[i] += 1.0
+        weights[i] += 1.0 if _stage_of(hardware.get("bottleneck") or "", layer) else 0.0
     return weights
+
+
+def _stage_of(stage: str, layer: str) -> bool:
+    """Whether pipeline stage `stage` belongs to layer `layer` (one stage, or a split
+    layer's parts, `<layer>.<part>`)."""
+    return stage == layer or stage.startswith(layer + ".")
 
 
 def refined_design(
