@@ -13,7 +13,9 @@ worth_building`), picks a layer with probability growing with its share of the d
 multipliers and LUTs (the bottleneck layer counts double), and moves one of that layer's
 choices one value towards the aggressive end of its grid (sparsity up, bits down). Half the
 steps are trades: another layer, one that buys little, moves one value back, so a design at
-the floor can still gain throughput for accuracy it does not need.
+the floor can still gain throughput for accuracy it does not need. A design whose bottleneck
+is no searched layer (the loader, a max-pool) cannot get faster by any step: one of its
+layers moves one value back instead, for accuracy at the same throughput.
 """
 
 from collections.abc import Callable, Sequence
@@ -87,6 +89,11 @@ def refined_design(
         return None
     bolder = _steps(space, grid, incumbent.params, 1)
     safer = _steps(space, grid, incumbent.params, -1)
+    searched = {key.rsplit(".", 1)[0] for key in space}
+    bottleneck = incumbent.user_attrs["hardware"].get("bottleneck") or ""
+    if safer and not any(_stage_of(bottleneck, layer) for layer in searched):
+        # bound outside the searched layers (the loader, a pool): only accuracy can still gain
+        return {**incumbent.params, **_one_step(safer, _any_layer(safer, rng), rng)}
     if not bolder:
         return None
     layers = sorted({layer for layer, _, _ in bolder})
@@ -116,6 +123,11 @@ def _steps(
         if now and 0 <= now[0] + direction < len(values):
             steps.append((key.rsplit(".", 1)[0], key, values[now[0] + direction]))
     return steps
+
+
+def _any_layer(steps: list[tuple[str, str, float | int]], rng: np.random.Generator) -> str:
+    layers = sorted({layer for layer, _, _ in steps})
+    return layers[int(rng.integers(len(layers)))]
 
 
 def _one_step(steps: list[tuple[str, str, float | int]], layer: str, rng: np.random.Generator):

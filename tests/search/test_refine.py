@@ -87,6 +87,13 @@ def test_a_trade_gives_a_value_back_on_a_layer_that_buys_little():
         assert given_back.pop().split(".")[0] != bold.pop().split(".")[0]
 
 
+def test_a_design_bound_outside_the_searched_layers_steps_back_for_accuracy():
+    trials = [_trial(0, 0.95, 1e6, BASE, big="input")]  # the loader binds
+    for seed in range(10):
+        changes = _changes(refined_design(SPACE, _grid, trials, 0.9, np.random.default_rng(seed)))
+        assert len(changes) == 1 and next(iter(changes.values())) in {(0.5, 0.45), (4, 8)}
+
+
 def test_no_step_without_a_design_worth_building():
     trials = [_trial(0, 0.80, 1e6, BASE)]
     assert refined_design(SPACE, _grid, trials, 0.9, np.random.default_rng(0)) is None
