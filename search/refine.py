@@ -1,4 +1,4 @@
-"""Steps from the fastest designs worth building: one layer made one step more aggressive.
+"""Steps from the fastest designs worth building: one layer made more aggressive.
 
     params = refined_design(space, grid, trials, floor, rng)   # None: nothing to step from
 
@@ -11,11 +11,11 @@ model-based sampler reaches that band only by chance; these steps walk along it.
 A step starts from one of the `INCUMBENTS` fastest designs worth building (`search.front.
 worth_building`), picks a layer with probability growing with its share of the design's
 multipliers and LUTs (the bottleneck layer counts double), and moves one of that layer's
-choices one value towards the aggressive end of its grid (sparsity up, bits down). Half the
-steps are trades: another layer, one that buys little, moves one value back, so a design at
+choices 1, 2 or 4 values towards the aggressive end of its grid (sparsity up, bits down).
+Half the steps are trades: another layer, one that buys little, moves back, so a design at
 the floor can still gain throughput for accuracy it does not need. A design whose bottleneck
 is no searched layer (the loader, a max-pool) cannot get faster by any step: one of its
-layers moves one value back instead, for accuracy at the same throughput.
+layers moves back instead, for accuracy at the same throughput.
 """
 
 from collections.abc import Callable, Sequence
@@ -27,7 +27,8 @@ from optuna.trial import FrozenTrial, TrialState
 from search.front import worth_building
 
 INCUMBENTS = 3  # a step starts from one of this many fastest designs worth building
-TRADE_PROBABILITY = 0.5  # how often a step also gives a layer that buys little one value back
+TRADE_PROBABILITY = 0.5  # how often a step also gives a layer that buys little some back
+LEAPS, LEAP_PROBABILITIES = (1, 2, 4), (0.5, 0.25, 0.25)  # values a step moves a choice
 
 Params = dict[str, float | int]
 
@@ -108,29 +109,35 @@ def refined_design(
     return params
 
 
+Step = tuple[str, str, list]  # (layer, key, the values beyond the current one, nearest first)
+
+
 def _steps(
     space: dict[str, BaseDistribution],
     grid: Callable[[BaseDistribution], list],
     params: Params,
     direction: int,
-) -> list[tuple[str, str, float | int]]:
-    """(layer, key, value) of every one-value move of `params` along its grid: towards the
-    aggressive end for direction 1, the conservative end for -1."""
+) -> list[Step]:
+    """Every choice of `params` that can move along its grid: towards the aggressive end for
+    direction 1, the conservative end for -1."""
     steps = []
     for key, dist in space.items():
-        values = grid(dist)
+        values = grid(dist)[::direction]
         now = [i for i, v in enumerate(values) if np.isclose(v, params[key])]
-        if now and 0 <= now[0] + direction < len(values):
-            steps.append((key.rsplit(".", 1)[0], key, values[now[0] + direction]))
+        if now and now[0] + 1 < len(values):
+            steps.append((key.rsplit(".", 1)[0], key, values[now[0] + 1 :]))
     return steps
 
 
-def _any_layer(steps: list[tuple[str, str, float | int]], rng: np.random.Generator) -> str:
+def _any_layer(steps: list[Step], rng: np.random.Generator) -> str:
     layers = sorted({layer for layer, _, _ in steps})
     return layers[int(rng.integers(len(layers)))]
 
 
-def _one_step(steps: list[tuple[str, str, float | int]], layer: str, rng: np.random.Generator):
-    mine = [(key, value) for name, key, value in steps if name == layer]
-    key, value = mine[int(rng.integers(len(mine)))]
-    return {key: value}
+def _one_step(steps: list[Step], layer: str, rng: np.random.Generator) -> Params:
+    """One of `layer`'s choices moved 1, 2 or 4 values (`LEAPS`; as far as its grid goes):
+    throughput rises in steps, and a plateau of equal designs is crossed only by a leap."""
+    mine = [(key, values) for name, key, values in steps if name == layer]
+    key, values = mine[int(rng.integers(len(mine)))]
+    leap = int(rng.choice(LEAPS, p=LEAP_PROBABILITIES))
+    return {key: values[min(leap, len(values)) - 1]}

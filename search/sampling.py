@@ -12,7 +12,7 @@
    scaled per layer by its share of the multipliers, and every layer takes one of the most
    aggressive values whose measured loss stays within it (`shaped_choice`);
 3. refinement: after the start-up trials, every `REFINE_PERIOD`-th trial steps from one of
-   the fastest designs worth building (`search.refine`), one layer one value more aggressive;
+   the fastest designs worth building (`search.refine`), one layer more aggressive;
 4. no design twice: a proposal equal to a design already tried is drawn again (up to
    `MAX_REDRAWS`, then left to independent sampling); the objective still refuses one that
    gets through (a duplicate is recorded PRUNED with `duplicate_of`).
