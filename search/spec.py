@@ -213,8 +213,10 @@ class JobSpec(_Strict):
     baselines: Baselines = Baselines()
     calibration_samples: StrictInt = Field(default=512, gt=0, le=100_000)
     act_skip: Literal["auto", "on", "off"] = "auto"  # zero-activation skipping per layer
-    # how weights are pruned, trials and baselines alike (search.transforms.candidate)
-    pruning: Pruning = "balanced"
+    # how weights are pruned, trials and baselines alike (search.transforms.candidate):
+    # "balanced" rows turn more sparsity into cycles, at some accuracy (README, "Rows pruned
+    # alike"); a spec without the field prunes unstructured, as it always has
+    pruning: Pruning = "unstructured"
     task: str | None = None  # a search.tasks.TASKS name; default: the zoo model's task
 
     @field_validator("task")

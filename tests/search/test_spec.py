@@ -23,7 +23,7 @@ def test_defaults_maximise_accuracy_and_throughput():
     assert spec.objectives == ["accuracy", "throughput"]
     assert spec.directions() == ["maximize", "maximize"]
     assert spec.budget.n_trials == 100 and spec.device == "zcu102"
-    assert spec.pruning == "balanced"
+    assert spec.pruning == "unstructured"
 
 
 @pytest.mark.parametrize(
