@@ -31,6 +31,7 @@ TRADE_PROBABILITY = 0.5  # how often a step also gives a layer that buys little 
 LEAPS, LEAP_PROBABILITIES = (1, 2, 4), (0.5, 0.25, 0.25)  # values a step moves a choice
 
 Params = dict[str, float | int]
+Step = tuple[str, str, list]  # (layer, key, the values beyond the current one, nearest first)
 
 
 def incumbents(trials: Sequence[FrozenTrial], floor: float | None) -> list[FrozenTrial]:
@@ -107,9 +108,6 @@ def refined_design(
         other = others[int(rng.choice(len(others), p=(1 / buys) / (1 / buys).sum()))]
         params.update(_one_step(safer, other, rng))
     return params
-
-
-Step = tuple[str, str, list]  # (layer, key, the values beyond the current one, nearest first)
 
 
 def _steps(
