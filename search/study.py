@@ -9,6 +9,8 @@ with the study (user attr `job_spec`): for a local run the database is all there
 """
 
 import multiprocessing as mp
+import os
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from search.spec import JobSpec
 from search.storage import make_storage
 
 PROGRESS_POLL_S = 0.5
+PARENT_POLL_S = 1.0  # how often a local worker checks that its `hwsearch run` still runs
 
 
 def _name_objectives(study: optuna.Study, spec: JobSpec) -> None:
@@ -82,7 +85,19 @@ def count_finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
-def _worker_main(spec_json: dict, storage_url: str, budget, deadline: float, worker_id: int):
+def _exit_with(parent: int) -> None:
+    """Stop this worker once `parent` (the `hwsearch run` that started it) is gone: killed
+    or its terminal closed, it would otherwise go on taking CPU from every other job for
+    trials nobody collects (the trial it was scoring stays RUNNING, as after a crash)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+def _worker_main(
+    spec_json: dict, storage_url: str, budget, deadline: float, worker_id: int, parent: int
+):
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     run_trials(JobRun(JobSpec.model_validate(spec_json)), storage_url, budget, deadline, worker_id)
 
 
@@ -125,7 +140,7 @@ def run_job(
     processes = [
         context.Process(
             target=_worker_main,
-            args=(spec.model_dump(mode="json"), storage_url, budget, deadline, i),
+            args=(spec.model_dump(mode="json"), storage_url, budget, deadline, i, os.getpid()),
             name=f"hwsearch-worker-{i}",
         )
         for i in range(workers)

@@ -146,3 +146,57 @@ def test_trials_left_running_by_dead_workers_are_failed():
     assert fail_orphaned_trials(study) == [orphan.number]
     states = [t.state for t in study.trials]
     assert states == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.FAIL]
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.split()[1] == "Z" for line in f if line.startswith("State:"))
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.slow
+def test_workers_stop_when_their_run_is_killed(tmp_path):
+    """A killed `hwsearch run` must not leave workers taking CPU from other jobs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec = {**JOB, "budget": {"n_trials": 100_000}}
+    script = (
+        "import sys; from search import parse_job, run_job; "
+        f"run_job(parse_job({spec!r}), sys.argv[1], workers=2)"
+    )
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    run = subprocess.Popen([sys.executable, "-c", script, url])
+    try:
+        deadline = time.monotonic() + 120
+        workers: list[int] = []
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            workers = [p for p in _children(run.pid) if "spawn_main" in _name(p)]
+        assert len(workers) == 2, "the run never started its workers"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        deadline = time.monotonic() + 30
+        while not all(_gone(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert all(_gone(p) for p in workers)
+    finally:
+        run.kill()
+
+
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
