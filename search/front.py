@@ -121,15 +121,20 @@ def worth_building(accuracy: float | None, fits: bool | None, floor: float | Non
     return bool(fits) and floor is not None and accuracy is not None and accuracy >= floor
 
 
+def trial_worth_building(trial: FrozenTrial, floor: float | None) -> bool:
+    """`worth_building` on what a scored trial stores (`metrics`, `hardware`)."""
+    attrs = trial.user_attrs
+    accuracy = attrs.get("metrics", {}).get("accuracy")
+    return worth_building(accuracy, attrs.get("hardware", {}).get("fits"), floor)
+
+
 def worth_building_first(designs: Sequence[FrontDesign], floor: float | None) -> list[FrontDesign]:
     """The designs a person would build first: those `worth_building`, fastest first (the
     first is the one `search.report.search_gain` reports), then the rest in front order.
     Without a floor, front order."""
 
     def useful(design: FrontDesign) -> bool:
-        attrs = design.trial.user_attrs
-        accuracy = attrs.get("metrics", {}).get("accuracy")
-        return worth_building(accuracy, attrs.get("hardware", {}).get("fits"), floor)
+        return trial_worth_building(design.trial, floor)
 
     fastest = sorted(
         (d for d in designs if useful(d)),

@@ -13,6 +13,7 @@ suffices.
 """
 
 import time
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -208,28 +209,23 @@ def _objective_values(spec: JobSpec, score: Score) -> dict[str, float]:
     return {**score.metrics, **values}
 
 
-def _same_design(trial: optuna.Trial) -> int | None:
-    """The number of an earlier trial, scored or being scored, with this trial's design."""
-    mine = design_key(trial.params)
+def _first_earlier(trial: optuna.Trial, same: Callable[[FrozenTrial], bool]) -> int | None:
+    """The number of the first earlier trial, scored or being scored, that is `same`."""
     earlier = trial.study.get_trials(deepcopy=False, states=TRIED_STATES)
-    return next(
-        (t.number for t in earlier if t.number < trial.number and design_key(t.params) == mine),
-        None,
-    )
+    return next((t.number for t in earlier if t.number < trial.number and same(t)), None)
+
+
+def _same_design(trial: optuna.Trial) -> int | None:
+    """An earlier trial with this trial's design (its sampled values)."""
+    mine = design_key(trial.params)
+    return _first_earlier(trial, lambda t: design_key(t.params) == mine)
 
 
 def _same_untuned_design(trial: optuna.Trial, digest: str) -> int | None:
-    """The number of an earlier trial whose design before tuning was `digest` (other
-    nominal choices, same weights and thresholds): tuning it again would give its result."""
-    earlier = trial.study.get_trials(deepcopy=False, states=TRIED_STATES)
-    return next(
-        (
-            t.number
-            for t in earlier
-            if t.number < trial.number
-            and t.user_attrs.get(UNTUNED_DESIGN_ATTR, t.user_attrs.get("design")) == digest
-        ),
-        None,
+    """An earlier trial whose design before tuning was `digest` (other nominal choices, same
+    weights and thresholds): tuning it again would give its result."""
+    return _first_earlier(
+        trial, lambda t: t.user_attrs.get(UNTUNED_DESIGN_ATTR, t.user_attrs.get("design")) == digest
     )
 
 

@@ -9,7 +9,7 @@ throughput, and a design just above the floor is where one more step is worth tr
 model-based sampler reaches that band only by chance; these steps walk along it.
 
 A step starts from one of the `INCUMBENTS` fastest designs worth building (`search.front.
-worth_building`), picks a layer with probability growing with its share of the design's
+trial_worth_building`), picks a layer with probability growing with its share of the design's
 multipliers and LUTs (the bottleneck layer counts double), and moves one of that layer's
 choices 1, 2 or 4 values towards the aggressive end of its grid (sparsity up, bits down).
 Half the steps are trades: another layer, one that buys little, moves back, so a design at
@@ -24,7 +24,7 @@ import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from search.front import worth_building
+from search.front import trial_worth_building
 
 INCUMBENTS = 3  # a step starts from one of this many fastest designs worth building
 TRADE_PROBABILITY = 0.5  # how often a step also gives a layer that buys little some back
@@ -37,13 +37,7 @@ Step = tuple[str, str, list]  # (layer, key, the values beyond the current one, 
 def incumbents(trials: Sequence[FrozenTrial], floor: float | None) -> list[FrozenTrial]:
     """Completed trials worth building, fastest first (the more accurate first at equal
     throughput, then the earlier)."""
-
-    def useful(t: FrozenTrial) -> bool:
-        attrs = t.user_attrs
-        fits = attrs.get("hardware", {}).get("fits")
-        return worth_building(attrs.get("metrics", {}).get("accuracy"), fits, floor)
-
-    done = [t for t in trials if t.state == TrialState.COMPLETE and useful(t)]
+    done = [t for t in trials if t.state == TrialState.COMPLETE and trial_worth_building(t, floor)]
     return sorted(
         done,
         key=lambda t: (
