@@ -171,7 +171,8 @@ module hws_engine_lane #(
     if (STORE == 0) begin : dense
       for (int j = 0; j < int'(SIMD); j++) begin
         int unsigned col;
-        col = int'(g_q) * SIMD + j;
+        // (one group: the column is a constant, which synthesis cannot infer from g_q)
+        col = (GROUPS == 1) ? j : int'(g_q) * SIMD + j;
         sel_w[j] = dense_w_i[j*W_BITS +: W_BITS];
         if (col < FAN_IN) sel_x[j] = win_i[col*A_BITS +: A_BITS];
       end
