@@ -476,8 +476,9 @@ def engine_resources_many(
     lut += n_mult * mux_luts(chunk, w) * s.operand  # each lane picks its chunk of a B row
     # (the row masks are ROM constants: the more different masks a lane holds, the more logic)
     mask_kinds = np.where(s.full_rows, 1, np.minimum(s.rows // pe, c.COMPACT_MAX_MASK_KINDS))
-    chain = simd * s.live_columns(pe) * (w + a) * (1 + np.log2(mask_kinds))
-    lut += chain * c.COMPACT_LUTS_PER_SLOT_BIT * s.skip
+    chain = s.live_columns(pe) * (w + a) * (1 + c.COMPACT_MASK_KIND_WEIGHT * np.log2(mask_kinds))
+    per_step = c.COMPACT_LUTS_PER_COLUMN_BIT + c.COMPACT_LUTS_PER_SLOT_BIT * simd
+    lut += chain * per_step * s.skip
     ff += pe * k * s.skip  # remaining work mask
     ff += 2 * k * a  # prefetched and current input vector
     lut += k * a * c.VECTOR_SELECT_LUTS_PER_BIT  # the current one: prefetched or arriving

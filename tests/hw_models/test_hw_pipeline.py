@@ -102,7 +102,7 @@ def test_a_third_frame_changes_nothing_where_the_work_binds():
 
 
 def test_fold_gives_a_third_frame_only_to_buffers_that_bound_the_interval(rng):
-    net = small_cnn(rng, (8, 16), size=8)
+    net = small_cnn(rng, (4, 8), size=6)
     folding = fold(net, "zcu102")
     assert folding.banks, "a small CNN folded for speed has short stages"
     est = estimate(net, "zcu102", folding=folding)
