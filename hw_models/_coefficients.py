@@ -39,10 +39,11 @@ MUX_INPUTS_PER_LUT = 4
 # fold away) and bit of (value, activation), a step of the priority chain finding the next set
 # bit of the work mask (once per column) and one selecting it into each SIMD slot, times
 # 1 + COMPACT_MASK_KIND_WEIGHT * log2 of the number of different row masks in the lane's ROM
-# (rows per lane, 1 if no weight is zero). Fitted on the suite's non-held-back skip designs
-# (NNLS on relative LUT error; the mask weight by grid on the same designs): relative RMS
-# error 0.165 with the earlier form (SIMD-proportional steps, weight 1), 0.120 with this one.
-COMPACT_LUTS_PER_COLUMN_BIT = 0.117
+# (rows per lane, 1 if no weight is zero). Fitted on the suite's non-held-back skip designs by
+# bench/fit_skip_chain.py (NNLS on relative LUT error; the mask weight by grid on the same
+# designs): relative RMS error 0.165 with the earlier form (SIMD-proportional steps, weight
+# 1), 0.120 with this one.
+COMPACT_LUTS_PER_COLUMN_BIT = 0.115
 COMPACT_LUTS_PER_SLOT_BIT = 0.944
 COMPACT_MASK_KIND_WEIGHT = 0.4
 # ... counting at most this many masks (the suite measured up to 8 rows per lane; beyond,

@@ -234,3 +234,44 @@ def test_bench_summary_counts_errors(bench):
     assert held["dsp"]["equal"] == 1 and every["dsp"]["equal"] == 2
     assert held["bram18"]["undefined_pct"] == 1  # estimate 1 where Yosys counts 0
     assert every["ff"]["worst_abs_pct"] == pytest.approx(200.0)
+
+
+# -- bench/fit_skip_chain.py: how the skip-chain coefficients are refitted -----------------------
+
+
+@pytest.fixture(scope="module")
+def chain_fit():
+    path = Path(__file__).resolve().parents[2] / "bench" / "fit_skip_chain.py"
+    spec = importlib.util.spec_from_file_location("bench_fit_skip_chain", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def made_counts(chain_fit):
+    """LUT counts of the suite as if Yosys built exactly the model at known coefficients."""
+    cases = chain_fit.synth.suite()
+    with chain_fit.chain_coefficients(0.3, 0.7, 0.6):
+        counts = {
+            c.name: round(chain_fit.synth.estimate(c.design())["total"]["lut"]) for c in cases
+        }
+    return cases, counts
+
+
+def test_skip_chain_fit_recovers_the_coefficients_that_made_the_counts(chain_fit, made_counts):
+    cases, counts = made_counts
+    got = chain_fit.fit_chain(cases, counts, np.array([0.2, 0.6, 1.0]))
+    assert got.kind_weight == 0.6
+    assert got.column == pytest.approx(0.3, abs=0.02)
+    assert got.slot == pytest.approx(0.7, abs=0.02)
+    assert got.rms < 1e-3
+
+
+def test_skip_chain_fit_never_uses_held_back_designs(chain_fit, made_counts):
+    cases, counts = made_counts
+    skewed = {n: v * 3 if n in HELD_BACK else v for n, v in counts.items()}
+    weights = np.array([0.6])
+    assert chain_fit.fit_chain(cases, skewed, weights) == chain_fit.fit_chain(
+        cases, counts, weights
+    )
