@@ -37,9 +37,9 @@ LUT6_INPUTS = 6
 MUX_INPUTS_PER_LUT = 4
 # Activation-skip compaction: per live column (nonzero in some row of the lane; the others
 # fold away) and bit of (value, activation), a step of the priority chain finding the next set
-# bit of the work mask (once per column) and one selecting it into each SIMD slot, times
-# 1 + COMPACT_MASK_KIND_WEIGHT * log2 of the number of different row masks in the lane's ROM
-# (rows per lane, 1 if no weight is zero). Fitted on the suite's non-held-back skip designs by
+# bit of the work mask (once per lane: COLUMN) and one selecting it into each SIMD slot (SLOT),
+# times 1 + COMPACT_MASK_KIND_WEIGHT * log2 of the number of different row masks in the lane's
+# ROM (rows per lane, 1 if no weight is zero). Fitted on the suite's non-held-back skip designs by
 # bench/fit_skip_chain.py (NNLS on relative LUT error; the mask weight by grid on the same
 # designs): relative RMS error 0.165 with the earlier form (SIMD-proportional steps, weight
 # 1), 0.120 with this one.
