@@ -51,12 +51,14 @@ def chain_coefficients(column: float, slot: float, kind_weight: float):
             setattr(coefficients, name, value)
 
 
-def lut_estimate(case: synth.Case, column: float, slot: float, kind_weight: float) -> float:
+def lut_estimate(case, column: float, slot: float, kind_weight: float) -> float:
+    """The model's LUTs of `case` at these chain coefficients. The design is built afresh:
+    hw_models caches a network's resource tables while the network object lives."""
     with chain_coefficients(column, slot, kind_weight):
         return synth.estimate(case.design())["total"]["lut"]
 
 
-def features(case: synth.Case, kind_weight: float) -> tuple[float, float, float]:
+def features(case, kind_weight: float) -> tuple[float, float, float]:
     """(estimate without the chain, its column-step feature, its slot-step feature)."""
     rest = lut_estimate(case, 0.0, 0.0, kind_weight)
     return (
@@ -64,6 +66,11 @@ def features(case: synth.Case, kind_weight: float) -> tuple[float, float, float]
         lut_estimate(case, 1.0, 0.0, kind_weight) - rest,
         lut_estimate(case, 0.0, 1.0, kind_weight) - rest,
     )
+
+
+def skips(design) -> bool:
+    """Whether some engine of `design` has the skip layout (the only one with a chain)."""
+    return any(design.weight_store(layer.name) == "skip" for layer in design.network.engines)
 
 
 def fit(rows: list[tuple[float, float, float, float]]) -> tuple[np.ndarray, float]:
@@ -98,21 +105,25 @@ class ChainFit:
         return rest + self.column * f_column + self.slot * f_slot
 
 
+def fits(cases: list, measured: dict[str, int], kind_weights: np.ndarray) -> list[ChainFit]:
+    """One fit per mask-kind weight, on the skipping cases that are not held back."""
+    skipping = [c for c in cases if skips(c.design())]
+    fitting = [c for c in skipping if not c.held_back]
+    if not fitting:
+        raise ValueError("no fitting (not held-back) skipping design measured")
+    out = []
+    for weight in kind_weights:
+        table = {c.name: features(c, float(weight)) for c in skipping}
+        (column, slot), rms = fit([(*table[c.name], measured[c.name]) for c in fitting])
+        out.append(ChainFit(float(weight), float(column), float(slot), rms, table))
+    return out
+
+
 def fit_chain(
     cases: list, measured: dict[str, int], kind_weights: np.ndarray = KIND_WEIGHTS
 ) -> ChainFit:
     """The best fit over `kind_weights` on the skipping cases that are not held back."""
-    skipping = [c for c in cases if features(c, 1.0)[1] > 0]
-    fitting = [c for c in skipping if not c.held_back]
-    if not fitting:
-        raise ValueError("no fitting (not held-back) skipping design measured")
-    best = None
-    for weight in kind_weights:
-        table = {c.name: features(c, float(weight)) for c in skipping}
-        (column, slot), rms = fit([(*table[c.name], measured[c.name]) for c in fitting])
-        if best is None or rms < best.rms:
-            best = ChainFit(float(weight), float(column), float(slot), rms, table)
-    return best
+    return min(fits(cases, measured, kind_weights), key=lambda f: f.rms)
 
 
 def main() -> None:
@@ -122,11 +133,13 @@ def main() -> None:
     results = json.loads(args.results.read_text())["results"]
     measured = {r["design"]: r["yosys"]["lut"] for r in results}
     cases = [c for c in synth.suite() if c.name in measured]
+    shipped_weight = coefficients.COMPACT_MASK_KIND_WEIGHT
     try:
-        best = fit_chain(cases, measured)
+        every = fits(cases, measured, np.union1d(KIND_WEIGHTS, [shipped_weight]))
     except ValueError as err:
         raise SystemExit(f"{args.results}: {err}") from err
-    shipped = fit_chain(cases, measured, np.array([coefficients.COMPACT_MASK_KIND_WEIGHT]))
+    best = min(every, key=lambda f: f.rms)
+    shipped = next(f for f in every if f.kind_weight == shipped_weight)
     held = {c.name: c.held_back for c in cases}
     print(f"fitted on {sum(not held[n] for n in best.features)} skipping designs (not held back)")
     print(f"  COMPACT_LUTS_PER_COLUMN_BIT = {best.column:.3f}")

@@ -120,12 +120,12 @@ def test_synthesize_tiny_design(tmp_path):
 # -- the calibration suite of bench/synth.py (its structure; synthesis is the bench's job) --------
 
 
-def _bench():
-    """bench/synth.py as a module (bench/ is not a package)."""
-    path = Path(__file__).resolve().parents[2] / "bench" / "synth.py"
-    spec = importlib.util.spec_from_file_location("bench_synth", path)
+def _bench(script: str = "synth.py", name: str = "bench_synth"):
+    """A bench/ script as a module (bench/ is not a package)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / script
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_synth", module)
+    sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     return module
 
@@ -241,11 +241,7 @@ def test_bench_summary_counts_errors(bench):
 
 @pytest.fixture(scope="module")
 def chain_fit():
-    path = Path(__file__).resolve().parents[2] / "bench" / "fit_skip_chain.py"
-    spec = importlib.util.spec_from_file_location("bench_fit_skip_chain", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _bench("fit_skip_chain.py", "bench_fit_skip_chain")
 
 
 @pytest.fixture(scope="module")
