@@ -92,11 +92,11 @@ def refined_design(
         return {**incumbent.params, **_one_step(safer, _any_layer(safer, rng), rng)}
     if not bolder:
         return None
-    layers = sorted({layer for layer, _, _ in bolder})
+    layers = _layers(bolder)
     weights = layer_weights(incumbent, layers) + 1e-3
     layer = layers[int(rng.choice(len(layers), p=weights / weights.sum()))]
     params = {**incumbent.params, **_one_step(bolder, layer, rng)}
-    others = sorted({name for name, _, _ in safer if name != layer})
+    others = [name for name in _layers(safer) if name != layer]
     if others and rng.random() < TRADE_PROBABILITY:
         buys = layer_weights(incumbent, others) + 1e-3
         other = others[int(rng.choice(len(others), p=(1 / buys) / (1 / buys).sum()))]
@@ -121,8 +121,13 @@ def _steps(
     return steps
 
 
+def _layers(steps: list[Step]) -> list[str]:
+    """The layers `steps` can move, in name order (the order the draws index)."""
+    return sorted({layer for layer, _, _ in steps})
+
+
 def _any_layer(steps: list[Step], rng: np.random.Generator) -> str:
-    layers = sorted({layer for layer, _, _ in steps})
+    layers = _layers(steps)
     return layers[int(rng.integers(len(layers)))]
 
 

@@ -1,5 +1,10 @@
 """The search end to end: exact trial counts with several workers, rebuildable trials."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from wsgiref.util import setup_testing_defaults
 
@@ -153,6 +158,14 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in f.read().split()]
 
 
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
 def _gone(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -164,12 +177,6 @@ def _gone(pid: int) -> bool:
 @pytest.mark.slow
 def test_workers_stop_when_their_run_is_killed(tmp_path):
     """A killed `hwsearch run` must not leave workers taking CPU from other jobs."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     spec = {**JOB, "budget": {"n_trials": 100_000}}
     script = (
         "import sys; from search import parse_job, run_job; "
@@ -192,11 +199,3 @@ def test_workers_stop_when_their_run_is_killed(tmp_path):
         assert all(_gone(p) for p in workers)
     finally:
         run.kill()
-
-
-def _name(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
