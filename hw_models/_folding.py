@@ -28,10 +28,30 @@ def pe_options(rows: int) -> np.ndarray:
     return shared_pe_options(int(rows)).copy()
 
 
-def simd_options(fan_in: int) -> np.ndarray:
-    """Legal SIMD values for fan-in K: powers of two up to K, and K itself (a whole row per
-    cycle; SPEC 3)."""
-    return shared_simd_options(int(fan_in)).copy()
+# Exact fits of a sparse engine's longest row: SIMD = ceil(z_max / c) for c up to this many
+# cycles per row. Rows pruned alike all have z_max nonzeros, so a power of two would leave
+# up to half its multipliers idle (75% of 150 weights kept: 38 in SIMD 64).
+ROW_FIT_CYCLES = 4
+
+
+def simd_options(fan_in: int, longest_row: int | None = None) -> np.ndarray:
+    """Legal SIMD values for fan-in K, ascending: powers of two up to K, K itself (a whole
+    row per cycle), and, for weights with zeros whose longest row has `longest_row` < K
+    nonzeros, the values that take it in exactly 1 .. `ROW_FIT_CYCLES` cycles (SPEC 3)."""
+    return shared_simd_options(int(fan_in), _longest_row(fan_in, longest_row)).copy()
+
+
+def layer_simd_options(layer: LayerSpec) -> np.ndarray:
+    """`simd_options` of an engine layer (from its weights' longest row), read-only."""
+    rows = layer.row_nnz
+    return shared_simd_options(layer.fan_in, _longest_row(layer.fan_in, rows.max(initial=0)))
+
+
+def _longest_row(fan_in: int, longest_row: int | None) -> int:
+    """The longest row, as the option cache keys it: K when dense or not given."""
+    if longest_row is None or not 0 < longest_row < fan_in:
+        return int(fan_in)
+    return int(longest_row)
 
 
 @lru_cache(maxsize=4096)
@@ -44,21 +64,14 @@ def shared_pe_options(rows: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=4096)
-def shared_simd_options(fan_in: int) -> np.ndarray:
-    """`simd_options`, one read-only array per K (for the model's own tables)."""
-    out = 2 ** np.arange(fan_in.bit_length(), dtype=np.int64)
-    if fan_in & (fan_in - 1):  # not a power of two: K itself after the powers below it
-        out = np.append(out, fan_in)
+def shared_simd_options(fan_in: int, longest_row: int) -> np.ndarray:
+    """`simd_options`, one read-only array per (K, longest row) (for the model's own tables)."""
+    options = {1 << i for i in range(fan_in.bit_length())} | {fan_in}
+    if longest_row < fan_in:
+        options |= {-(-longest_row // c) for c in range(1, ROW_FIT_CYCLES + 1)}
+    out = np.array(sorted(options), dtype=np.int64)
     out.flags.writeable = False
     return out
-
-
-def simd_option_index(simd: np.ndarray | int) -> np.ndarray | int:
-    """Index of SIMD among `simd_options` of its engine: log2 of a power of two, and K (the
-    one value that is not a power of two) after the powers below it."""
-    simd = np.asarray(simd, dtype=np.int64)
-    index = np.floor(np.log2(simd)).astype(np.int64) + ((simd & (simd - 1)) != 0)
-    return int(index) if index.ndim == 0 else index
 
 
 def pixel_width(network: Network, name: str) -> int | None:
@@ -98,17 +111,17 @@ def bankable(network: Network) -> np.ndarray:
 
 
 def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
-    """Raise ValueError unless PE divides M and SIMD is a power of two <= K, or K."""
+    """Raise ValueError unless PE divides M and SIMD is one of `layer_simd_options`."""
     m, k = layer.rows, layer.fan_in
     if not isinstance(pe, int | np.integer) or pe < 1 or m % pe:
         raise ValueError(f"layer {layer.name!r}: PE={pe} must divide M={m}")
-    if (
-        not isinstance(simd, int | np.integer)
-        or simd < 1
-        or simd > k
-        or (simd & (simd - 1) and simd != k)
-    ):
-        raise ValueError(f"layer {layer.name!r}: SIMD={simd} must be a power of two <= K={k}, or K")
+    options = layer_simd_options(layer)
+    if not isinstance(simd, int | np.integer) or simd not in options:
+        longest = int(layer.row_nnz.max(initial=0))
+        fits = f", or ceil({longest} / c) for c <= {ROW_FIT_CYCLES}" if longest < k else ""
+        raise ValueError(
+            f"layer {layer.name!r}: SIMD={simd} must be a power of two <= K={k}, or K{fits}"
+        )
 
 
 @dataclass(frozen=True)

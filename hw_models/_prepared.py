@@ -23,10 +23,9 @@ from ._devices import Device, get_device
 from ._expected import EngineCycles, engine_cycle_table, request_many
 from ._folding import (
     Folding,
+    layer_simd_options,
     pixel_options,
     shared_pe_options,
-    shared_simd_options,
-    simd_option_index,
 )
 from ._network import LayerSpec, Network
 from ._resources import EngineShape, engine_resources, engine_resources_many
@@ -83,7 +82,7 @@ def engine_cycles(network: Network) -> list[list[EngineCycles]]:
     lives). The px > 1 models share their px = 1 model's statistics."""
     if network not in _CYCLE_CACHE:
         bases = tuple(
-            EngineCycles(layer, shared_pe_options(layer.rows), shared_simd_options(layer.fan_in))
+            EngineCycles(layer, shared_pe_options(layer.rows), layer_simd_options(layer))
             for layer in network.engines
         )
         EngineCycles.link(bases)
@@ -125,7 +124,7 @@ class PreparedNetwork:
         engines = network.engines
         self.engine_stage = np.array([network.stage_of(e.name) for e in engines], dtype=np.int64)
         self.pes = [shared_pe_options(e.rows) for e in engines]
-        self.simds = [shared_simd_options(e.fan_in) for e in engines]
+        self.simds = [layer_simd_options(e) for e in engines]
         options = {name: pixel_options(network, name) for name in self.stage_names}
         self.pxs = [options[e.name] for e in engines]
         n_px = max((len(x) for x in self.pxs), default=1)
@@ -184,13 +183,9 @@ class PreparedNetwork:
             if not layer.is_engine:
                 self.stage_cycles_fixed[i + 1] = fixed_stage_cycles(layer)
         self._prepare_pixel_stages(network, options, extras)
-        # value -> option index lookups (PE: divisors of M; SIMD: `simd_option_index`; px: small
-        # divisors)
-        self._pe_index = np.full(
-            (len(engines), max((e.rows for e in engines), default=0) + 1), -1, dtype=np.int64
-        )
-        for e, pes in enumerate(self.pes):
-            self._pe_index[e, pes] = np.arange(len(pes))
+        # value -> option index lookups (PE: divisors of M; SIMD: `layer_simd_options`)
+        self._pe_index = _value_index(self.pes)
+        self._simd_index = _value_index(self.simds)
 
     def _prepare_pixel_stages(
         self,
@@ -350,7 +345,7 @@ class PreparedNetwork:
     def option_indices(self, pe: np.ndarray, simd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Option indices for PE and SIMD values of shape (..., E) (legality not checked)."""
         e = np.arange(self.n_engines)
-        return self._pe_index[e, pe], np.asarray(simd_option_index(simd), dtype=np.int64)
+        return self._pe_index[e, pe], self._simd_index[e, simd]
 
     def folding(
         self,
@@ -449,6 +444,14 @@ class PreparedNetwork:
         return out
 
 
+def _value_index(options: list[np.ndarray]) -> np.ndarray:
+    """(E, largest option + 1) index of each engine's option values, -1 where not an option."""
+    out = np.full((len(options), max((int(o[-1]) for o in options), default=0) + 1), -1)
+    for e, values in enumerate(options):
+        out[e, values] = np.arange(len(values))
+    return out
+
+
 def _px1_unless_given(index: np.ndarray | None, shape: int | tuple[int, ...]) -> np.ndarray:
     """px option indices as given, or those of px = 1 (option 0) in `shape`."""
     return np.zeros(shape, np.int64) if index is None else np.asarray(index)
@@ -492,7 +495,7 @@ def expected_stage_cycles(network: Network, folding: Folding) -> np.ndarray:
                 else EngineCycles(base.layer, base.pes, base.simds, slots=px, base=base)
             )
             row = model.rows(np.flatnonzero(model.pes == pe))[0]
-            out[i + 1] = row[simd_option_index(simd)]
+            out[i + 1] = row[np.flatnonzero(model.simds == simd)[0]]
         else:
             out[i + 1] = fixed_stage_cycles(layer, px)
     return out

@@ -44,7 +44,7 @@ module hws_engine #(
   parameter int unsigned M               = 8,   // rows: output channels
   parameter int unsigned FAN_IN          = 8,   // K: in_features, or KERNEL*KERNEL*C_in
   parameter int unsigned PE              = 1,   // lanes, divides M
-  parameter int unsigned SIMD            = 1,   // multipliers per lane, 2^n <= K, or K
+  parameter int unsigned SIMD            = 1,   // multipliers per lane, 1 .. K
   parameter int unsigned W_BITS          = 8,   // weight width (signed, symmetric), bits
   parameter int unsigned A_BITS          = 8,   // input activation width, bits
   parameter bit          A_SIGNED        = 0,   // input activations are signed

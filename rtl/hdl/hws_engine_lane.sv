@@ -37,7 +37,7 @@ module hws_engine_lane #(
   parameter int unsigned ROWS     = 1,   // rows owned by this lane, M / PE
   parameter int unsigned PE       = 1,   // lanes of the engine
   parameter int unsigned LANE     = 0,   // index of this lane, < PE
-  parameter int unsigned SIMD     = 1,   // work items (multipliers) per cycle, 2^n or FAN_IN
+  parameter int unsigned SIMD     = 1,   // work items (multipliers) per cycle, 1 .. FAN_IN
   parameter int unsigned W_BITS   = 8,   // weight width (signed, symmetric), bits
   parameter int unsigned A_BITS   = 8,   // input activation width, bits
   parameter bit          A_SIGNED = 0,   // input activations are signed (the network input)
@@ -80,9 +80,8 @@ module hws_engine_lane #(
 
 `ifndef SYNTHESIS
   initial begin
-    if (SIMD < 1 || SIMD > FAN_IN || ((SIMD & (SIMD - 1)) != 0 && SIMD != FAN_IN)) begin
-      $error("hws_engine_lane: SIMD (%0d) must be a power of two <= FAN_IN (%0d), or FAN_IN",
-             SIMD, FAN_IN);
+    if (SIMD < 1 || SIMD > FAN_IN) begin
+      $error("hws_engine_lane: SIMD (%0d) must be 1 .. FAN_IN (%0d)", SIMD, FAN_IN);
     end
     if (LANE >= PE || ROWS < 1) $error("hws_engine_lane: need LANE < PE and ROWS >= 1");
     if (W_BITS < 2 || A_BITS < 1 || ACC_BITS < W_BITS + A_BITS) begin

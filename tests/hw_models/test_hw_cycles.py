@@ -187,3 +187,11 @@ def test_norm_and_softmax_take_two_passes_and_grouped_matmuls_count_per_head():
     assert cycles[1] == two_passes and cycles[3] == two_passes
     assert cycles[2] == 8 * (16 // 4) * math.ceil(2 / 2)
     assert cycles[4] == 8 * (4 // 2) * math.ceil(8 / 4)
+
+
+def test_rows_pruned_alike_take_one_cycle_each_at_simd_equal_to_their_length():
+    mask = np.zeros((6, 40), dtype=bool)
+    mask[:, 10:33] = True  # every row keeps 23 of 40 weights
+    layer = LayerSpec("fc", "linear", (40, 1, 1), (6, 1, 1), weight_mask=mask)
+    assert _engine_cycles(layer, 3, 23, n_frames=1)[0] == 2  # two rows a lane, one cycle each
+    assert _engine_cycles(layer, 3, 16, n_frames=1)[0] == 4  # the power of two below: two

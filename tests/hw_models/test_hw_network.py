@@ -209,13 +209,24 @@ def test_second_input_must_name_an_earlier_layer_of_the_right_shape(rng):
 
 
 def test_folding_check_enforces_divisibility_and_powers_of_two(rng):
-    net = Network("n", (linear("fc", 16, 12, rng),))
+    net = Network("n", (linear("fc", 16, 12, rng, weight_density=1.0),))
     Folding.from_dict({"fc": (4, 16)}).check(net)
     for bad in ((5, 1), (4, 3), (4, 32)):
         with pytest.raises(ValueError, match="layer 'fc'"):
             Folding.from_dict({"fc": bad}).check(net)
     with pytest.raises(ValueError, match="missing"):
         Folding.from_dict({}).check(net)
+
+
+def test_sparse_rows_also_fold_to_exact_fits_of_the_longest_row():
+    mask = np.zeros((4, 40), dtype=bool)
+    mask[:, :23] = True  # every row keeps 23 of 40 weights
+    layer = LayerSpec("fc", "linear", (40, 1, 1), (4, 1, 1), weight_mask=mask)
+    net = Network("n", (layer,))
+    for simd in (23, 12, 8, 6):  # 23 in 1, 2, 3 and 4 cycles
+        Folding.from_dict({"fc": (4, simd)}).check(net)
+    with pytest.raises(ValueError, match=r"or ceil\(23 / c\) for c <= 4"):
+        Folding.from_dict({"fc": (4, 5)}).check(net)
 
 
 @pytest.mark.parametrize("signed", [False, True])

@@ -26,6 +26,13 @@ SHAPES = {
     "simd-is-k": (4, 9, 2, 9, 6, 4, True, False, 4, 2, 1),
     "simd-is-k-skip": (6, 12, 3, 12, 4, 4, False, True, None, 2, 2),
 }
+# Rows pruned alike to 11 of 20 weights: SIMD 6 takes each in two cycles (an exact fit of the
+# longest row, neither a power of two nor K), SIMD 11 in one
+ROW_FIT_SHAPES = {
+    "row-fit-sparse": (6, 20, 3, 6, 4, 4, False, False, 4, 2, 1),
+    "row-fit-skip": (6, 20, 2, 11, 4, 4, False, True, None, 2, 2),
+}
+ROW_FIT_NNZ = 11
 # (shape, px): slots of lanes, OUT_W divisible by px
 PIXEL_SHAPES = {
     "px2-skip": ((8, 18, 2, 4, 4, 4, False, True, 4, 2, 4), 2),
@@ -35,12 +42,17 @@ PIXEL_SHAPES = {
 
 
 def _case(
-    shape, sparsity: float, density: float, seed: int, px: int = 1
+    shape, sparsity: float, density: float, seed: int, px: int = 1, row_nnz: int | None = None
 ) -> tuple[dict, dict, dict]:
+    """`row_nnz`: every row keeps exactly that many weights (`sparsity` then unused)."""
     m, k, pe, simd, w_bits, a_bits, signed, skip, out_bits, oh, ow = shape
     rng = np.random.default_rng(seed)
-    weight = random_weights(rng, (m, k), w_bits, sparsity)
-    if sparsity > 0:
+    weight = random_weights(rng, (m, k), w_bits, 0.0 if row_nnz else sparsity)
+    if row_nnz:
+        weight[weight == 0] = 1
+        kept = rng.random((m, k)).argsort(axis=1) < row_nnz
+        weight = np.where(kept, weight, 0)
+    elif sparsity > 0:
         weight[0] = 0  # an empty row still costs one cycle
     acc_bits = accumulator_bits(w_bits, a_bits, k, signed)
     bias = rng.integers(-(2 ** (acc_bits - 2)), 2 ** (acc_bits - 2), size=m)
@@ -90,6 +102,19 @@ def test_engine(cocotb_sim, shape, sparsity, density):
     case, params, files = _case(
         SHAPES[shape], sparsity, density, seed=len(shape) + int(10 * density)
     )
+    cocotb_sim(
+        "hws_engine",
+        params,
+        "tests.rtl.benches.engine_bench",
+        case,
+        plusargs=["+hws_mem_dir=."],
+        files=files,
+    )
+
+
+@pytest.mark.parametrize("shape", list(ROW_FIT_SHAPES), ids=list(ROW_FIT_SHAPES))
+def test_engine_at_an_exact_fit_of_the_longest_row(cocotb_sim, shape):
+    case, params, files = _case(ROW_FIT_SHAPES[shape], 0.0, 0.5, seed=3, row_nnz=ROW_FIT_NNZ)
     cocotb_sim(
         "hws_engine",
         params,
