@@ -49,7 +49,7 @@ def test_folding_never_exceeds_the_budget(rng):
             folding = fold(net, device, max_utilisation=cap)
         except DoesNotFitError:
             continue
-        folding.check(net)  # PE divides M, SIMD a power of two <= K
+        folding.check(net)  # PE divides M, SIMD one of its layer_simd_options
         est = estimate(net, device, folding=folding, max_utilisation=cap)
         budget = get_device(device).budget(cap)
         folded += 1
