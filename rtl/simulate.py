@@ -160,7 +160,14 @@ def build(
 
 def worst_case_cycles(design: Design, n_samples: int) -> int:
     """An upper bound on the simulated cycles (dense work everywhere), for the watchdog: the
-    contract's cycles of the same network with dense weights and no activation skipping."""
+    contract's cycles of the same network with dense weights and no activation skipping, at
+    the power of two at or below each SIMD (legal for dense rows, where a SIMD fitting a
+    pruned layer's longest row may not be, and never faster)."""
+    folding = design.folding
+    lanes = {
+        name: (pe, 1 << (simd.bit_length() - 1)) for name, (pe, simd) in folding.as_dict().items()
+    }
+    bound = hw_models.Folding.from_dict(lanes, dict(folding.pixels), dict(folding.banks))
     dense = hw_models.Network(
         design.name,
         tuple(
@@ -169,7 +176,7 @@ def worst_case_cycles(design: Design, n_samples: int) -> int:
         ),
     )
     overhead = HANDOFF + ENGINE_FILL + ENGINE_DRAIN  # more than any stage's fill and drain
-    per_frame = hw_models.expected_stage_cycles(dense, design.folding) + overhead
+    per_frame = hw_models.expected_stage_cycles(dense, bound) + overhead
     return (n_samples + len(per_frame)) * int(per_frame.sum()) + 1000
 
 
