@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -54,6 +55,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:80]
 
 
+def _clear_build(build_dir: Path) -> None:
+    """Remove an earlier build of this key (all but the runs): its make dependency files name
+    the cocotb sources of the venv that built it, which may be gone with its checkout."""
+    for path in build_dir.iterdir():
+        if path.name != "runs":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 @pytest.fixture
 def cocotb_sim(_verilator_environment, request) -> Callable[..., Path]:
     """Build (cached) and run a cocotb bench; returns the run directory."""
@@ -93,6 +102,7 @@ def cocotb_sim(_verilator_environment, request) -> Callable[..., Path]:
         with locked(build_dir.with_suffix(".lock")):
             built = stamp.read_text().split("\n", 1) if stamp.exists() else ["", ""]
             if not (built[0] == key_text and len(built) == 2 and Path(built[1]).is_dir()):
+                _clear_build(build_dir)
                 runner.build(
                     sources=sources,
                     hdl_toplevel=toplevel,
