@@ -96,12 +96,8 @@ def _case(
     return case, params, files
 
 
-@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
-@pytest.mark.parametrize(("sparsity", "density"), [(0.0, 1.0), (0.7, 0.5)], ids=["dense", "sparse"])
-def test_engine(cocotb_sim, shape, sparsity, density):
-    case, params, files = _case(
-        SHAPES[shape], sparsity, density, seed=len(shape) + int(10 * density)
-    )
+def _simulate(cocotb_sim, case: dict, params: dict, files: dict) -> None:
+    """Run the engine bench on one `_case`, its memories read from the run directory."""
     cocotb_sim(
         "hws_engine",
         params,
@@ -109,32 +105,24 @@ def test_engine(cocotb_sim, shape, sparsity, density):
         case,
         plusargs=["+hws_mem_dir=."],
         files=files,
+    )
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize(("sparsity", "density"), [(0.0, 1.0), (0.7, 0.5)], ids=["dense", "sparse"])
+def test_engine(cocotb_sim, shape, sparsity, density):
+    _simulate(
+        cocotb_sim, *_case(SHAPES[shape], sparsity, density, seed=len(shape) + int(10 * density))
     )
 
 
 @pytest.mark.parametrize("shape", list(ROW_FIT_SHAPES), ids=list(ROW_FIT_SHAPES))
 def test_engine_at_an_exact_fit_of_the_longest_row(cocotb_sim, shape):
-    case, params, files = _case(ROW_FIT_SHAPES[shape], 0.0, 0.5, seed=3, row_nnz=ROW_FIT_NNZ)
-    cocotb_sim(
-        "hws_engine",
-        params,
-        "tests.rtl.benches.engine_bench",
-        case,
-        plusargs=["+hws_mem_dir=."],
-        files=files,
-    )
+    _simulate(cocotb_sim, *_case(ROW_FIT_SHAPES[shape], 0.0, 0.5, seed=3, row_nnz=ROW_FIT_NNZ))
 
 
 @pytest.mark.parametrize("shape", list(PIXEL_SHAPES), ids=list(PIXEL_SHAPES))
 @pytest.mark.parametrize(("sparsity", "density"), [(0.0, 1.0), (0.7, 0.5)], ids=["dense", "sparse"])
 def test_engine_pixels(cocotb_sim, shape, sparsity, density):
     dims, px = PIXEL_SHAPES[shape]
-    case, params, files = _case(dims, sparsity, density, seed=px + int(10 * density), px=px)
-    cocotb_sim(
-        "hws_engine",
-        params,
-        "tests.rtl.benches.engine_bench",
-        case,
-        plusargs=["+hws_mem_dir=."],
-        files=files,
-    )
+    _simulate(cocotb_sim, *_case(dims, sparsity, density, seed=px + int(10 * density), px=px))
