@@ -117,7 +117,7 @@ def check_fold(layer: LayerSpec, pe: int, simd: int) -> None:
         raise ValueError(f"layer {layer.name!r}: PE={pe} must divide M={m}")
     options = layer_simd_options(layer)
     if not isinstance(simd, int | np.integer) or simd not in options:
-        longest = int(layer.row_nnz.max(initial=0))
+        longest = _longest_row(k, layer.row_nnz.max(initial=0))
         fits = f", or ceil({longest} / c) for c <= {ROW_FIT_CYCLES}" if longest < k else ""
         raise ValueError(
             f"layer {layer.name!r}: SIMD={simd} must be a power of two <= K={k}, or K{fits}"
