@@ -1,4 +1,5 @@
-"""Steps from the fastest designs worth building: one layer made more aggressive.
+"""Steps along the accuracy floor: one layer bolder from the fastest designs worth building,
+or one layer safer from the near misses faster than all of them.
 
     params = refined_design(space, grid, trials, floor, rng)   # None: nothing to step from
 
@@ -16,6 +17,14 @@ Half the steps are trades: another layer, one that buys little, moves back, so a
 the floor can still gain throughput for accuracy it does not need. A design whose bottleneck
 is no searched layer (the loader, a max-pool) cannot get faster by any step: one of its
 layers moves back instead, for accuracy at the same throughput.
+
+The band has a second side. A near miss is a design that fits and is faster than every design
+worth building but falls short of the floor (a uniform baseline pruned one notch too far, or a
+bold step that lost too much). When there are near misses, a step starts from one of the
+`INCUMBENTS` most accurate of them with probability `REPAIR_PROBABILITY` (always when nothing
+is worth building yet) and moves one choice of a layer drawn uniformly towards the safe end:
+which layer costs the accuracy is what the step is looking for, and what it costs in
+throughput is what the trial measures.
 """
 
 from collections.abc import Callable, Sequence
@@ -28,6 +37,7 @@ from search.front import trial_worth_building
 
 INCUMBENTS = 3  # a step starts from one of this many fastest designs worth building
 TRADE_PROBABILITY = 0.5  # how often a step also gives a layer that buys little some back
+REPAIR_PROBABILITY = 0.5  # how often a step starts from a near miss when there is one
 LEAPS, LEAP_PROBABILITIES = (1, 2, 4), (0.5, 0.25, 0.25)  # values a step moves a choice
 
 Params = dict[str, float | int]
@@ -43,6 +53,32 @@ def incumbents(trials: Sequence[FrozenTrial], floor: float | None) -> list[Froze
         key=lambda t: (
             -t.user_attrs["hardware"]["throughput_fps"],
             -t.user_attrs["metrics"]["accuracy"],
+            t.number,
+        ),
+    )
+
+
+def near_misses(
+    trials: Sequence[FrozenTrial], floor: float | None, faster_than: float
+) -> list[FrozenTrial]:
+    """Completed trials that fit and run faster than `faster_than` (the fastest design worth
+    building) but fall below the floor: most accurate first (then the faster, then the
+    earlier). None without a floor."""
+    if floor is None:
+        return []
+
+    def missed(t: FrozenTrial) -> bool:
+        hardware = t.user_attrs.get("hardware", {})
+        accuracy = t.user_attrs.get("metrics", {}).get("accuracy")
+        fast = hardware.get("throughput_fps", 0.0) > faster_than
+        return bool(hardware.get("fits")) and accuracy is not None and accuracy < floor and fast
+
+    done = [t for t in trials if t.state == TrialState.COMPLETE and missed(t)]
+    return sorted(
+        done,
+        key=lambda t: (
+            -t.user_attrs["metrics"]["accuracy"],
+            -t.user_attrs["hardware"]["throughput_fps"],
             t.number,
         ),
     )
@@ -75,9 +111,13 @@ def refined_design(
     floor: float | None,
     rng: np.random.Generator,
 ) -> Params | None:
-    """One step from a fast design worth building (module docstring), or None when no trial
-    is worth building yet or the chosen design has no step left."""
+    """One step along the floor (module docstring), or None when no trial is worth building
+    or a near miss yet, or the chosen design has no step left."""
     start = incumbents(trials, floor)[:INCUMBENTS]
+    fastest = start[0].user_attrs["hardware"]["throughput_fps"] if start else 0.0
+    misses = near_misses(trials, floor, fastest)[:INCUMBENTS]
+    if misses and (not start or rng.random() < REPAIR_PROBABILITY):
+        return _repaired(space, grid, misses[int(rng.integers(len(misses)))], rng)
     if not start:
         return None
     incumbent = start[int(rng.integers(len(start)))]
@@ -102,6 +142,21 @@ def refined_design(
         other = others[int(rng.choice(len(others), p=(1 / buys) / (1 / buys).sum()))]
         params.update(_one_step(safer, other, rng))
     return params
+
+
+def _repaired(
+    space: dict[str, BaseDistribution],
+    grid: Callable[[BaseDistribution], list],
+    miss: FrozenTrial,
+    rng: np.random.Generator,
+) -> Params | None:
+    """One choice of a uniformly drawn layer of `miss` moved towards the safe end."""
+    if any(key not in miss.params for key in space):
+        return None
+    safer = _steps(space, grid, miss.params, -1)
+    if not safer:
+        return None
+    return {**miss.params, **_one_step(safer, _any_layer(safer, rng), rng)}
 
 
 def _steps(

@@ -11,8 +11,9 @@
    per-layer sensitivity (`search.sensitivity`): each trial draws one accuracy-loss tolerance,
    scaled per layer by its share of the multipliers, and every layer takes one of the most
    aggressive values whose measured loss stays within it (`shaped_choice`);
-3. refinement: after the start-up trials, every `REFINE_PERIOD`-th trial steps from one of
-   the fastest designs worth building (`search.refine`), one layer more aggressive;
+3. refinement: after the start-up trials, every `REFINE_PERIOD`-th trial steps along the
+   accuracy floor (`search.refine`): one layer more aggressive from one of the fastest designs
+   worth building, or one layer safer from a faster design just below the floor;
 4. no design twice: a proposal equal to a design already tried is drawn again (up to
    `MAX_REDRAWS`, then left to independent sampling); the objective still refuses one that
    gets through (a duplicate is recorded PRUNED with `duplicate_of`).

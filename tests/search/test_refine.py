@@ -1,10 +1,11 @@
-"""Refinement steps: one layer bolder, from a fast design worth building."""
+"""Refinement steps: one layer bolder from a fast design worth building, or one layer safer
+from a faster near miss."""
 
 import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-from search.refine import incumbents, refined_design
+from search.refine import incumbents, near_misses, refined_design
 from search.sampling import JobSampler, _grid
 
 SPACE = {
@@ -97,9 +98,47 @@ def test_a_design_bound_outside_the_searched_layers_steps_back_for_accuracy():
         assert len(changes) == 1 and not _bolder(*next(iter(changes.items())))
 
 
-def test_no_step_without_a_design_worth_building():
-    trials = [_trial(0, 0.80, 1e6, BASE)]
+def test_no_step_without_a_design_worth_building_or_a_near_miss():
+    trials = [_trial(0, 0.80, 1e6, BASE, fits=False)]
     assert refined_design(SPACE, _grid, trials, 0.9, np.random.default_rng(0)) is None
+
+
+def test_near_misses_are_the_fitting_designs_faster_than_any_worth_building_most_accurate_first():
+    trials = [
+        _trial(0, 0.95, 2e6, BASE),  # worth building: the pace to beat
+        _trial(1, 0.85, 3e6, BASE),
+        _trial(2, 0.88, 4e6, BASE),
+        _trial(3, 0.89, 1e6, BASE),  # below the floor but no faster
+        _trial(4, 0.89, 5e6, BASE, fits=False),
+    ]
+    assert [t.number for t in near_misses(trials, 0.9, 2e6)] == [2, 1]
+    assert near_misses(trials, None, 2e6) == []
+
+
+def test_without_a_design_worth_building_a_step_makes_a_near_miss_safer():
+    trials = [_trial(0, 0.80, 1e6, BASE)]
+    layers = set()
+    for seed in range(20):
+        changes = _changes(refined_design(SPACE, _grid, trials, 0.9, np.random.default_rng(seed)))
+        assert len(changes) == 1 and not _bolder(*next(iter(changes.items())))
+        layers.add(next(iter(changes)).split(".")[0])
+    assert layers == {"fc1", "fc2"}  # any layer: which one costs the accuracy is the question
+
+
+def test_half_the_steps_repair_a_near_miss_when_both_kinds_of_start_exist():
+    bold = {
+        "fc1.weight_sparsity": 0.8,
+        "fc1.w_bits": 4,
+        "fc2.weight_sparsity": 0.8,
+        "fc2.w_bits": 4,
+    }
+    trials = [_trial(0, 0.95, 1e6, BASE), _trial(1, 0.85, 3e6, bold)]
+    repairs = 0
+    for seed in range(40):
+        params = refined_design(SPACE, _grid, trials, 0.9, np.random.default_rng(seed))
+        # a step from the incumbent changes at most two of its four differences from `bold`
+        repairs += sum(params[k] != v for k, v in bold.items()) == 1
+    assert 10 <= repairs <= 30
 
 
 def test_refinement_alternates_with_the_sampler_after_the_startup_trials():
